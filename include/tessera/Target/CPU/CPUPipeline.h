@@ -1,0 +1,42 @@
+//===- CPUPipeline.h - Tessera to LLVM on the CPU ---------------*- C++ -*-===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_TARGET_CPU_CPUPIPELINE_H
+#define TESSERA_TARGET_CPU_CPUPIPELINE_H
+
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class OpPassManager;
+
+namespace tessera {
+
+/// Options of `tessera-cpu-pipeline`.
+/// Today the pipeline is the reference lowering followed by the standard
+/// CPU lowering; tiling, vectorization and threading options arrive with the
+/// optimized pipeline.
+struct TesseraCPUPipelineOptions
+    : public PassPipelineOptions<TesseraCPUPipelineOptions> {};
+
+/// Builds the pipeline from tessera ops on tensors to the LLVM dialect for
+/// the host CPU. Stages and what holds after each:
+///   1. convert-tessera-to-linalg: no tessera op is left; linalg/scf/tensor.
+///   2. canonicalize, cse.
+///   3. one-shot-bufferize (function boundaries, identity layouts) and the
+///      buffer deallocation pipeline: memrefs only, results are freshly
+///      allocated buffers owned by the caller.
+///   4. linalg to loops, scf to cf, strided metadata, affine: cf + memref.
+///   5. math/arith/index/memref/func/cf/ub to LLVM: only the llvm dialect.
+void buildTesseraCPUPipeline(OpPassManager &pm,
+                             const TesseraCPUPipelineOptions &options);
+
+/// Registers `tessera-cpu-pipeline` with the global pipeline registry.
+void registerTesseraCPUPipeline();
+
+} // namespace tessera
+} // namespace mlir
+
+#endif // TESSERA_TARGET_CPU_CPUPIPELINE_H

@@ -1,0 +1,43 @@
+//===- Passes.h - Tessera transformation passes -----------------*- C++ -*-===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_TRANSFORMS_PASSES_H
+#define TESSERA_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+
+namespace tessera {
+
+#define GEN_PASS_DECL
+#include "tessera/Transforms/Passes.h.inc"
+
+/// Reference lowering of `tessera.attention` and `tessera.latent_attention`
+/// to linalg on tensors (lib/Transforms/AttentionToLinalg.cpp).
+void populateTesseraAttentionToLinalgPatterns(RewritePatternSet &patterns);
+
+/// Reference lowering of `tessera.route`, `dispatch`, `grouped_matmul` and
+/// `combine` to linalg/scf on tensors (lib/Transforms/MoEToLinalg.cpp).
+void populateTesseraMoEToLinalgPatterns(RewritePatternSet &patterns);
+
+/// Rewrites `tessera.moe` into route, dispatch, grouped_matmul and combine
+/// (lib/Transforms/DecomposeMoE.cpp).
+void populateTesseraDecomposeMoEPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "tessera/Transforms/Passes.h.inc"
+
+} // namespace tessera
+} // namespace mlir
+
+#endif // TESSERA_TRANSFORMS_PASSES_H

@@ -1,0 +1,78 @@
+//===- Passes.td - Tessera transformation passes -----------*- tablegen -*-===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_TRANSFORMS_PASSES_TD
+#define TESSERA_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertTesseraToLinalg : Pass<"convert-tessera-to-linalg"> {
+  let summary = "Reference lowering of every tessera op to linalg";
+  let description = [{
+    Lowers every `tessera` op to `linalg`, `tensor`, `scf`, `arith` and
+    `math` on tensors, without tiling or fusion. `tessera.moe` is first
+    decomposed as by `tessera-decompose-moe`. The result is simple and
+    obviously right; it is the oracle every optimized path is tested against
+    (`tessera-run --check`).
+
+    Attention materializes the `[B, Hq, Sq, Skv]` score tensor in f32, masks
+    it (causal, window, kv_lens) with `-inf`, applies a max-subtracted
+    softmax and multiplies by `v`; GQA is an index map (`h floordiv (Hq/Hkv)`).
+    Routing ranks every expert against every other (`O(E^2)` per token),
+    dispatch and combine are sequential scatter loops (`scf.for`) and the
+    grouped matmul runs one `linalg.matmul` per expert segment.
+
+    Example:
+
+    ```mlir
+    %0 = tessera.combine %y, %perm, %w
+        : (tensor<8x4xf32>, tensor<8xi32>, tensor<4x2xf32>) -> tensor<4x4xf32>
+    ```
+    becomes an `scf.for` computing the inverse permutation followed by a
+    `linalg.generic` that gathers and sums the `k` weighted rows per token.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def TesseraDecomposeMoE : Pass<"tessera-decompose-moe"> {
+  let summary = "Decompose tessera.moe into route, dispatch, grouped_matmul "
+                "and combine";
+  let description = [{
+    Rewrites every `tessera.moe` into:
+
+    1. `logits = x · gate_wᵀ` (a `linalg.matmul` in f32),
+    2. `tessera.route` with the layer's routing attributes,
+    3. `tessera.dispatch` with the layer's `block`,
+    4. `tessera.grouped_matmul` with `w_up` and the `swiglu` epilogue,
+    5. `tessera.grouped_matmul` with `w_down`,
+    6. `tessera.combine` with the routing weights,
+    7. when shared experts are given, a dense SwiGLU FFN on `x` (two
+       `linalg.matmul`s and a `linalg.generic`) added to the result.
+
+    Example:
+
+    ```mlir
+    %y = tessera.moe %x, %gate, %up, %down {top_k = 2 : i64}
+        : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8x32xf32>,
+           tensor<4x16x8xf32>) -> tensor<4x8xf32>
+    ```
+    becomes `linalg.matmul`, `tessera.route`, `tessera.dispatch`, two
+    `tessera.grouped_matmul`s and `tessera.combine`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+#endif // TESSERA_TRANSFORMS_PASSES_TD

@@ -1,0 +1,59 @@
+//===- ConvertTesseraToLinalg.cpp - Reference lowering of tessera ---------===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The pass wrapper of the reference lowering: decomposes tessera.moe, then
+// lowers every remaining tessera op with the attention and MoE patterns. Any
+// tessera op left afterwards is an error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Dialect/Tessera/IR/TesseraDialect.h"
+#include "tessera/Transforms/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir {
+namespace tessera {
+#define GEN_PASS_DEF_CONVERTTESSERATOLINALG
+#include "tessera/Transforms/Passes.h.inc"
+} // namespace tessera
+} // namespace mlir
+
+#define DEBUG_TYPE "convert-tessera-to-linalg"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+struct ConvertTesseraToLinalgPass
+    : public tessera::impl::ConvertTesseraToLinalgBase<
+          ConvertTesseraToLinalgPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateTesseraDecomposeMoEPatterns(patterns);
+    populateTesseraAttentionToLinalgPatterns(patterns);
+    populateTesseraMoEToLinalgPatterns(patterns);
+    // Folding is disabled so that the lowering stays literal; canonicalize
+    // afterwards to clean up.
+    GreedyRewriteConfig config;
+    config.enableFolding(false);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
+                                     config)))
+      return signalPassFailure();
+
+    auto *dialect = getContext().getLoadedDialect<TesseraDialect>();
+    WalkResult result = getOperation()->walk([&](Operation *op) {
+      if (op->getDialect() != dialect)
+        return WalkResult::advance();
+      op->emitOpError("has no reference lowering for these operand types");
+      return WalkResult::interrupt();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+} // namespace

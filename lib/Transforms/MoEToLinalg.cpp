@@ -1,0 +1,18 @@
+//===- MoEToLinalg.cpp - Reference lowering of the MoE ops ----------------===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Dialect/Tessera/IR/TesseraOps.h"
+#include "tessera/Transforms/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+void mlir::tessera::populateTesseraMoEToLinalgPatterns(
+    RewritePatternSet &patterns) {
+  // TODO: filled in by the MoE lowering.
+}

@@ -1,0 +1,47 @@
+# -*- Python -*-
+# lit configuration of the Tessera test suite.
+
+import os
+import shutil
+import subprocess
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "TESSERA"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.tessera_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# Execution tests compute their expected values with numpy, independently of
+# the code under test. Debian's /usr/bin/python3 carries python3-numpy; an
+# interpreter found earlier on PATH may not.
+def find_numpy_python():
+    for candidate in ["/usr/bin/python3", config.python_executable, "python3"]:
+        exe = shutil.which(candidate) if candidate else None
+        if not exe:
+            continue
+        if subprocess.call([exe, "-c", "import numpy"],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL) == 0:
+            return exe
+    return None
+
+numpy_python = find_numpy_python()
+if not numpy_python:
+    # Never skip the execution tests silently: they are the proof of
+    # correctness. scripts/setup.sh installs python3-numpy.
+    lit_config.fatal("no python3 with numpy found (apt-get install python3-numpy)")
+config.substitutions.append(("%numpy_python", numpy_python))
+config.substitutions.append(
+    ("%integration_dir", os.path.join(config.test_source_root, "Integration")))
+
+tool_dirs = [config.tessera_tools_dir, config.llvm_tools_dir]
+tools = ["tessera-opt", "tessera-run"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
