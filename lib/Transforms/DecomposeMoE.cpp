@@ -188,6 +188,14 @@ struct TesseraDecomposeMoEPass
     populateTesseraDecomposeMoEPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
+    // The only layers left are those the pattern cannot express.
+    WalkResult result = getOperation()->walk([](MoEOp op) {
+      op.emitOpError("cannot be decomposed: the number of experts E must be "
+                     "static in 'gate_w', 'w_up' or 'w_down'");
+      return WalkResult::interrupt();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
   }
 };
 

@@ -121,7 +121,7 @@ LogicalResult verifyRouteAttrs(Operation *op, int64_t numExperts, int64_t topK,
                              << ") must not exceed 'n_group' (" << nGroup
                              << ")";
   if (!std::isfinite(scale))
-    return op->emitOpError() << "'scale' must be finite, got " << scale;
+    return op->emitOpError() << "'scale' must be a finite number";
   if (ShapedType::isDynamic(numExperts))
     return success();
   if (numExperts % nGroup != 0)
@@ -138,8 +138,7 @@ LogicalResult verifyRouteAttrs(Operation *op, int64_t numExperts, int64_t topK,
 
 LogicalResult verifyScale(Operation *op, std::optional<APFloat> scale) {
   if (scale && !scale->isFinite())
-    return op->emitOpError() << "'scale' must be finite, got "
-                             << scale->convertToFloat();
+    return op->emitOpError() << "'scale' must be a finite number";
   return success();
 }
 
@@ -206,9 +205,10 @@ LogicalResult AttentionOp::verify() {
     if (failed(shapes.bind("kv_lens", lens, {"B"})))
       return failure();
 
-  if (getWindow() < 0)
+  int64_t window = getWindowAttr().getInt();
+  if (window < 0)
     return emitOpError() << "'window' must be >= 0 (0 = no window), got "
-                         << getWindow();
+                         << window;
   float softcap = getSoftcap().convertToFloat();
   if (!(softcap >= 0.0f) || !std::isfinite(softcap))
     return emitOpError() << "'softcap' must be a finite value >= 0 "
