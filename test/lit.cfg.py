@@ -12,7 +12,7 @@ from lit.llvm.subst import ToolSubst
 config.name = "TESSERA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
+config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
                    "reference.py", "check.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tessera_obj_root, "test")
@@ -40,6 +40,9 @@ if not numpy_python:
     # correctness. scripts/setup.sh installs python3-numpy.
     lit_config.fatal("no python3 with numpy found (apt-get install python3-numpy)")
 config.substitutions.append(("%numpy_python", numpy_python))
+config.substitutions.append(("%tessera_obj_root", config.tessera_obj_root))
+config.substitutions.append(
+    ("%tessera_src_root", os.path.dirname(config.test_source_root)))
 integration_dir = os.path.join(config.test_source_root, "Integration")
 config.substitutions.append(("%integration_dir", integration_dir))
 # %check FILE WORKDIR CASE: run one execution case (test/Integration/check.py).
