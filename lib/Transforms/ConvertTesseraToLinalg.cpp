@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Dialect/Tessera/IR/TesseraDialect.h"
+#include "tessera/Dialect/Tessera/IR/TesseraOps.h"
 #include "tessera/Transforms/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -49,7 +50,10 @@ struct ConvertTesseraToLinalgPass
     WalkResult result = getOperation()->walk([&](Operation *op) {
       if (op->getDialect() != dialect)
         return WalkResult::advance();
-      op->emitOpError("has no reference lowering for these operand types");
+      if (auto moe = dyn_cast<MoEOp>(op))
+        emitNotDecomposableError(moe);
+      else
+        op->emitOpError("was not lowered to linalg");
       return WalkResult::interrupt();
     });
     if (result.wasInterrupted())

@@ -123,16 +123,12 @@ struct DecomposeMoEPattern : public OpRewritePattern<MoEOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto xType = cast<RankedTensorType>(op.getX().getType());
-    auto upType = cast<RankedTensorType>(op.getWUp().getType());
     auto downType = cast<RankedTensorType>(op.getWDown().getType());
-    int64_t numExperts = upType.getDimSize(0);
-    if (ShapedType::isDynamic(numExperts))
-      numExperts = downType.getDimSize(0);
-    if (ShapedType::isDynamic(numExperts))
-      numExperts = cast<ShapedType>(op.getGateW().getType()).getDimSize(0);
-    if (ShapedType::isDynamic(numExperts))
+    std::optional<int64_t> staticNumExperts = op.getStaticNumExperts();
+    if (!staticNumExperts)
       return rewriter.notifyMatchFailure(
           op, "the number of experts E must be static to decompose");
+    int64_t numExperts = *staticNumExperts;
 
     Type elementType = xType.getElementType();
     int64_t numTokens = xType.getDimSize(0);
@@ -190,8 +186,7 @@ struct TesseraDecomposeMoEPass
       return signalPassFailure();
     // The only layers left are those the pattern cannot express.
     WalkResult result = getOperation()->walk([](MoEOp op) {
-      op.emitOpError("cannot be decomposed: the number of experts E must be "
-                     "static in 'gate_w', 'w_up' or 'w_down'");
+      emitNotDecomposableError(op);
       return WalkResult::interrupt();
     });
     if (result.wasInterrupted())
@@ -200,6 +195,11 @@ struct TesseraDecomposeMoEPass
 };
 
 } // namespace
+
+InFlightDiagnostic mlir::tessera::emitNotDecomposableError(MoEOp op) {
+  return op.emitOpError("cannot be decomposed: the number of experts E must "
+                        "be static in 'gate_w', 'w_up' or 'w_down'");
+}
 
 void mlir::tessera::populateTesseraDecomposeMoEPatterns(
     RewritePatternSet &patterns) {

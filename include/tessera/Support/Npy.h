@@ -62,12 +62,10 @@ struct NpyArray {
   int64_t getNumElements() const;
 
   /// Typed views of `data`; T must match `dtype` in size.
-  template <typename T>
-  T *getDataAs() {
+  template <typename T> T *getDataAs() {
     return reinterpret_cast<T *>(data.data());
   }
-  template <typename T>
-  const T *getDataAs() const {
+  template <typename T> const T *getDataAs() const {
     return reinterpret_cast<const T *>(data.data());
   }
 };

@@ -31,8 +31,13 @@ void populateTesseraAttentionToLinalgPatterns(RewritePatternSet &patterns);
 void populateTesseraMoEToLinalgPatterns(RewritePatternSet &patterns);
 
 /// Rewrites `tessera.moe` into route, dispatch, grouped_matmul and combine
-/// (lib/Transforms/DecomposeMoE.cpp).
+/// (lib/Transforms/DecomposeMoE.cpp). Layers without a static number of
+/// experts are left alone.
 void populateTesseraDecomposeMoEPatterns(RewritePatternSet &patterns);
+
+class MoEOp;
+/// Reports why `op` cannot be decomposed (its number of experts is dynamic).
+InFlightDiagnostic emitNotDecomposableError(MoEOp op);
 
 #define GEN_PASS_REGISTRATION
 #include "tessera/Transforms/Passes.h.inc"

@@ -359,6 +359,15 @@ LogicalResult CombineOp::verify() {
 // MoEOp
 //===----------------------------------------------------------------------===//
 
+std::optional<int64_t> MoEOp::getStaticNumExperts() {
+  for (Value weights : {getGateW(), getWUp(), getWDown()}) {
+    int64_t numExperts = cast<ShapedType>(weights.getType()).getDimSize(0);
+    if (!ShapedType::isDynamic(numExperts))
+      return numExperts;
+  }
+  return std::nullopt;
+}
+
 LogicalResult MoEOp::verify() {
   ShapeBinder shapes(*this);
   static constexpr StringRef upLayout[] = {"E", "d", "2f"};

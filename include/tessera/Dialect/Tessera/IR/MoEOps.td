@@ -203,6 +203,9 @@ def Tessera_MoEOp : Tessera_Op<"moe", [AttrSizedOperandSegments]> {
     int64_t getNumKeptGroups() {
       return getTopkGroup().value_or(getNGroup());
     }
+    /// The number of experts E when one of 'gate_w', 'w_up' or 'w_down' has
+    /// it static, else std::nullopt.
+    std::optional<int64_t> getStaticNumExperts();
   }];
 }
 

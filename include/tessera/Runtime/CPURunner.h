@@ -1,0 +1,242 @@
+//===- CPURunner.h - JIT-compile and run an entry function ------*- C++ -*-===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The library behind `tessera-run`: binds `.npy` files (or seeded random data)
+// to the ranked-tensor arguments of a `func.func`, lowers a clone of the
+// module with a CPU pipeline, JIT-compiles it with the MLIR ExecutionEngine,
+// calls the entry through its C interface and copies the results back into
+// host tensors, which can be written as `.npy` files or compared against the
+// results of a reference lowering.
+//
+// Calling convention. With `llvm.emit_c_interface`, the entry `@f` gets a
+// wrapper `_mlir_ciface_f(results *, desc0 *, desc1 *, ...)`: each argument is
+// a pointer to a strided memref descriptor
+//   { T *allocated, T *aligned, int64 offset, int64 sizes[r], int64 strides[r]
+//   }
+// (8 * (3 + 2r) bytes), and the results, when there are any, come back through
+// a pointer to a struct of such descriptors laid out one after another. The
+// result buffers are allocated by the compiled code with malloc and are owned
+// by the caller.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_RUNTIME_CPURUNNER_H
+#define TESSERA_RUNTIME_CPURUNNER_H
+
+#include "tessera/Support/Npy.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+class OpPassManager;
+
+namespace func {
+class FuncOp;
+} // namespace func
+
+namespace tessera {
+
+//===----------------------------------------------------------------------===//
+// Host tensors
+//===----------------------------------------------------------------------===//
+
+/// Element types that can cross the boundary of a compiled entry function.
+enum class HostElementType { F32, F16, BF16, I32, I64 };
+
+/// Returns the size in bytes of one element of `type`.
+size_t getHostElementSize(HostElementType type);
+
+/// Returns the MLIR spelling of `type`: "f32", "f16", "bf16", "i32", "i64".
+StringRef getHostElementTypeName(HostElementType type);
+
+/// Returns the host element type of an MLIR element type, if supported.
+std::optional<HostElementType> getHostElementType(Type type);
+
+/// A dense, row-major, 64-byte-aligned host buffer with a static shape.
+class HostTensor {
+public:
+  /// Creates a zero-filled tensor.
+  HostTensor(HostElementType elementType, ArrayRef<int64_t> shape);
+
+  HostElementType getElementType() const { return elementType; }
+  ArrayRef<int64_t> getShape() const { return shape; }
+  int64_t getNumElements() const;
+  size_t getNumBytes() const;
+  void *getData() { return storage.get(); }
+  const void *getData() const { return storage.get(); }
+
+  /// Returns element `index` (in row-major order) as a double; f16 and bf16
+  /// are widened exactly.
+  double getAsDouble(int64_t index) const;
+
+  /// Returns a deep copy.
+  HostTensor clone() const;
+
+  /// Returns the type as MLIR prints it, e.g. "tensor<2x3xf32>".
+  std::string getTypeString() const;
+
+  /// Converts to an `.npy` array: f16 and bf16 are widened to f32.
+  NpyArray toNpy() const;
+
+private:
+  struct FreeDeleter {
+    void operator()(void *pointer) const;
+  };
+
+  HostElementType elementType;
+  SmallVector<int64_t> shape;
+  std::unique_ptr<uint8_t[], FreeDeleter> storage;
+};
+
+//===----------------------------------------------------------------------===//
+// Entry signatures and inputs
+//===----------------------------------------------------------------------===//
+
+/// One ranked-tensor argument or result of an entry function. Dynamic
+/// dimensions are `ShapedType::kDynamic`.
+struct TensorSignature {
+  HostElementType elementType;
+  SmallVector<int64_t> shape;
+  /// The MLIR type, e.g. "tensor<?x4xf16>", for messages.
+  std::string typeString;
+};
+
+/// The arguments and results of an entry function.
+struct EntrySignature {
+  std::string name;
+  SmallVector<TensorSignature> arguments;
+  SmallVector<TensorSignature> results;
+};
+
+/// Checks that every argument and result of `func` is a ranked tensor of a
+/// supported element type and describes them.
+llvm::Expected<EntrySignature> getEntrySignature(func::FuncOp func);
+
+/// Converts `array`, read from `fileName`, into the host tensor bound to
+/// argument `index` of `signature`. An f32 array is accepted (and rounded to
+/// nearest even) for an f16 or bf16 argument; otherwise the element types must
+/// be equal. Dynamic dimensions take their size from the array.
+llvm::Expected<HostTensor> bindInput(const NpyArray &array, StringRef fileName,
+                                     const EntrySignature &signature,
+                                     unsigned index);
+
+/// Reads one `.npy` file per argument of `signature` and binds it.
+llvm::Expected<std::vector<HostTensor>>
+loadInputs(const EntrySignature &signature, ArrayRef<std::string> fileNames);
+
+/// Fills every argument of `signature` deterministically from `seed`:
+/// floating-point elements are uniform in [-1, 1) (drawn as f32 with 24
+/// random bits, then rounded to f16/bf16), integer elements are uniform in
+/// [0, 4) so that they are valid small ids, indices and lengths. Each argument
+/// has its own stream derived from `seed` and its position. Dynamic
+/// dimensions are an error.
+llvm::Expected<std::vector<HostTensor>>
+makeRandomInputs(const EntrySignature &signature, uint64_t seed);
+
+//===----------------------------------------------------------------------===//
+// Compilation and invocation
+//===----------------------------------------------------------------------===//
+
+/// Builds a pipeline from the input dialects down to the LLVM dialect.
+using PipelineBuilder = std::function<void(OpPassManager &)>;
+
+/// The pipeline `tessera-run` compiles with by default (today
+/// `tessera-cpu-pipeline` with default options).
+void buildRunnerDefaultPipeline(OpPassManager &pm);
+
+/// The reference lowering that `--check` compares the default pipeline
+/// against: convert-tessera-to-linalg followed by the standard, unoptimized
+/// lowering to the LLVM dialect. Today this is also `tessera-cpu-pipeline`.
+void buildRunnerReferencePipeline(OpPassManager &pm);
+
+/// An entry function lowered to LLVM and JIT-compiled for the host.
+class CompiledEntry {
+public:
+  /// Lowers a clone of `module` with `buildPipeline` (after marking the entry
+  /// `llvm.emit_c_interface`) and JIT-compiles it. Pass failures are reported
+  /// through the diagnostics of the module's context.
+  static llvm::Expected<std::unique_ptr<CompiledEntry>>
+  compile(ModuleOp module, const EntrySignature &signature,
+          const PipelineBuilder &buildPipeline);
+
+  ~CompiledEntry();
+
+  /// Calls the entry with copies of `inputs` (so the compiled code may write
+  /// into its arguments) and returns its results as host tensors; the buffers
+  /// allocated by the compiled code are freed. If `elapsedMs` is given, it
+  /// receives the time spent in the call itself.
+  llvm::Expected<std::vector<HostTensor>> invoke(ArrayRef<HostTensor> inputs,
+                                                 double *elapsedMs = nullptr);
+
+private:
+  explicit CompiledEntry(EntrySignature signature);
+
+  EntrySignature signature;
+  std::unique_ptr<ExecutionEngine> engine;
+  /// The packed wrapper of `_mlir_ciface_<entry>`: takes an array of pointers
+  /// to the arguments (the result pointer first).
+  void (*packedFunction)(void **) = nullptr;
+};
+
+//===----------------------------------------------------------------------===//
+// Comparison
+//===----------------------------------------------------------------------===//
+
+/// The outcome of comparing a result with its reference.
+struct TensorComparison {
+  double maxAbsError = 0.0;
+  /// Largest |actual - expected| / |expected| over nonzero expected values.
+  double maxRelError = 0.0;
+  bool passed = true;
+  /// Set when the shapes or element types differ.
+  std::string mismatch;
+};
+
+/// Compares `actual` with `expected` elementwise. An element passes when
+/// |actual - expected| <= atol + rtol * |expected| with (atol, rtol) = (1e-4,
+/// 1e-4) for f32, (1e-2, 1e-2) for f16 and (4e-2, 4e-2) for bf16; NaNs must be
+/// NaNs and infinities equal. Integers must match exactly.
+TensorComparison compareTensors(const HostTensor &actual,
+                                const HostTensor &expected);
+
+//===----------------------------------------------------------------------===//
+// The tessera-run driver
+//===----------------------------------------------------------------------===//
+
+/// What `tessera-run` was asked to do.
+struct CPURunnerOptions {
+  /// The name of the input file, for messages.
+  std::string inputFileName;
+  std::string entry;
+  std::vector<std::string> inputFiles;
+  std::optional<uint64_t> randomSeed;
+  std::vector<std::string> outputFiles;
+  bool check = false;
+  /// Number of timed runs after one warm-up; 0 disables benchmarking.
+  unsigned benchIterations = 0;
+};
+
+/// Runs the entry of `module` as `options` say, printing the terse report
+/// (timings, written results, check verdicts) to `os`. Returns an error with
+/// a one-line message on misuse; returns `false` when a `--check` failed.
+llvm::Expected<bool>
+runCPUEntry(ModuleOp module, const CPURunnerOptions &options, raw_ostream &os);
+
+} // namespace tessera
+} // namespace mlir
+
+#endif // TESSERA_RUNTIME_CPURUNNER_H
