@@ -8,6 +8,7 @@
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
@@ -126,8 +127,8 @@ public:
 private:
   llvm::Error error(const llvm::Twine &message) const {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   name + ": malformed .npy header: " +
-                                       message);
+                                   name +
+                                       ": malformed .npy header: " + message);
   }
   void skipSpace() {
     while (pos < text.size() && llvm::isSpace(text[pos]))
@@ -333,10 +334,10 @@ llvm::Expected<NpyArray> mlir::tessera::parseNpy(llvm::StringRef bytes,
     llvm::StringRef what = static_cast<uint64_t>(*numBytes) > payload.size()
                                ? "truncated data"
                                : "data size mismatch";
-    return makeError(name, what + ": shape " + formatNpyShape(header->shape) +
-                               " of '" + descr + "' needs " +
-                               llvm::Twine(*numBytes) + " bytes but the file has " +
-                               llvm::Twine(payload.size()));
+    return makeError(
+        name, what + ": shape " + formatNpyShape(header->shape) + " of '" +
+                  descr + "' needs " + llvm::Twine(*numBytes) +
+                  " bytes but the file has " + llvm::Twine(payload.size()));
   }
 
   NpyArray array;

@@ -42,8 +42,8 @@ struct ConvertTesseraToLinalgPass
     // afterwards to clean up.
     GreedyRewriteConfig config;
     config.enableFolding(false);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
-                                     config)))
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       return signalPassFailure();
 
     auto *dialect = getContext().getLoadedDialect<TesseraDialect>();

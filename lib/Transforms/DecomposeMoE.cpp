@@ -51,9 +51,9 @@ Value buildRouterLogits(OpBuilder &b, Location loc, Value x, Value gateW) {
   SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {t, c}, ctx),
                                  AffineMap::get(3, 0, {e, c}, ctx),
                                  AffineMap::get(3, 0, {t, e}, ctx)};
-  SmallVector<utils::IteratorType> iterators = {
-      utils::IteratorType::parallel, utils::IteratorType::parallel,
-      utils::IteratorType::reduction};
+  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
+                                                utils::IteratorType::parallel,
+                                                utils::IteratorType::reduction};
   bool needsExt = xType.getElementType() != f32;
   auto generic = linalg::GenericOp::create(
       b, loc, acc.getType(), ValueRange{x, gateW}, ValueRange{acc}, maps,
@@ -91,10 +91,9 @@ Value buildSharedFFN(OpBuilder &b, Location loc, Value x, Value sharedUp,
     SmallVector<OpFoldResult> outputShape = {
         b.getIndexAttr(1), tensor::getMixedSize(b, loc, weights, 0),
         tensor::getMixedSize(b, loc, weights, 1)};
-    return tensor::ExpandShapeOp::create(b, loc, expanded, weights,
-                                         ArrayRef<ReassociationIndices>{
-                                             {0, 1}, {2}},
-                                         outputShape);
+    return tensor::ExpandShapeOp::create(
+        b, loc, expanded, weights, ArrayRef<ReassociationIndices>{{0, 1}, {2}},
+        outputShape);
   };
 
   // offsets = [0, T]: one segment holding every token row.
@@ -152,8 +151,7 @@ struct DecomposeMoEPattern : public OpRewritePattern<MoEOp> {
         rewriter.getI64IntegerAttr(numExperts), op.getBlockAttr());
 
     Value up = GroupedMatmulOp::create(
-        rewriter, loc,
-        matrixType(numRows, downType.getDimSize(1), elementType),
+        rewriter, loc, matrixType(numRows, downType.getDimSize(1), elementType),
         dispatch.getRows(), op.getWUp(), dispatch.getOffsets(),
         Epilogue::swiglu);
     Value down = GroupedMatmulOp::create(

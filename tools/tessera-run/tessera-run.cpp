@@ -1,1 +1,118 @@
-int main() { return 1; }
+//===- tessera-run.cpp - JIT-run a tessera entry function -----------------===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Runs a `func.func` on tensors on the host CPU:
+//
+//   tessera-run FILE.mlir --entry=NAME [--input=a.npy ...]
+//       [--random-inputs=SEED] [--output=out.npy ...] [--check] [--bench=N]
+//
+// The work is done by the TesseraRuntimeCPU library (CPURunner.h); this file
+// only parses the command line and the input module.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Dialect/Tessera/IR/TesseraDialect.h"
+#include "tessera/Runtime/CPURunner.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+
+  static llvm::cl::OptionCategory category("tessera-run options");
+  static llvm::cl::opt<std::string> inputFilename(
+      llvm::cl::Positional, llvm::cl::desc("<input .mlir file>"),
+      llvm::cl::init("-"), llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> entry(
+      "entry", llvm::cl::desc("The func.func to run"), llvm::cl::Required,
+      llvm::cl::value_desc("name"), llvm::cl::cat(category));
+  static llvm::cl::list<std::string> inputs(
+      "input",
+      llvm::cl::desc("A .npy file for the next argument (f32 data is rounded "
+                     "for f16/bf16 arguments)"),
+      llvm::cl::value_desc("file"), llvm::cl::cat(category));
+  static llvm::cl::opt<uint64_t> randomSeed(
+      "random-inputs",
+      llvm::cl::desc("Fill the arguments from this seed instead: floats "
+                     "uniform in [-1, 1), integers uniform in [0, 4)"),
+      llvm::cl::value_desc("seed"), llvm::cl::cat(category));
+  static llvm::cl::list<std::string> outputs(
+      "output",
+      llvm::cl::desc("A .npy file for the next result (f16/bf16 are written "
+                     "as f32)"),
+      llvm::cl::value_desc("file"), llvm::cl::cat(category));
+  static llvm::cl::opt<bool> check(
+      "check",
+      llvm::cl::desc("Compare the results with the reference lowering"),
+      llvm::cl::cat(category));
+  static llvm::cl::opt<unsigned> bench(
+      "bench",
+      llvm::cl::desc("Time this many runs after a warm-up and print the "
+                     "median and the minimum"),
+      llvm::cl::value_desc("n"), llvm::cl::init(0), llvm::cl::cat(category));
+
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  llvm::cl::ParseCommandLineOptions(argc, argv,
+                                    "Tessera CPU runner: JIT-compiles a "
+                                    "func.func on tensors and runs it\n");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<tessera::TesseraDialect>();
+  MLIRContext context(registry);
+
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> file =
+      openInputFile(inputFilename, &errorMessage);
+  if (!file) {
+    llvm::WithColor::error(llvm::errs(), "tessera-run") << errorMessage << "\n";
+    return 1;
+  }
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagnosticHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  tessera::CPURunnerOptions options;
+  options.inputFileName = inputFilename;
+  options.entry = entry;
+  options.inputFiles.assign(inputs.begin(), inputs.end());
+  if (randomSeed.getNumOccurrences())
+    options.randomSeed = randomSeed;
+  options.outputFiles.assign(outputs.begin(), outputs.end());
+  options.check = check;
+  options.benchIterations = bench;
+
+  llvm::Expected<bool> passed =
+      tessera::runCPUEntry(*module, options, llvm::outs());
+  if (!passed) {
+    llvm::outs().flush();
+    llvm::WithColor::error(llvm::errs(), "tessera-run")
+        << llvm::toString(passed.takeError()) << "\n";
+    return 1;
+  }
+  return *passed ? 0 : 1;
+}

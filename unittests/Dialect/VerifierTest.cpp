@@ -44,8 +44,8 @@ protected:
                                   builder.getFunctionType({}, {}));
       builder.setInsertionPointToEnd(func.addEntryBlock());
     }
-    func.insertArgument(func.getNumArguments(), type, {},
-                        builder.getUnknownLoc());
+    (void)func.insertArgument(func.getNumArguments(), type, {},
+                              builder.getUnknownLoc());
     return func.getArgument(func.getNumArguments() - 1);
   }
 
@@ -91,10 +91,9 @@ TEST_F(VerifierTest, AttentionRejectsHeadsNotMultiple) {
   Type f32 = builder.getF32Type();
   Value q = arg({1, 8, 16, 64}, f32), k = arg({1, 3, 32, 64}, f32),
         v = arg({1, 3, 32, 64}, f32);
-  auto op = AttentionOp::create(builder, builder.getUnknownLoc(),
-                                tensor({1, 8, 16, 64}, f32), Type(), q, k, v,
-                                Value(), Value(), nullptr, false, 0,
-                                APFloat(0.0f));
+  auto op = AttentionOp::create(
+      builder, builder.getUnknownLoc(), tensor({1, 8, 16, 64}, f32), Type(), q,
+      k, v, Value(), Value(), nullptr, false, 0, APFloat(0.0f));
   EXPECT_EQ(verifyAndGetError(op),
             "'tessera.attention' op query heads Hq = 8 must be a multiple of "
             "KV heads Hkv = 3 ('q' is [B, Hq, Sq, D], 'k' is [B, Hkv, Skv, "
@@ -106,10 +105,9 @@ TEST_F(VerifierTest, AttentionDynamicDimsBindToStaticOnes) {
   Type f32 = builder.getF32Type();
   Value q = arg({ShapedType::kDynamic, 4, 8, 16}, f32),
         k = arg({2, 4, 8, 16}, f32), v = arg({2, 4, 8, 16}, f32);
-  auto op = AttentionOp::create(builder, builder.getUnknownLoc(),
-                                tensor({3, 4, 8, 16}, f32), Type(), q, k, v,
-                                Value(), Value(), nullptr, false, 0,
-                                APFloat(0.0f));
+  auto op = AttentionOp::create(
+      builder, builder.getUnknownLoc(), tensor({3, 4, 8, 16}, f32), Type(), q,
+      k, v, Value(), Value(), nullptr, false, 0, APFloat(0.0f));
   EXPECT_EQ(verifyAndGetError(op),
             "'tessera.attention' op 'out' has shape [3, 4, 8, 16] but "
             "expected [B, Hq, Sq, Dv] with B = 2 (from 'k')");
@@ -120,10 +118,9 @@ TEST_F(VerifierTest, AttentionDynamicHeadDimHasNoStaticScale) {
   int64_t dyn = ShapedType::kDynamic;
   Value q = arg({1, 4, 8, dyn}, f32), k = arg({1, 4, 8, dyn}, f32),
         v = arg({1, 4, 8, 16}, f32);
-  auto op = AttentionOp::create(builder, builder.getUnknownLoc(),
-                                tensor({1, 4, 8, 16}, f32), Type(), q, k, v,
-                                Value(), Value(), nullptr, false, 0,
-                                APFloat(0.0f));
+  auto op = AttentionOp::create(
+      builder, builder.getUnknownLoc(), tensor({1, 4, 8, 16}, f32), Type(), q,
+      k, v, Value(), Value(), nullptr, false, 0, APFloat(0.0f));
   EXPECT_EQ(verifyAndGetError(op), "");
   EXPECT_FALSE(op.getStaticScale().has_value());
 }
@@ -188,8 +185,8 @@ TEST_F(VerifierTest, GroupedMatmulSwiGLUHalvesN) {
         offsets = arg({5}, i32);
   auto make = [&](int64_t n, Epilogue epilogue) {
     return GroupedMatmulOp::create(builder, builder.getUnknownLoc(),
-                                   tensor({16, n}, f32), rows, weights,
-                                   offsets, epilogue);
+                                   tensor({16, n}, f32), rows, weights, offsets,
+                                   epilogue);
   };
   EXPECT_EQ(verifyAndGetError(make(64, Epilogue::none)), "");
   EXPECT_EQ(verifyAndGetError(make(32, Epilogue::swiglu)), "");
@@ -203,11 +200,11 @@ TEST_F(VerifierTest, MoERequiresBothSharedWeights) {
   Value x = arg({16, 64}, f32), gate = arg({8, 64}, f32),
         up = arg({8, 64, 64}, f32), down = arg({8, 32, 64}, f32),
         sharedUp = arg({64, 128}, f32);
-  auto op = MoEOp::create(builder, builder.getUnknownLoc(),
-                          tensor({16, 64}, f32), x, gate, up, down, Value(),
-                          sharedUp, Value(), /*top_k=*/2, Scoring::softmax,
-                          /*n_group=*/1, /*topk_group=*/nullptr,
-                          /*normalize=*/false, /*scale=*/APFloat(1.0f), /*block=*/1);
+  auto op = MoEOp::create(
+      builder, builder.getUnknownLoc(), tensor({16, 64}, f32), x, gate, up,
+      down, Value(), sharedUp, Value(), /*top_k=*/2, Scoring::softmax,
+      /*n_group=*/1, /*topk_group=*/nullptr,
+      /*normalize=*/false, /*scale=*/APFloat(1.0f), /*block=*/1);
   EXPECT_EQ(verifyAndGetError(op), "'tessera.moe' op 'shared_up' and "
                                    "'shared_down' must be given together");
 }

@@ -1,4 +1,5 @@
-//===- TesseraDialect.cpp - Tessera dialect registration -------------------===//
+//===- TesseraDialect.cpp - Tessera dialect registration
+//-------------------===//
 //
 // Part of the Tessera project.
 //

@@ -1,4 +1,5 @@
-//===- TesseraOps.cpp - Tessera op verifiers --------------------------------===//
+//===- TesseraOps.cpp - Tessera op verifiers
+//--------------------------------===//
 //
 // Part of the Tessera project.
 //
@@ -35,13 +36,12 @@ public:
   /// Checks that `value` (called `name`) is a ranked tensor whose rank is the
   /// number of symbols in `layout`, and unifies each dimension with its
   /// symbol. A symbol "_" is unconstrained.
-  LogicalResult bind(StringRef name, Value value,
-                     ArrayRef<StringRef> layout) {
+  LogicalResult bind(StringRef name, Value value, ArrayRef<StringRef> layout) {
     auto type = cast<RankedTensorType>(value.getType());
     if (type.getRank() != static_cast<int64_t>(layout.size()))
-      return op->emitOpError() << "'" << name << "' must be a rank-"
-                               << layout.size() << " tensor "
-                               << formatLayout(layout) << ", got " << type;
+      return op->emitOpError()
+             << "'" << name << "' must be a rank-" << layout.size()
+             << " tensor " << formatLayout(layout) << ", got " << type;
     for (auto [idx, sym] : llvm::enumerate(layout)) {
       if (sym == "_")
         continue;
@@ -117,17 +117,17 @@ LogicalResult verifyRouteAttrs(Operation *op, int64_t numExperts, int64_t topK,
                                float scale) {
   int64_t kept = topkGroup.value_or(nGroup);
   if (kept > nGroup)
-    return op->emitOpError() << "'topk_group' (" << kept
-                             << ") must not exceed 'n_group' (" << nGroup
-                             << ")";
+    return op->emitOpError()
+           << "'topk_group' (" << kept << ") must not exceed 'n_group' ("
+           << nGroup << ")";
   if (!std::isfinite(scale))
     return op->emitOpError() << "'scale' must be a finite number";
   if (ShapedType::isDynamic(numExperts))
     return success();
   if (numExperts % nGroup != 0)
-    return op->emitOpError() << "the number of experts E = " << numExperts
-                             << " must be divisible by 'n_group' (" << nGroup
-                             << ")";
+    return op->emitOpError()
+           << "the number of experts E = " << numExperts
+           << " must be divisible by 'n_group' (" << nGroup << ")";
   int64_t selectable = kept * (numExperts / nGroup);
   if (topK > selectable)
     return op->emitOpError()
@@ -142,8 +142,7 @@ LogicalResult verifyScale(Operation *op, std::optional<APFloat> scale) {
   return success();
 }
 
-std::optional<double> scaleFor(std::optional<APFloat> scale,
-                               int64_t headDim) {
+std::optional<double> scaleFor(std::optional<APFloat> scale, int64_t headDim) {
   if (scale)
     return scale->convertToDouble();
   if (ShapedType::isDynamic(headDim))
@@ -299,8 +298,8 @@ LogicalResult DispatchOp::verify() {
   if (failed(shapes.expectDim("offsets", getOffsets(), offsetsLayout, 0,
                               numExperts + 1, "from 'num_experts'")))
     return failure();
-  int64_t bound = dispatchRowBound(shapes.get("T"), shapes.get("k"),
-                                   numExperts, block);
+  int64_t bound =
+      dispatchRowBound(shapes.get("T"), shapes.get("k"), numExperts, block);
   return shapes.expectDim("rows", getRows(), rowsLayout, 0, bound,
                           block == 1 ? "T * k"
                                      : "T * k + num_experts * (block - 1)");
@@ -377,11 +376,10 @@ LogicalResult MoEOp::verify() {
       failed(shapes.bind("w_up", getWUp(), upLayout)) ||
       failed(shapes.bind("out", getOut(), {"T", "d"})))
     return failure();
-  for (auto [name, value] :
-       {std::pair<StringRef, Value>{"gate_w", getGateW()},
-        {"w_up", getWUp()},
-        {"w_down", getWDown()},
-        {"out", getOut()}})
+  for (auto [name, value] : {std::pair<StringRef, Value>{"gate_w", getGateW()},
+                             {"w_up", getWUp()},
+                             {"w_down", getWDown()},
+                             {"out", getOut()}})
     if (failed(expectSameElementType(*this, name, value, "x", getX())))
       return failure();
   int64_t f = shapes.get("f");
@@ -401,8 +399,8 @@ LogicalResult MoEOp::verify() {
     static constexpr StringRef sharedUpLayout[] = {"d", "2fs"};
     if (failed(shapes.bind("shared_down", sharedDown, {"fs", "d"})) ||
         failed(shapes.bind("shared_up", sharedUp, sharedUpLayout)) ||
-        failed(expectSameElementType(*this, "shared_up", sharedUp, "x",
-                                     getX())) ||
+        failed(
+            expectSameElementType(*this, "shared_up", sharedUp, "x", getX())) ||
         failed(expectSameElementType(*this, "shared_down", sharedDown, "x",
                                      getX())))
       return failure();

@@ -1,4 +1,5 @@
-//===- ShapeLogic.h - Shape rules shared by verifiers and passes -*- C++ -*-===//
+//===- ShapeLogic.h - Shape rules shared by verifiers and passes -*- C++
+//-*-===//
 //
 // Part of the Tessera project.
 //

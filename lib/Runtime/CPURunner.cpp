@@ -1,0 +1,361 @@
+//===- CPURunner.cpp - JIT-compile and run an entry function --------------===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Runtime/CPURunner.h"
+#include "tessera/Target/CPU/CPUPipeline.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+//===----------------------------------------------------------------------===//
+// Pipelines
+//===----------------------------------------------------------------------===//
+
+void mlir::tessera::buildRunnerDefaultPipeline(OpPassManager &pm) {
+  buildTesseraCPUPipeline(pm, TesseraCPUPipelineOptions());
+}
+
+void mlir::tessera::buildRunnerReferencePipeline(OpPassManager &pm) {
+  // TODO: switch to a dedicated reference pipeline (convert-tessera-to-linalg
+  // and the standard lowering, no tiling or vectorization) once
+  // tessera-cpu-pipeline grows optimizations.
+  buildTesseraCPUPipeline(pm, TesseraCPUPipelineOptions());
+}
+
+//===----------------------------------------------------------------------===//
+// CompiledEntry
+//===----------------------------------------------------------------------===//
+
+/// The C runner utilities provide `memrefCopy`, which the memref-to-LLVM
+/// lowering calls for copies between non-contiguous memrefs.
+static SmallVector<StringRef> getRuntimeLibraries() {
+  SmallVector<StringRef> libraries;
+#ifdef TESSERA_MLIR_C_RUNNER_UTILS
+  if (llvm::sys::fs::exists(TESSERA_MLIR_C_RUNNER_UTILS))
+    libraries.push_back(TESSERA_MLIR_C_RUNNER_UTILS);
+#endif
+  return libraries;
+}
+
+static void initializeNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+CompiledEntry::CompiledEntry(EntrySignature signature)
+    : signature(std::move(signature)) {}
+
+CompiledEntry::~CompiledEntry() = default;
+
+llvm::Expected<std::unique_ptr<CompiledEntry>>
+CompiledEntry::compile(ModuleOp module, const EntrySignature &signature,
+                       const PipelineBuilder &buildPipeline) {
+  MLIRContext *context = module.getContext();
+  registerBuiltinDialectTranslation(*context);
+  registerLLVMDialectTranslation(*context);
+  initializeNativeTarget();
+
+  OwningOpRef<ModuleOp> clone = module.clone();
+  auto func = clone->lookupSymbol<func::FuncOp>(signature.name);
+  if (!func)
+    return makeError("no function '" + signature.name + "' in the module");
+  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                UnitAttr::get(context));
+
+  PassManager pm(context, ModuleOp::getOperationName());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return makeError("invalid pass manager options");
+  buildPipeline(pm);
+  if (failed(pm.run(*clone)))
+    return makeError("lowering '" + signature.name +
+                     "' to the LLVM dialect failed");
+
+  // Optimize the LLVM IR for the host; codegen uses the host CPU too.
+  llvm::Expected<llvm::orc::JITTargetMachineBuilder> machineBuilder =
+      llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder)
+    return machineBuilder.takeError();
+  machineBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> targetMachine =
+      machineBuilder->createTargetMachine();
+  if (!targetMachine)
+    return targetMachine.takeError();
+  std::function<llvm::Error(llvm::Module *)> transformer =
+      makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
+                                targetMachine->get());
+
+  SmallVector<StringRef> libraries = getRuntimeLibraries();
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  engineOptions.sharedLibPaths = libraries;
+  llvm::Expected<std::unique_ptr<ExecutionEngine>> engine =
+      ExecutionEngine::create(*clone, engineOptions);
+  if (!engine)
+    return engine.takeError();
+  (*engine)->initialize();
+
+  // Looking the wrapper up materializes (compiles) the code: do it now so
+  // that calls only time the run.
+  llvm::Expected<void (*)(void **)> packedFunction =
+      (*engine)->lookupPacked("_mlir_ciface_" + signature.name);
+  if (!packedFunction)
+    return packedFunction.takeError();
+
+  std::unique_ptr<CompiledEntry> entry(new CompiledEntry(signature));
+  entry->engine = std::move(*engine);
+  entry->packedFunction = *packedFunction;
+  return entry;
+}
+
+/// Builds the strided memref descriptor of a dense row-major tensor.
+static SmallVector<int64_t> makeDescriptor(HostTensor &tensor) {
+  ArrayRef<int64_t> shape = tensor.getShape();
+  size_t rank = shape.size();
+  SmallVector<int64_t> descriptor(3 + 2 * rank);
+  auto pointer = reinterpret_cast<intptr_t>(tensor.getData());
+  descriptor[0] = pointer;
+  descriptor[1] = pointer;
+  descriptor[2] = 0;
+  int64_t stride = 1;
+  for (size_t i = rank; i-- > 0;) {
+    descriptor[3 + i] = shape[i];
+    descriptor[3 + rank + i] = stride;
+    stride *= shape[i];
+  }
+  return descriptor;
+}
+
+/// Copies the memref described by `descriptor` (of rank `rank`) into a new
+/// dense host tensor.
+static HostTensor copyFromDescriptor(const int64_t *descriptor, size_t rank,
+                                     HostElementType elementType) {
+  ArrayRef<int64_t> sizes(descriptor + 3, rank);
+  ArrayRef<int64_t> strides(descriptor + 3 + rank, rank);
+  HostTensor tensor(elementType, sizes);
+  int64_t count = tensor.getNumElements();
+  if (count == 0)
+    return tensor;
+  size_t elementSize = getHostElementSize(elementType);
+  const char *base = reinterpret_cast<const char *>(descriptor[1]) +
+                     descriptor[2] * elementSize;
+  auto *out = static_cast<char *>(tensor.getData());
+
+  bool contiguous = true;
+  int64_t expectedStride = 1;
+  for (size_t i = rank; i-- > 0;) {
+    if (sizes[i] != 1 && strides[i] != expectedStride)
+      contiguous = false;
+    expectedStride *= sizes[i];
+  }
+  if (contiguous) {
+    std::memcpy(out, base, count * elementSize);
+    return tensor;
+  }
+
+  // General case: walk the indices in row-major order.
+  SmallVector<int64_t> index(rank, 0);
+  for (int64_t linear = 0; linear < count; ++linear) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d)
+      offset += index[d] * strides[d];
+    std::memcpy(out + linear * elementSize, base + offset * elementSize,
+                elementSize);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return tensor;
+}
+
+llvm::Expected<std::vector<HostTensor>>
+CompiledEntry::invoke(ArrayRef<HostTensor> inputs, double *elapsedMs) {
+  if (inputs.size() != signature.arguments.size())
+    return makeError("function '" + signature.name + "' takes " +
+                     llvm::Twine(signature.arguments.size()) +
+                     " arguments but " + llvm::Twine(inputs.size()) +
+                     " were bound");
+
+  // The compiled code may update its arguments in place: pass copies.
+  std::vector<HostTensor> arguments;
+  arguments.reserve(inputs.size());
+  for (const HostTensor &input : inputs)
+    arguments.push_back(input.clone());
+
+  SmallVector<SmallVector<int64_t>> argumentDescriptors;
+  SmallVector<void *> argumentPointers;
+  for (HostTensor &argument : arguments)
+    argumentDescriptors.push_back(makeDescriptor(argument));
+  for (SmallVector<int64_t> &descriptor : argumentDescriptors)
+    argumentPointers.push_back(descriptor.data());
+
+  // The results come back as consecutive descriptors.
+  size_t resultWords = 0;
+  for (const TensorSignature &result : signature.results)
+    resultWords += 3 + 2 * result.shape.size();
+  SmallVector<int64_t> resultDescriptors(resultWords, 0);
+  void *resultPointer = resultDescriptors.data();
+
+  SmallVector<void *> packedArguments;
+  if (!signature.results.empty())
+    packedArguments.push_back(&resultPointer);
+  for (void *&pointer : argumentPointers)
+    packedArguments.push_back(&pointer);
+
+  auto start = std::chrono::steady_clock::now();
+  packedFunction(packedArguments.data());
+  auto end = std::chrono::steady_clock::now();
+  if (elapsedMs)
+    *elapsedMs = std::chrono::duration<double, std::milli>(end - start).count();
+
+  // Copy the results out, then free what the compiled code allocated. A
+  // result may alias an argument or another result, or come from a constant
+  // global (whose allocated pointer is a 0xdeadbeef marker): free only fresh
+  // allocations, once.
+  llvm::DenseSet<const void *> notOwned;
+  for (const HostTensor &argument : arguments)
+    notOwned.insert(argument.getData());
+  notOwned.insert(reinterpret_cast<const void *>(0xdeadbeef));
+  notOwned.insert(nullptr);
+
+  std::vector<HostTensor> results;
+  const int64_t *descriptor = resultDescriptors.data();
+  for (const TensorSignature &result : signature.results) {
+    size_t rank = result.shape.size();
+    results.push_back(copyFromDescriptor(descriptor, rank, result.elementType));
+    auto *allocated = reinterpret_cast<void *>(descriptor[0]);
+    if (notOwned.insert(allocated).second)
+      std::free(allocated);
+    descriptor += 3 + 2 * rank;
+  }
+  return results;
+}
+
+//===----------------------------------------------------------------------===//
+// The tessera-run driver
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<bool> mlir::tessera::runCPUEntry(ModuleOp module,
+                                                const CPURunnerOptions &options,
+                                                raw_ostream &os) {
+  auto func = module.lookupSymbol<func::FuncOp>(options.entry);
+  if (!func)
+    return makeError("no function '" + options.entry + "' in " +
+                     options.inputFileName);
+  llvm::Expected<EntrySignature> signature = getEntrySignature(func);
+  if (!signature)
+    return signature.takeError();
+
+  size_t numResults = signature->results.size();
+  if (options.outputFiles.size() > numResults)
+    return makeError(llvm::Twine(options.outputFiles.size()) +
+                     " --output files given but function '" + options.entry +
+                     "' returns " + llvm::Twine(numResults) + " result" +
+                     (numResults == 1 ? "" : "s"));
+  if (options.randomSeed && !options.inputFiles.empty())
+    return makeError("--input and --random-inputs cannot be combined");
+
+  llvm::Expected<std::vector<HostTensor>> inputs =
+      options.randomSeed ? makeRandomInputs(*signature, *options.randomSeed)
+                         : loadInputs(*signature, options.inputFiles);
+  if (!inputs)
+    return inputs.takeError();
+
+  llvm::Expected<std::unique_ptr<CompiledEntry>> compiled =
+      CompiledEntry::compile(module, *signature, buildRunnerDefaultPipeline);
+  if (!compiled)
+    return compiled.takeError();
+
+  double elapsedMs = 0.0;
+  llvm::Expected<std::vector<HostTensor>> results =
+      (*compiled)->invoke(*inputs, &elapsedMs);
+  if (!results)
+    return results.takeError();
+  os << "time: " << llvm::format("%.4g", elapsedMs) << " ms\n";
+
+  for (auto [index, fileName] : llvm::enumerate(options.outputFiles)) {
+    const HostTensor &result = (*results)[index];
+    if (llvm::Error error = writeNpyFile(result.toNpy(), fileName))
+      return std::move(error);
+    os << "result #" << index << ": " << result.getTypeString()
+       << " written to " << fileName << "\n";
+  }
+
+  bool passed = true;
+  if (options.check) {
+    llvm::Expected<std::unique_ptr<CompiledEntry>> reference =
+        CompiledEntry::compile(module, *signature,
+                               buildRunnerReferencePipeline);
+    if (!reference)
+      return reference.takeError();
+    llvm::Expected<std::vector<HostTensor>> expected =
+        (*reference)->invoke(*inputs);
+    if (!expected)
+      return expected.takeError();
+    for (size_t i = 0; i < numResults; ++i) {
+      TensorComparison comparison =
+          compareTensors((*results)[i], (*expected)[i]);
+      passed &= comparison.passed;
+      os << "result #" << i << ": ";
+      if (!comparison.mismatch.empty())
+        os << "type mismatch " << comparison.mismatch;
+      else
+        os << "max abs err " << llvm::format("%g", comparison.maxAbsError)
+           << ", max rel err " << llvm::format("%g", comparison.maxRelError);
+      os << ": " << (comparison.passed ? "PASS" : "FAIL") << "\n";
+    }
+  }
+
+  if (options.benchIterations > 0) {
+    // One warm-up run, then the timed ones.
+    if (llvm::Error error = (*compiled)->invoke(*inputs).takeError())
+      return std::move(error);
+    std::vector<double> times;
+    for (unsigned i = 0; i < options.benchIterations; ++i) {
+      double ms = 0.0;
+      if (llvm::Error error = (*compiled)->invoke(*inputs, &ms).takeError())
+        return std::move(error);
+      times.push_back(ms);
+    }
+    std::sort(times.begin(), times.end());
+    size_t n = times.size();
+    double median =
+        n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2.0;
+    os << "bench: " << n << " runs, median " << llvm::format("%.4g", median)
+       << " ms, min " << llvm::format("%.4g", times.front()) << " ms\n";
+  }
+  return passed;
+}
