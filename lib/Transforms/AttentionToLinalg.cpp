@@ -30,7 +30,10 @@
 #include "tessera/Dialect/Tessera/IR/TesseraOps.h"
 #include "tessera/Transforms/Passes.h"
 
+#include "LoweringUtils.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -49,33 +52,10 @@ using namespace mlir::tessera;
 
 static constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-/// Returns `value` (an f32, f16 or bf16 scalar) as f32.
-static Value extendToF32(OpBuilder &b, Location loc, Value value) {
-  if (value.getType().isF32())
-    return value;
-  return arith::ExtFOp::create(b, loc, b.getF32Type(), value);
-}
-
-static Value createF32Constant(OpBuilder &b, Location loc, float value) {
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
-}
-
-/// Materializes a static or dynamic size as an index value.
-static Value createIndexValue(OpBuilder &b, Location loc, OpFoldResult size) {
-  if (auto value = dyn_cast<Value>(size))
-    return value;
-  return arith::ConstantIndexOp::create(
-      b, loc, cast<IntegerAttr>(cast<Attribute>(size)).getInt());
-}
-
-/// Returns an f32 tensor of shape `sizes` filled with `value`.
+/// An f32 tensor of shape `sizes` filled with `value`.
 static Value createFilledF32Tensor(OpBuilder &b, Location loc,
                                    ArrayRef<OpFoldResult> sizes, float value) {
-  Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
-  Value fillValue = createF32Constant(b, loc, value);
-  return linalg::FillOp::create(b, loc, ValueRange{fillValue},
-                                ValueRange{empty})
-      .getResult(0);
+  return createFilledTensor(b, loc, sizes, createF32Constant(b, loc, value));
 }
 
 /// The map (d0, ..., d{rank-1}) -> (d0, ..., d{numResults-1}), e.g. from
@@ -141,8 +121,9 @@ struct AttentionOpLowering : public OpRewritePattern<AttentionOp> {
     Value groupSize;
     if (!getKVHeadExpr(rewriter.getAffineDimExpr(1), numQHeads, numKVHeads)) {
       groupSize = arith::DivUIOp::create(
-          rewriter, loc, createIndexValue(rewriter, loc, qSizes[1]),
-          createIndexValue(rewriter, loc, kSizes[1]));
+          rewriter, loc,
+          getValueOrCreateConstantIndexOp(rewriter, loc, qSizes[1]),
+          getValueOrCreateConstantIndexOp(rewriter, loc, kSizes[1]));
     }
 
     Value scores = buildScores(rewriter, loc, q, k, scoreSizes, numQHeads,
@@ -247,7 +228,7 @@ private:
                           OpFoldResult headDim) {
     if (std::optional<double> scale = op.getStaticScale())
       return createF32Constant(b, loc, static_cast<float>(*scale));
-    Value dim = createIndexValue(b, loc, headDim);
+    Value dim = getValueOrCreateConstantIndexOp(b, loc, headDim);
     Value dimI64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), dim);
     Value dimF32 = arith::UIToFPOp::create(b, loc, b.getF32Type(), dimI64);
     Value sqrt = math::SqrtOp::create(b, loc, dimF32);
@@ -303,8 +284,8 @@ private:
     AffineMap identity = AffineMap::getMultiDimIdentityMap(4, ctx);
 
     Value scale = buildScale(b, loc, op, qSizes[3]);
-    Value seqQ = createIndexValue(b, loc, qSizes[2]);
-    Value seqKV = createIndexValue(b, loc, kSizes[2]);
+    Value seqQ = getValueOrCreateConstantIndexOp(b, loc, qSizes[2]);
+    Value seqKV = getValueOrCreateConstantIndexOp(b, loc, kSizes[2]);
     float softcap = op.getSoftcap().convertToFloat();
 
     SmallVector<Value> inputs = {raw};

@@ -15,6 +15,8 @@
 #include "tessera/Dialect/Tessera/IR/TesseraOps.h"
 #include "tessera/Transforms/Passes.h"
 
+#include "LoweringUtils.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -42,9 +44,7 @@ Value buildRouterLogits(OpBuilder &b, Location loc, Value x, Value gateW) {
   auto xType = cast<RankedTensorType>(x.getType());
   SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(b, loc, x, 0),
                                      tensor::getMixedSize(b, loc, gateW, 0)};
-  Value init = tensor::EmptyOp::create(b, loc, sizes, f32);
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-  Value acc = linalg::FillOp::create(b, loc, zero, init).getResult(0);
+  Value acc = createFilledTensor(b, loc, sizes, createF32Constant(b, loc, 0));
 
   AffineExpr t, e, c;
   bindDims(ctx, t, e, c);

@@ -32,7 +32,10 @@
 #include "tessera/Dialect/Tessera/IR/TesseraOps.h"
 #include "tessera/Transforms/Passes.h"
 
+#include "LoweringUtils.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -97,14 +100,6 @@ Value negInfF32(OpBuilder &b, Location loc) {
                                           /*Negative=*/true)));
 }
 
-/// The value of a size: its SSA value, or an index constant.
-Value materialize(OpBuilder &b, Location loc, OpFoldResult size) {
-  if (auto value = dyn_cast<Value>(size))
-    return value;
-  return indexConstant(b, loc,
-                       cast<IntegerAttr>(cast<Attribute>(size)).getInt());
-}
-
 /// `lhs * rhs` of two sizes, folded when both are static.
 OpFoldResult mulSizes(OpBuilder &b, Location loc, OpFoldResult lhs,
                       OpFoldResult rhs) {
@@ -112,8 +107,9 @@ OpFoldResult mulSizes(OpBuilder &b, Location loc, OpFoldResult lhs,
   std::optional<int64_t> r = getConstantIntValue(rhs);
   if (l && r)
     return b.getIndexAttr(*l * *r);
-  return arith::MulIOp::create(b, loc, materialize(b, loc, lhs),
-                               materialize(b, loc, rhs))
+  return arith::MulIOp::create(b, loc,
+                               getValueOrCreateConstantIndexOp(b, loc, lhs),
+                               getValueOrCreateConstantIndexOp(b, loc, rhs))
       .getResult();
 }
 
@@ -121,28 +117,6 @@ OpFoldResult mulSizes(OpBuilder &b, Location loc, OpFoldResult lhs,
 Value buildEmpty(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
                  Type elementType) {
   return tensor::EmptyOp::create(b, loc, sizes, elementType);
-}
-
-/// A tensor of the given sizes filled with `value`.
-Value buildFilled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
-                  Value value) {
-  Value empty = buildEmpty(b, loc, sizes, value.getType());
-  return linalg::FillOp::create(b, loc, value, empty).getResult(0);
-}
-
-/// `value` extended to f32 (a no-op for f32).
-Value extendToF32(OpBuilder &b, Location loc, Value value) {
-  Type f32 = b.getF32Type();
-  if (value.getType() == f32)
-    return value;
-  return arith::ExtFOp::create(b, loc, f32, value);
-}
-
-/// `value` (f32) truncated to `type` (a no-op for f32).
-Value truncateTo(OpBuilder &b, Location loc, Type type, Value value) {
-  if (value.getType() == type)
-    return value;
-  return arith::TruncFOp::create(b, loc, type, value);
 }
 
 /// `tensor` with the (compatible) type `type`: a tensor.cast where the
@@ -175,7 +149,7 @@ Value truncateTensor(OpBuilder &b, Location loc, Value source,
     return source;
   return buildElementwise(b, loc, source, elementType,
                           [&](OpBuilder &nb, Location nloc, Value v) {
-                            return truncateTo(nb, nloc, elementType, v);
+                            return truncateFromF32(nb, nloc, elementType, v);
                           });
 }
 
@@ -192,7 +166,7 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value logits) {
   AffineMap tokenExpert = loopMap(ctx, 2, {0, 1}), token = loopMap(ctx, 2, {0});
 
   Value max = buildGeneric(
-      b, loc, logits, buildFilled(b, loc, sizes[0], negInfF32(b, loc)),
+      b, loc, logits, createFilledTensor(b, loc, sizes[0], negInfF32(b, loc)),
       {tokenExpert, token}, {kParallel, kReduction},
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
         Value x = extendToF32(nb, nloc, args[0]);
@@ -210,7 +184,7 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value logits) {
 
   Value sum = buildGeneric(
       b, loc, exps,
-      buildFilled(b, loc, sizes[0], floatConstant(b, loc, f32, 0.0)),
+      createFilledTensor(b, loc, sizes[0], floatConstant(b, loc, f32, 0.0)),
       {tokenExpert, token}, {kParallel, kReduction},
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
         yieldValue(nb, nloc, arith::AddFOp::create(nb, nloc, args[1], args[0]));
@@ -262,8 +236,8 @@ Value buildBiasedScores(OpBuilder &b, Location loc, Value scores, Value bias) {
 Value buildRanks(OpBuilder &b, Location loc, Value scores,
                  Value groupSize = nullptr) {
   MLIRContext *ctx = b.getContext();
-  Value init = buildFilled(b, loc, tensor::getMixedSizes(b, loc, scores),
-                           i32Constant(b, loc, 0));
+  Value init = createFilledTensor(b, loc, tensor::getMixedSizes(b, loc, scores),
+                                  i32Constant(b, loc, 0));
   // Loops (t, e, e'): the reduction runs over the competitors e'.
   return buildGeneric(
       b, loc, ValueRange{scores, scores}, init,
@@ -304,9 +278,9 @@ Value buildGroupLimitedScores(OpBuilder &b, Location loc, Value sel,
   Type f32 = b.getF32Type();
   OpFoldResult numTokens = tensor::getMixedSize(b, loc, sel, 0);
   OpFoldResult numExperts = tensor::getMixedSize(b, loc, sel, 1);
-  Value groupSize =
-      arith::DivUIOp::create(b, loc, materialize(b, loc, numExperts),
-                             indexConstant(b, loc, numGroups));
+  Value groupSize = arith::DivUIOp::create(
+      b, loc, getValueOrCreateConstantIndexOp(b, loc, numExperts),
+      indexConstant(b, loc, numGroups));
 
   Value inGroupRank = buildRanks(b, loc, sel, groupSize);
 
@@ -316,7 +290,7 @@ Value buildGroupLimitedScores(OpBuilder &b, Location loc, Value sel,
   SmallVector<OpFoldResult> groupSizes = {numTokens, b.getIndexAttr(numGroups)};
   Value groupScores = buildGeneric(
       b, loc, ValueRange{sel, inGroupRank},
-      buildFilled(b, loc, groupSizes, zero),
+      createFilledTensor(b, loc, groupSizes, zero),
       {loopMap(ctx, 3, {0, 2}), loopMap(ctx, 3, {0, 2}),
        loopMap(ctx, 3, {0, 1})},
       {kParallel, kParallel, kReduction},
@@ -340,7 +314,7 @@ Value buildGroupLimitedScores(OpBuilder &b, Location loc, Value sel,
   // masked[t, e] = sel[t, e] if e's group g has groupRank[t, g] < numKept,
   // else -inf. Loops (t, e, g); exactly one g is e's group.
   Value masked =
-      buildFilled(b, loc, {numTokens, numExperts}, negInfF32(b, loc));
+      createFilledTensor(b, loc, {numTokens, numExperts}, negInfF32(b, loc));
   return buildGeneric(
       b, loc, ValueRange{sel, groupRank}, masked,
       {loopMap(ctx, 3, {0, 1}), loopMap(ctx, 3, {0, 2}),
@@ -370,9 +344,9 @@ std::pair<Value, Value> buildPickByRank(OpBuilder &b, Location loc, Value ranks,
   MLIRContext *ctx = b.getContext();
   SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(b, loc, ranks, 0),
                                      b.getIndexAttr(topK)};
-  Value idsInit = buildFilled(b, loc, sizes, i32Constant(b, loc, 0));
-  Value weightsInit =
-      buildFilled(b, loc, sizes, floatConstant(b, loc, b.getF32Type(), 0.0));
+  Value idsInit = createFilledTensor(b, loc, sizes, i32Constant(b, loc, 0));
+  Value weightsInit = createFilledTensor(
+      b, loc, sizes, floatConstant(b, loc, b.getF32Type(), 0.0));
   // Loops (t, r, e).
   SmallVector<Value> picked = buildGeneric(
       b, loc, ValueRange{ranks, scores}, ValueRange{idsInit, weightsInit},
@@ -403,7 +377,7 @@ Value buildNormalized(OpBuilder &b, Location loc, Value weights) {
   AffineMap tokenSlot = loopMap(ctx, 2, {0, 1}), token = loopMap(ctx, 2, {0});
   Value sum = buildGeneric(
       b, loc, weights,
-      buildFilled(b, loc, sizes[0], floatConstant(b, loc, f32, 0.0)),
+      createFilledTensor(b, loc, sizes[0], floatConstant(b, loc, f32, 0.0)),
       {tokenSlot, token}, {kParallel, kReduction},
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
         yieldValue(nb, nloc, arith::AddFOp::create(nb, nloc, args[1], args[0]));
@@ -473,8 +447,8 @@ struct RouteOpLowering : public OpRewritePattern<RouteOp> {
 Value buildExpertCounts(OpBuilder &b, Location loc, Value ids,
                         int64_t numExperts) {
   MLIRContext *ctx = b.getContext();
-  Value init =
-      buildFilled(b, loc, {b.getIndexAttr(numExperts)}, i32Constant(b, loc, 0));
+  Value init = createFilledTensor(b, loc, {b.getIndexAttr(numExperts)},
+                                  i32Constant(b, loc, 0));
   // Loops (t, slot, e).
   return buildGeneric(
       b, loc, ids, init, {loopMap(ctx, 3, {0, 1}), loopMap(ctx, 3, {2})},
@@ -494,8 +468,8 @@ Value buildExpertCounts(OpBuilder &b, Location loc, Value ids,
 Value buildSegmentOffsets(OpBuilder &b, Location loc, Value counts,
                           int64_t numExperts, int64_t block) {
   MLIRContext *ctx = b.getContext();
-  Value init = buildFilled(b, loc, {b.getIndexAttr(numExperts + 1)},
-                           i32Constant(b, loc, 0));
+  Value init = createFilledTensor(b, loc, {b.getIndexAttr(numExperts + 1)},
+                                  i32Constant(b, loc, 0));
   // Loops (i, e).
   return buildGeneric(
       b, loc, counts, init, {loopMap(ctx, 2, {1}), loopMap(ctx, 2, {0})},
@@ -528,14 +502,14 @@ Value buildSegmentOffsets(OpBuilder &b, Location loc, Value counts,
 Value buildPermutation(OpBuilder &b, Location loc, Value ids, Value offsets,
                        int64_t numExperts, OpFoldResult numRows) {
   Type i32 = b.getI32Type();
-  Value permInit = buildFilled(b, loc, numRows, i32Constant(b, loc, -1));
+  Value permInit = createFilledTensor(b, loc, numRows, i32Constant(b, loc, -1));
   Value cursorInit = tensor::ExtractSliceOp::create(
       b, loc, offsets, {b.getIndexAttr(0)}, {b.getIndexAttr(numExperts)},
       {b.getIndexAttr(1)});
   OpFoldResult slots = tensor::getMixedSize(b, loc, ids, 1);
-  Value numPairs = materialize(
+  Value numPairs = getValueOrCreateConstantIndexOp(
       b, loc, mulSizes(b, loc, tensor::getMixedSize(b, loc, ids, 0), slots));
-  Value topK = materialize(b, loc, slots);
+  Value topK = getValueOrCreateConstantIndexOp(b, loc, slots);
   Value numExpertsI32 = i32Constant(b, loc, static_cast<int32_t>(numExperts));
 
   auto loop = scf::ForOp::create(
@@ -630,7 +604,8 @@ struct DispatchOpLowering : public OpRewritePattern<DispatchOp> {
           mulSizes(rewriter, loc, tensor::getMixedSize(rewriter, loc, ids, 0),
                    tensor::getMixedSize(rewriter, loc, ids, 1));
       numRows = arith::AddIOp::create(
-                    rewriter, loc, materialize(rewriter, loc, pairs),
+                    rewriter, loc,
+                    getValueOrCreateConstantIndexOp(rewriter, loc, pairs),
                     indexConstant(rewriter, loc, numExperts * (block - 1)))
                     .getResult();
     }
@@ -640,8 +615,8 @@ struct DispatchOpLowering : public OpRewritePattern<DispatchOp> {
         buildSegmentOffsets(rewriter, loc, counts, numExperts, block);
     Value perm =
         buildPermutation(rewriter, loc, ids, offsets, numExperts, numRows);
-    Value topK =
-        materialize(rewriter, loc, tensor::getMixedSize(rewriter, loc, ids, 1));
+    Value topK = getValueOrCreateConstantIndexOp(
+        rewriter, loc, tensor::getMixedSize(rewriter, loc, ids, 1));
     Value rows = buildGatheredRows(rewriter, loc, x, perm, topK, numRows);
 
     rewriter.replaceOp(
@@ -676,10 +651,10 @@ Value buildSegmentProducts(OpBuilder &b, Location loc, Value rows,
   OpFoldResult k = tensor::getMixedSize(b, loc, rows, 1);
   OpFoldResult n = tensor::getMixedSize(b, loc, weights, 2);
   Value zero = floatConstant(b, loc, f32, 0.0);
-  Value accInit = buildFilled(b, loc, {m, n}, zero);
-  Value numRows = materialize(b, loc, m);
-  Value numExperts =
-      materialize(b, loc, tensor::getMixedSize(b, loc, weights, 0));
+  Value accInit = createFilledTensor(b, loc, {m, n}, zero);
+  Value numRows = getValueOrCreateConstantIndexOp(b, loc, m);
+  Value numExperts = getValueOrCreateConstantIndexOp(
+      b, loc, tensor::getMixedSize(b, loc, weights, 0));
   Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
   auto expertWeightsType = RankedTensorType::get(
       {weightsType.getDimSize(1), weightsType.getDimSize(2)},
@@ -705,7 +680,7 @@ Value buildSegmentProducts(OpBuilder &b, Location loc, Value rows,
         Value product =
             linalg::MatmulOp::create(
                 nb, nloc, ValueRange{segment, expertWeights},
-                ValueRange{buildFilled(nb, nloc, {length, n}, zero)})
+                ValueRange{createFilledTensor(nb, nloc, {length, n}, zero)})
                 .getResult(0);
         Value acc = tensor::InsertSliceOp::create(
             nb, nloc, product, iterArgs[0], {begin, zeroAttr}, {length, n},
@@ -726,7 +701,8 @@ Value buildSwiGLU(OpBuilder &b, Location loc, Value product, Type elementType) {
   if (std::optional<int64_t> staticN = getConstantIntValue(n))
     half = b.getIndexAttr(*staticN / 2);
   else
-    half = arith::DivUIOp::create(b, loc, materialize(b, loc, n),
+    half = arith::DivUIOp::create(b, loc,
+                                  getValueOrCreateConstantIndexOp(b, loc, n),
                                   indexConstant(b, loc, 2))
                .getResult();
   OpFoldResult zeroAttr = b.getIndexAttr(0), oneAttr = b.getIndexAttr(1);
@@ -746,7 +722,7 @@ Value buildSwiGLU(OpBuilder &b, Location loc, Value product, Type elementType) {
         Value silu = arith::DivFOp::create(
             nb, nloc, g, arith::AddFOp::create(nb, nloc, one, negExp));
         Value result = arith::MulFOp::create(nb, nloc, silu, u);
-        yieldValue(nb, nloc, truncateTo(nb, nloc, elementType, result));
+        yieldValue(nb, nloc, truncateFromF32(nb, nloc, elementType, result));
       })[0];
 }
 
@@ -776,9 +752,10 @@ struct GroupedMatmulOpLowering : public OpRewritePattern<GroupedMatmulOp> {
 Value buildInversePermutation(OpBuilder &b, Location loc, Value perm,
                               OpFoldResult numPairs) {
   Type i32 = b.getI32Type();
-  Value invInit = buildFilled(b, loc, numPairs, i32Constant(b, loc, -1));
-  Value numPairsValue = materialize(b, loc, numPairs);
-  Value numRows = materialize(b, loc, tensor::getMixedSize(b, loc, perm, 0));
+  Value invInit = createFilledTensor(b, loc, numPairs, i32Constant(b, loc, -1));
+  Value numPairsValue = getValueOrCreateConstantIndexOp(b, loc, numPairs);
+  Value numRows = getValueOrCreateConstantIndexOp(
+      b, loc, tensor::getMixedSize(b, loc, perm, 0));
   auto loop = scf::ForOp::create(
       b, loc, indexConstant(b, loc, 0), numRows, indexConstant(b, loc, 1),
       ValueRange{invInit},
@@ -822,14 +799,14 @@ struct CombineOpLowering : public OpRewritePattern<CombineOp> {
     OpFoldResult numTokens = tensor::getMixedSize(rewriter, loc, weights, 0);
     OpFoldResult slots = tensor::getMixedSize(rewriter, loc, weights, 1);
     OpFoldResult numPairs = mulSizes(rewriter, loc, numTokens, slots);
-    Value topK = materialize(rewriter, loc, slots);
+    Value topK = getValueOrCreateConstantIndexOp(rewriter, loc, slots);
     Value inv = buildInversePermutation(rewriter, loc, op.getPerm(), numPairs);
 
     // acc[t, c] = Σ_slot (row = inv[t*k + slot]) >= 0
     //                        ? weights[t, slot] * y[row, c] : 0.
     // Loops (t, c, slot).
     Value zero = floatConstant(rewriter, loc, f32, 0.0);
-    Value accInit = buildFilled(
+    Value accInit = createFilledTensor(
         rewriter, loc, {numTokens, tensor::getMixedSize(rewriter, loc, y, 1)},
         zero);
     Value acc = buildGeneric(

@@ -1,0 +1,40 @@
+//===- LoweringUtils.h - Helpers shared by the tessera lowerings -*- C++
+//-*-===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Small IR-building helpers used by more than one lowering in
+// lib/Transforms. Internal to the library.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_LIB_TRANSFORMS_LOWERINGUTILS_H
+#define TESSERA_LIB_TRANSFORMS_LOWERINGUTILS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpDefinition.h"
+
+namespace mlir {
+namespace tessera {
+
+/// `value` (an f32, f16 or bf16 scalar) extended to f32; f32 is returned as is.
+Value extendToF32(OpBuilder &b, Location loc, Value value);
+
+/// `value` (an f32 scalar) truncated to the float type `type`; a no-op when
+/// `type` is f32.
+Value truncateFromF32(OpBuilder &b, Location loc, Type type, Value value);
+
+/// An f32 constant.
+Value createF32Constant(OpBuilder &b, Location loc, float value);
+
+/// A tensor of the given sizes filled with `value` (its element type is the
+/// type of `value`).
+Value createFilledTensor(OpBuilder &b, Location loc,
+                         ArrayRef<OpFoldResult> sizes, Value value);
+
+} // namespace tessera
+} // namespace mlir
+
+#endif // TESSERA_LIB_TRANSFORMS_LOWERINGUTILS_H
