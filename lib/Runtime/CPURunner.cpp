@@ -80,7 +80,8 @@ CompiledEntry::~CompiledEntry() = default;
 
 llvm::Expected<std::unique_ptr<CompiledEntry>>
 CompiledEntry::compile(ModuleOp module, const EntrySignature &signature,
-                       const PipelineBuilder &buildPipeline) {
+                       const PipelineBuilder &buildPipeline,
+                       const PassManagerConfigurator &configure) {
   MLIRContext *context = module.getContext();
   registerBuiltinDialectTranslation(*context);
   registerLLVMDialectTranslation(*context);
@@ -94,7 +95,7 @@ CompiledEntry::compile(ModuleOp module, const EntrySignature &signature,
                 UnitAttr::get(context));
 
   PassManager pm(context, ModuleOp::getOperationName());
-  if (failed(applyPassManagerCLOptions(pm)))
+  if (configure && failed(configure(pm)))
     return makeError("invalid pass manager options");
   buildPipeline(pm);
   if (failed(pm.run(*clone)))
@@ -295,7 +296,8 @@ llvm::Expected<bool> mlir::tessera::runCPUEntry(ModuleOp module,
     return inputs.takeError();
 
   llvm::Expected<std::unique_ptr<CompiledEntry>> compiled =
-      CompiledEntry::compile(module, *signature, buildRunnerDefaultPipeline);
+      CompiledEntry::compile(module, *signature, buildRunnerDefaultPipeline,
+                             options.configurePassManager);
   if (!compiled)
     return compiled.takeError();
 
@@ -317,8 +319,8 @@ llvm::Expected<bool> mlir::tessera::runCPUEntry(ModuleOp module,
   bool passed = true;
   if (options.check) {
     llvm::Expected<std::unique_ptr<CompiledEntry>> reference =
-        CompiledEntry::compile(module, *signature,
-                               buildRunnerReferencePipeline);
+        CompiledEntry::compile(module, *signature, buildRunnerReferencePipeline,
+                               options.configurePassManager);
     if (!reference)
       return reference.takeError();
     llvm::Expected<std::vector<HostTensor>> expected =

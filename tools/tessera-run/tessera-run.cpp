@@ -105,6 +105,9 @@ int main(int argc, char **argv) {
   options.outputFiles.assign(outputs.begin(), outputs.end());
   options.check = check;
   options.benchIterations = bench;
+  options.configurePassManager = [](PassManager &pm) {
+    return applyPassManagerCLOptions(pm);
+  };
 
   llvm::Expected<bool> passed =
       tessera::runCPUEntry(*module, options, llvm::outs());

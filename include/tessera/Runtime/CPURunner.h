@@ -43,6 +43,7 @@
 namespace mlir {
 class ExecutionEngine;
 class OpPassManager;
+class PassManager;
 
 namespace func {
 class FuncOp;
@@ -154,6 +155,11 @@ makeRandomInputs(const EntrySignature &signature, uint64_t seed);
 /// Builds a pipeline from the input dialects down to the LLVM dialect.
 using PipelineBuilder = std::function<void(OpPassManager &)>;
 
+/// Configures the pass manager before the pipeline runs (a tool passes
+/// `applyPassManagerCLOptions` to honour `--mlir-print-ir-after-all` and
+/// friends); the library itself reads no global options.
+using PassManagerConfigurator = std::function<LogicalResult(PassManager &)>;
+
 /// The pipeline `tessera-run` compiles with by default (today
 /// `tessera-cpu-pipeline` with default options).
 void buildRunnerDefaultPipeline(OpPassManager &pm);
@@ -171,7 +177,8 @@ public:
   /// through the diagnostics of the module's context.
   static llvm::Expected<std::unique_ptr<CompiledEntry>>
   compile(ModuleOp module, const EntrySignature &signature,
-          const PipelineBuilder &buildPipeline);
+          const PipelineBuilder &buildPipeline,
+          const PassManagerConfigurator &configure = nullptr);
 
   ~CompiledEntry();
 
@@ -228,6 +235,8 @@ struct CPURunnerOptions {
   bool check = false;
   /// Number of timed runs after one warm-up; 0 disables benchmarking.
   unsigned benchIterations = 0;
+  /// Applied to every pass manager the runner creates, if set.
+  PassManagerConfigurator configurePassManager;
 };
 
 /// Runs the entry of `module` as `options` say, printing the terse report

@@ -10,6 +10,7 @@
 #include "mlir/Pass/PassOptions.h"
 
 namespace mlir {
+class DialectRegistry;
 class OpPassManager;
 
 namespace tessera {
@@ -32,6 +33,12 @@ struct TesseraCPUPipelineOptions
 ///   5. math/arith/index/memref/func/cf/ub to LLVM: only the llvm dialect.
 void buildTesseraCPUPipeline(OpPassManager &pm,
                              const TesseraCPUPipelineOptions &options);
+
+/// Registers the dialects and interface models (bufferization) that the
+/// pipeline needs in a context that only knows the input's dialects, such as
+/// an embedding application's; tools that register everything need not call
+/// it.
+void registerTesseraCPUPipelineDialects(DialectRegistry &registry);
 
 /// Registers `tessera-cpu-pipeline` with the global pipeline registry.
 void registerTesseraCPUPipeline();
