@@ -44,10 +44,9 @@ void mlir::tessera::buildRunnerDefaultPipeline(OpPassManager &pm) {
 }
 
 void mlir::tessera::buildRunnerReferencePipeline(OpPassManager &pm) {
-  // TODO: switch to a dedicated reference pipeline (convert-tessera-to-linalg
-  // and the standard lowering, no tiling or vectorization) once
-  // tessera-cpu-pipeline grows optimizations.
-  buildTesseraCPUPipeline(pm, TesseraCPUPipelineOptions());
+  TesseraCPUPipelineOptions options;
+  options.reference = true;
+  buildTesseraCPUPipeline(pm, options);
 }
 
 //===----------------------------------------------------------------------===//

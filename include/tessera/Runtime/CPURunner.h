@@ -165,8 +165,8 @@ using PassManagerConfigurator = std::function<LogicalResult(PassManager &)>;
 void buildRunnerDefaultPipeline(OpPassManager &pm);
 
 /// The reference lowering that `--check` compares the default pipeline
-/// against: convert-tessera-to-linalg followed by the standard, unoptimized
-/// lowering to the LLVM dialect. Today this is also `tessera-cpu-pipeline`.
+/// against: `tessera-cpu-pipeline{reference=true}`, i.e.
+/// convert-tessera-to-linalg followed by the standard, unoptimized lowering.
 void buildRunnerReferencePipeline(OpPassManager &pm);
 
 /// An entry function lowered to LLVM and JIT-compiled for the host.

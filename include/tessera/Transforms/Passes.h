@@ -35,6 +35,11 @@ void populateTesseraMoEToLinalgPatterns(RewritePatternSet &patterns);
 /// experts are left alone.
 void populateTesseraDecomposeMoEPatterns(RewritePatternSet &patterns);
 
+/// Flash-attention tiling of `tessera.attention` and
+/// `tessera.latent_attention` (lib/Transforms/TileAttention.cpp).
+void populateTesseraTileAttentionPatterns(RewritePatternSet &patterns,
+                                          int64_t queryBlock, int64_t kvBlock);
+
 class MoEOp;
 /// Reports why `op` cannot be decomposed (its number of experts is dynamic).
 InFlightDiagnostic emitNotDecomposableError(MoEOp op);

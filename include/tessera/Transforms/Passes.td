@@ -75,4 +75,42 @@ def TesseraDecomposeMoE : Pass<"tessera-decompose-moe"> {
   ];
 }
 
+def TesseraTileAttention : Pass<"tessera-tile-attention"> {
+  let summary = "Flash-attention tiling of attention and latent_attention";
+  let description = [{
+    Rewrites `tessera.attention` (and `tessera.latent_attention`, through its
+    single shared KV head) into the flash-attention form on tensors:
+    parallel over (batch, query head, query block) with `scf.forall`, a
+    sequential `scf.for` over KV blocks carrying an online softmax (running
+    max and sum, `exp2` with `log2(e)` folded into the scale), so that no
+    `Sq x Skv` score matrix is materialized. KV blocks that lie entirely
+    outside the causal/window band or past `kv_lens[b]` are skipped by the
+    loop bounds; only blocks that cross a boundary are masked. GQA reads KV
+    head `h / (Hq / Hkv)` by index, never by copy.
+
+    Example:
+
+    ```mlir
+    %o = tessera.attention %q, %k, %v {causal = true}
+        : (tensor<1x8x128x64xf32>, tensor<1x2x128x64xf32>,
+           tensor<1x2x128x64xf32>) -> tensor<1x8x128x64xf32>
+    ```
+    becomes an `scf.forall` over (1, 8, 128 / q-block) whose body loops over
+    the KV blocks up to the diagonal.
+  }];
+  let options = [
+    Option<"queryBlock", "q-block", "int64_t", /*default=*/"64",
+           "Rows of Q processed together (the query block)">,
+    Option<"kvBlock", "kv-block", "int64_t", /*default=*/"64",
+           "Keys processed per step of the online softmax (the KV block)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // TESSERA_TRANSFORMS_PASSES_TD

@@ -39,6 +39,15 @@ using namespace mlir::tessera;
 
 void mlir::tessera::buildTesseraCPUPipeline(
     OpPassManager &pm, const TesseraCPUPipelineOptions &options) {
+  // 0. Tessera's own tiling and fusion.
+  if (!options.reference) {
+    pm.addPass(createTesseraDecomposeMoE());
+    TesseraTileAttentionOptions tileAttention;
+    tileAttention.queryBlock = options.attentionQueryBlock;
+    tileAttention.kvBlock = options.attentionKVBlock;
+    pm.addPass(createTesseraTileAttention(tileAttention));
+  }
+
   // 1-2. Tessera to linalg on tensors.
   pm.addPass(createConvertTesseraToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());

@@ -16,14 +16,26 @@ class OpPassManager;
 namespace tessera {
 
 /// Options of `tessera-cpu-pipeline`.
-/// Today the pipeline is the reference lowering followed by the standard
-/// CPU lowering; tiling, vectorization and threading options arrive with the
-/// optimized pipeline.
 struct TesseraCPUPipelineOptions
-    : public PassPipelineOptions<TesseraCPUPipelineOptions> {};
+    : public PassPipelineOptions<TesseraCPUPipelineOptions> {
+  PassOptions::Option<bool> reference{
+      *this, "reference",
+      llvm::cl::desc("Lower with the reference lowering only (no tiling or "
+                     "fusion): the oracle that tessera-run --check uses"),
+      llvm::cl::init(false)};
+  PassOptions::Option<int64_t> attentionQueryBlock{
+      *this, "attention-q-block",
+      llvm::cl::desc("Query rows per attention tile"), llvm::cl::init(64)};
+  PassOptions::Option<int64_t> attentionKVBlock{
+      *this, "attention-kv-block",
+      llvm::cl::desc("Keys per step of the attention online softmax"),
+      llvm::cl::init(64)};
+};
 
 /// Builds the pipeline from tessera ops on tensors to the LLVM dialect for
 /// the host CPU. Stages and what holds after each:
+///   0. unless `reference`: tessera-decompose-moe and tessera-tile-attention
+///      (flash attention); the remaining tessera ops are untiled.
 ///   1. convert-tessera-to-linalg: no tessera op is left; linalg/scf/tensor.
 ///   2. canonicalize, cse.
 ///   3. one-shot-bufferize (function boundaries, identity layouts) and the
