@@ -12,8 +12,6 @@
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -61,6 +59,11 @@ static SmallVector<StringRef> getRuntimeLibraries() {
   if (llvm::sys::fs::exists(TESSERA_MLIR_C_RUNNER_UTILS))
     libraries.push_back(TESSERA_MLIR_C_RUNNER_UTILS);
 #endif
+#ifdef TESSERA_OPENMP_RUNTIME
+  // The OpenMP runtime of the parallel loops (tessera-cpu-pipeline threads).
+  if (llvm::sys::fs::exists(TESSERA_OPENMP_RUNTIME))
+    libraries.push_back(TESSERA_OPENMP_RUNTIME);
+#endif
   return libraries;
 }
 
@@ -82,8 +85,7 @@ CompiledEntry::compile(ModuleOp module, const EntrySignature &signature,
                        const PipelineBuilder &buildPipeline,
                        const PassManagerConfigurator &configure) {
   MLIRContext *context = module.getContext();
-  registerBuiltinDialectTranslation(*context);
-  registerLLVMDialectTranslation(*context);
+  registerTesseraCPUTranslations(*context);
   initializeNativeTarget();
 
   OwningOpRef<ModuleOp> clone = module.clone();
@@ -294,9 +296,18 @@ llvm::Expected<bool> mlir::tessera::runCPUEntry(ModuleOp module,
   if (!inputs)
     return inputs.takeError();
 
+  std::unique_ptr<TesseraCPUPipelineOptions> pipelineOptions =
+      TesseraCPUPipelineOptions::createFromString(options.pipelineOptions);
+  if (!pipelineOptions)
+    return makeError("invalid --pipeline-options '" + options.pipelineOptions +
+                     "'");
   llvm::Expected<std::unique_ptr<CompiledEntry>> compiled =
-      CompiledEntry::compile(module, *signature, buildRunnerDefaultPipeline,
-                             options.configurePassManager);
+      CompiledEntry::compile(
+          module, *signature,
+          [&](OpPassManager &pm) {
+            buildTesseraCPUPipeline(pm, *pipelineOptions);
+          },
+          options.configurePassManager);
   if (!compiled)
     return compiled.takeError();
 

@@ -59,6 +59,13 @@ int main(int argc, char **argv) {
       llvm::cl::desc("A .npy file for the next result (f16/bf16 are written "
                      "as f32)"),
       llvm::cl::value_desc("file"), llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> pipelineOptions(
+      "pipeline-options",
+      llvm::cl::desc("Options of the default pipeline, as for "
+                     "tessera-cpu-pipeline (e.g. \"threads=1 "
+                     "attention-q-block=32\")"),
+      llvm::cl::value_desc("options"), llvm::cl::init(""),
+      llvm::cl::cat(category));
   static llvm::cl::opt<bool> check(
       "check",
       llvm::cl::desc("Compare the results with the reference lowering"),
@@ -105,6 +112,7 @@ int main(int argc, char **argv) {
   options.outputFiles.assign(outputs.begin(), outputs.end());
   options.check = check;
   options.benchIterations = bench;
+  options.pipelineOptions = pipelineOptions;
   options.configurePassManager = [](PassManager &pm) {
     return applyPassManagerCLOptions(pm);
   };

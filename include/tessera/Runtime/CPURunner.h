@@ -237,6 +237,9 @@ struct CPURunnerOptions {
   unsigned benchIterations = 0;
   /// Applied to every pass manager the runner creates, if set.
   PassManagerConfigurator configurePassManager;
+  /// Options of the default pipeline in `tessera-cpu-pipeline` syntax, e.g.
+  /// "threads=1 attention-q-block=32"; empty for the defaults.
+  std::string pipelineOptions;
 };
 
 /// Runs the entry of `module` as `options` say, printing the terse report

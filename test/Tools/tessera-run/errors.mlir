@@ -144,3 +144,7 @@ func.func @wide(%a: tensor<4xf32>) -> tensor<4xf64> {
 }
 
 func.func private @declaration(%a: tensor<4xf32>) -> tensor<4xf32>
+
+// RUN: not tessera-run %s --entry=main --random-inputs=1 \
+// RUN:   --pipeline-options="bogus=3" 2>&1 | FileCheck %s --check-prefix=BAD-OPTIONS
+// BAD-OPTIONS: tessera-run: error: invalid --pipeline-options 'bogus=3'{{$}}

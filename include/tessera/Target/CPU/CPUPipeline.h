@@ -11,6 +11,7 @@
 
 namespace mlir {
 class DialectRegistry;
+class MLIRContext;
 class OpPassManager;
 
 namespace tessera {
@@ -30,6 +31,11 @@ struct TesseraCPUPipelineOptions
       *this, "attention-kv-block",
       llvm::cl::desc("Keys per step of the attention online softmax"),
       llvm::cl::init(64)};
+  PassOptions::Option<unsigned> threads{
+      *this, "threads",
+      llvm::cl::desc("Threads for the parallel loops of tiled ops (OpenMP): "
+                     "0 = the OpenMP default (all cores), 1 = no OpenMP"),
+      llvm::cl::init(0)};
 };
 
 /// Builds the pipeline from tessera ops on tensors to the LLVM dialect for
@@ -41,7 +47,9 @@ struct TesseraCPUPipelineOptions
 ///   3. one-shot-bufferize (function boundaries, identity layouts) and the
 ///      buffer deallocation pipeline: memrefs only, results are freshly
 ///      allocated buffers owned by the caller.
-///   4. linalg to loops, scf to cf, strided metadata, affine: cf + memref.
+///   4. scf.forall to scf.parallel, then (threads != 1) to OpenMP
+///      (omp.parallel + omp.wsloop); linalg to loops, scf to cf, strided
+///      metadata, affine: cf + memref (+ omp).
 ///   5. math/arith/index/memref/func/cf/ub to LLVM: only the llvm dialect.
 void buildTesseraCPUPipeline(OpPassManager &pm,
                              const TesseraCPUPipelineOptions &options);
@@ -51,6 +59,10 @@ void buildTesseraCPUPipeline(OpPassManager &pm,
 /// an embedding application's; tools that register everything need not call
 /// it.
 void registerTesseraCPUPipelineDialects(DialectRegistry &registry);
+
+/// Registers the translations from the pipeline's output (the llvm and omp
+/// dialects) to LLVM IR in `context`.
+void registerTesseraCPUTranslations(MLIRContext &context);
 
 /// Registers `tessera-cpu-pipeline` with the global pipeline registry.
 void registerTesseraCPUPipeline();
