@@ -491,41 +491,8 @@ struct LatentAttentionToAttention : public OpRewritePattern<LatentAttentionOp> {
 
   LogicalResult matchAndRewrite(LatentAttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value kv = op.getKv();
-    auto kvType = cast<RankedTensorType>(kv.getType());
-    int64_t latentDim = op.getLatentDim();
-
-    SmallVector<OpFoldResult> kvSizes =
-        tensor::getMixedSizes(rewriter, loc, kv);
-    SmallVector<OpFoldResult> kSizes = {kvSizes[0], rewriter.getIndexAttr(1),
-                                        kvSizes[1], kvSizes[2]};
-    auto kType = RankedTensorType::get(
-        {kvType.getDimSize(0), 1, kvType.getDimSize(1), kvType.getDimSize(2)},
-        kvType.getElementType());
-    Value k = tensor::ExpandShapeOp::create(
-        rewriter, loc, kType, kv,
-        SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}}, kSizes);
-
-    SmallVector<OpFoldResult> vSizes = kSizes;
-    vSizes[3] = rewriter.getIndexAttr(latentDim);
-    SmallVector<OpFoldResult> zeros(4, rewriter.getIndexAttr(0));
-    SmallVector<OpFoldResult> ones(4, rewriter.getIndexAttr(1));
-    Value v =
-        tensor::ExtractSliceOp::create(rewriter, loc, k, zeros, vSizes, ones);
-
-    // The scale over all L+R columns. When L+R is dynamic and no scale is
-    // given, attention's own default, 1/sqrt(D) with D = L+R the width of q,
-    // is the same value computed at run time.
-    FloatAttr scale;
-    if (std::optional<double> staticScale = op.getStaticScale())
-      scale = rewriter.getF32FloatAttr(static_cast<float>(*staticScale));
-
-    auto attention = AttentionOp::create(
-        rewriter, loc, op.getOut().getType(), /*lse=*/Type(), op.getQ(), k, v,
-        /*bias=*/Value(), op.getKvLens(), scale, op.getCausal(),
-        /*window=*/0, /*softcap=*/APFloat(0.0f));
-    rewriter.replaceOp(op, attention.getOut());
+    rewriter.setInsertionPoint(op);
+    rewriter.replaceOp(op, createAttentionFromLatent(rewriter, op).getOut());
     return success();
   }
 };

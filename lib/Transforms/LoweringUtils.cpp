@@ -6,11 +6,14 @@
 
 #include "LoweringUtils.h"
 
+#include "tessera/Dialect/Tessera/IR/TesseraOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
+using namespace mlir::tessera;
 
 Value mlir::tessera::extendToF32(OpBuilder &b, Location loc, Value value) {
   Type f32 = b.getF32Type();
@@ -36,4 +39,41 @@ Value mlir::tessera::createFilledTensor(OpBuilder &b, Location loc,
                                         Value value) {
   Value empty = tensor::EmptyOp::create(b, loc, sizes, value.getType());
   return linalg::FillOp::create(b, loc, value, empty).getResult(0);
+}
+
+AttentionOp mlir::tessera::createAttentionFromLatent(OpBuilder &b,
+                                                     LatentAttentionOp op) {
+  Location loc = op.getLoc();
+  Value kv = op.getKv();
+  auto kvType = cast<RankedTensorType>(kv.getType());
+
+  // k = kv viewed as [B, 1, Skv, L+R].
+  SmallVector<OpFoldResult> kvSizes = tensor::getMixedSizes(b, loc, kv);
+  SmallVector<OpFoldResult> kSizes = {kvSizes[0], b.getIndexAttr(1), kvSizes[1],
+                                      kvSizes[2]};
+  auto kType = RankedTensorType::get(
+      {kvType.getDimSize(0), 1, kvType.getDimSize(1), kvType.getDimSize(2)},
+      kvType.getElementType());
+  Value k = tensor::ExpandShapeOp::create(
+      b, loc, kType, kv, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}},
+      kSizes);
+
+  // v = k[:, :, :, :L].
+  SmallVector<OpFoldResult> vSizes = kSizes;
+  vSizes[3] = b.getIndexAttr(op.getLatentDim());
+  SmallVector<OpFoldResult> zeros(4, b.getIndexAttr(0));
+  SmallVector<OpFoldResult> ones(4, b.getIndexAttr(1));
+  Value v = tensor::ExtractSliceOp::create(b, loc, k, zeros, vSizes, ones);
+
+  // The scale over all L+R columns. When L+R is dynamic and no scale is
+  // given, attention's own default, 1/sqrt(D) with D = L+R the width of q,
+  // is the same value computed at run time.
+  FloatAttr scale;
+  if (std::optional<double> staticScale = op.getStaticScale())
+    scale = b.getF32FloatAttr(static_cast<float>(*staticScale));
+
+  return AttentionOp::create(b, loc, op.getOut().getType(), /*lse=*/Type(),
+                             op.getQ(), k, v, /*bias=*/Value(), op.getKvLens(),
+                             scale, op.getCausal(), /*window=*/0,
+                             /*softcap=*/APFloat(0.0f));
 }

@@ -19,6 +19,9 @@
 namespace mlir {
 namespace tessera {
 
+class AttentionOp;
+class LatentAttentionOp;
+
 /// `value` (an f32, f16 or bf16 scalar) extended to f32; f32 is returned as is.
 Value extendToF32(OpBuilder &b, Location loc, Value value);
 
@@ -33,6 +36,12 @@ Value createF32Constant(OpBuilder &b, Location loc, float value);
 /// type of `value`).
 Value createFilledTensor(OpBuilder &b, Location loc,
                          ArrayRef<OpFoldResult> sizes, Value value);
+
+/// Creates, before `op`, the `tessera.attention` that computes `op`: one KV
+/// head (`kv` expanded to [B, 1, Skv, L+R]) whose values are its first
+/// `latent_dim` columns (an extract_slice, no copy), with op's kv_lens, causal
+/// flag and scale. Shared by the reference lowering and the tiling.
+AttentionOp createAttentionFromLatent(OpBuilder &b, LatentAttentionOp op);
 
 } // namespace tessera
 } // namespace mlir

@@ -96,7 +96,9 @@ def TesseraTileAttention : Pass<"tessera-tile-attention"> {
            tensor<1x2x128x64xf32>) -> tensor<1x8x128x64xf32>
     ```
     becomes an `scf.forall` over (1, 8, 128 / q-block) whose body loops over
-    the KV blocks up to the diagonal.
+    the KV blocks up to the diagonal. Blocks need not divide the sequence
+    lengths: the last tiles have dynamic sizes. Both options must be
+    positive.
   }];
   let options = [
     Option<"queryBlock", "q-block", "int64_t", /*default=*/"64",
@@ -110,6 +112,50 @@ def TesseraTileAttention : Pass<"tessera-tile-attention"> {
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def TesseraVectorize : Pass<"tessera-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Tile linalg ops to register blocks and vectorize them";
+  let description = [{
+    Vectorizes the linalg ops on tensors that the tessera lowerings produce,
+    for a CPU with `vector-width` f32 lanes:
+
+    - contractions (matmul-like ops, found with `inferContractionDims`) are
+      tiled to `register-rows` x (`register-vectors` * `vector-width`) output
+      blocks with a reduction step of 1 and vectorized to `vector.contract`;
+      `loop-invariant-subset-hoisting` then keeps the accumulator block in
+      registers across the reduction loop;
+    - other ops (elementwise maps, row reductions, fills) are tiled to
+      `vector-width` along their innermost loop and 1 elsewhere.
+
+    The tile loops are peeled: full tiles get static shapes and are
+    vectorized; the ragged remainders (dynamic or non-multiple sizes) and
+    ops the vectorizer does not support (bodies with `tensor.extract` or
+    regions, non-permutation indexing maps) are left for the scalar loop
+    lowering. Contractions with mixed input element types use the generic
+    vector form (broadcast, multiply, `vector.multi_reduction`). The result computes the same values as the input up to the
+    order of floating-point additions.
+
+    Example: a `linalg.matmul` on `tensor<64x128xf32>` and
+    `tensor<128x64xf32>` becomes two loops over 8x32 output blocks around a
+    loop over the 128 reduction steps, each a `vector.contract` of
+    `vector<8x1xf32>` and `vector<1x32xf32>` into `vector<8x32xf32>`.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes of a vector register (16 for AVX-512, 8 for AVX2)">,
+    Option<"registerRows", "register-rows", "int64_t", /*default=*/"8",
+           "Rows of a contraction's output block held in registers">,
+    Option<"registerVectors", "register-vectors", "int64_t", /*default=*/"2",
+           "Vector registers per row of a contraction's output block">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 

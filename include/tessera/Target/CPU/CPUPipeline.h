@@ -31,6 +31,10 @@ struct TesseraCPUPipelineOptions
       *this, "attention-kv-block",
       llvm::cl::desc("Keys per step of the attention online softmax"),
       llvm::cl::init(64)};
+  PassOptions::Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("f32 lanes per vector register: 16 (AVX-512), 8 (AVX2)"),
+      llvm::cl::init(16)};
   PassOptions::Option<unsigned> threads{
       *this, "threads",
       llvm::cl::desc("Threads for the parallel loops of tiled ops (OpenMP): "
@@ -43,6 +47,8 @@ struct TesseraCPUPipelineOptions
 ///   0. unless `reference`: tessera-decompose-moe and tessera-tile-attention
 ///      (flash attention); the remaining tessera ops are untiled.
 ///   1. convert-tessera-to-linalg: no tessera op is left; linalg/scf/tensor.
+///      Unless `reference`: tessera-vectorize tiles linalg ops to register
+///      blocks and vectorizes them (vector.contract, masked transfers).
 ///   2. canonicalize, cse.
 ///   3. one-shot-bufferize (function boundaries, identity layouts) and the
 ///      buffer deallocation pipeline: memrefs only, results are freshly
@@ -54,7 +60,8 @@ struct TesseraCPUPipelineOptions
 void buildTesseraCPUPipeline(OpPassManager &pm,
                              const TesseraCPUPipelineOptions &options);
 
-/// Registers the dialects and interface models (bufferization) that the
+/// Registers the dialects and interface models (bufferization, tiling) that
+/// the
 /// pipeline needs in a context that only knows the input's dialects, such as
 /// an embedding application's; tools that register everything need not call
 /// it.

@@ -1,0 +1,210 @@
+//===- Vectorize.cpp - Register tiling and vectorization of linalg --------===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Tiles every vectorizable linalg op on tensors to register-sized blocks and
+// vectorizes the blocks (see the pass description in Passes.td):
+//
+//   contraction  (m, n, k, batch dims)  ->  tiles m x n = rows x (vecs * lanes)
+//                                           and k = 1: vector.contract blocks
+//   anything else                        ->  the innermost loop in `lanes`
+//                                           steps, the other loops by 1
+//
+// The tile loops are peeled: full tiles have static shapes and are vectorized;
+// the ragged remainders are left to the scalar loop lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir {
+namespace tessera {
+#define GEN_PASS_DEF_TESSERAVECTORIZE
+#include "tessera/Transforms/Passes.h.inc"
+} // namespace tessera
+} // namespace mlir
+
+#define DEBUG_TYPE "tessera-vectorize"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+
+/// Register blocking of the pass.
+struct BlockSizes {
+  int64_t lanes;
+  int64_t rows;
+  int64_t vectors;
+};
+
+/// Whether the vectorizer can handle `op`: tensor semantics, indexing maps
+/// that are projected permutations, and a body of arith/math scalar ops
+/// (plus linalg.index and the yield).
+bool isVectorizable(linalg::LinalgOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0)
+    return false;
+  if (!llvm::all_of(op.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isProjectedPermutation(); }))
+    return false;
+  for (Operation &inner : op.getBlock()->getOperations()) {
+    if (isa<linalg::YieldOp, linalg::IndexOp>(inner))
+      continue;
+    Dialect *dialect = inner.getDialect();
+    if (!isa_and_nonnull<arith::ArithDialect, math::MathDialect>(dialect) ||
+        inner.getNumRegions() != 0)
+      return false;
+  }
+  return true;
+}
+
+/// The register-block tile size of each loop of `op`. A loop whose static
+/// extent is at most its tile keeps its full extent (no loop, no mask).
+SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
+                                      const BlockSizes &block) {
+  unsigned numLoops = op.getNumLoops();
+  SmallVector<int64_t> sizes(numLoops, 1);
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::isaContractionOpInterface(op)
+          ? linalg::inferContractionDims(op)
+          : FailureOr<linalg::ContractionDimensions>(failure());
+  if (succeeded(dims) && !dims->m.empty() && !dims->n.empty()) {
+    sizes[dims->m.back()] = block.rows;
+    sizes[dims->n.back()] = block.vectors * block.lanes;
+  } else {
+    sizes.back() = block.lanes;
+  }
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  for (auto [size, range] : llvm::zip(sizes, ranges))
+    if (!ShapedType::isDynamic(range) && range <= size)
+      size = range;
+  return sizes;
+}
+
+/// Tiles `op` with `tileSizes` (scf.for loops) and peels the last, partial
+/// iteration off every tile loop, so that the main loops hold tiles of the
+/// exact (static) tile sizes and only the peeled remainders are ragged.
+void tileAndPeel(RewriterBase &rewriter, linalg::LinalgOp op,
+                 ArrayRef<int64_t> tileSizes) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<OpFoldResult> sizes;
+  bool needsTiling = false;
+  for (auto [size, range] : llvm::zip(tileSizes, ranges)) {
+    // A loop whose whole static range fits in one tile is not tiled.
+    bool whole = !ShapedType::isDynamic(range) && size >= range;
+    sizes.push_back(rewriter.getIndexAttr(whole ? 0 : size));
+    needsTiling |= !whole;
+  }
+  if (!needsTiling)
+    return;
+
+  // The tiling models are external (linalg::registerTilingInterface...).
+  auto tilable = dyn_cast<TilingInterface>(op.getOperation());
+  if (!tilable)
+    return;
+  rewriter.setInsertionPoint(op);
+  scf::SCFTilingOptions options;
+  options.setTileSizes(sizes);
+  FailureOr<scf::SCFTilingResult> result =
+      scf::tileUsingSCF(rewriter, tilable, options);
+  if (failed(result))
+    return;
+  rewriter.replaceOp(op, result->replacements);
+  for (LoopLikeOpInterface loop : result->loops) {
+    auto forOp = dyn_cast<scf::ForOp>(loop.getOperation());
+    scf::ForOp partialIteration;
+    if (forOp)
+      (void)scf::peelForLoopAndSimplifyBounds(rewriter, forOp,
+                                              partialIteration);
+  }
+}
+
+/// Vectorizes `op` if it is a full register tile: static shapes no larger
+/// than the register block. Ragged remainders stay scalar.
+void vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
+                   ArrayRef<int64_t> tileSizes) {
+  if (op.hasDynamicShape())
+    return;
+  for (auto [size, range] : llvm::zip(tileSizes, op.getStaticLoopRanges()))
+    if (range > size)
+      return;
+  if (failed(linalg::vectorizeOpPrecondition(op)))
+    return;
+  // vector.contract needs equal operand element types; mixed-precision
+  // contractions go through the generic (multi_reduction) form.
+  bool sameInputTypes = llvm::all_equal(
+      llvm::map_range(op.getDpsInputOperands(), [](OpOperand *operand) {
+        return getElementTypeOrSelf(operand->get().getType());
+      }));
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::VectorizationResult> vectorized =
+      linalg::vectorize(rewriter, op, /*inputVectorSizes=*/{},
+                        /*inputScalableVecDims=*/{},
+                        /*vectorizeNDExtract=*/false,
+                        /*flatten1DDepthwiseConv=*/false,
+                        /*assumeDynamicDimsMatchVecSizes=*/false,
+                        /*createNamedContraction=*/sameInputTypes);
+  if (succeeded(vectorized))
+    rewriter.replaceOp(op, vectorized->replacements);
+}
+
+/// Canonicalizes `root` so that peeled tiles get static tensor types.
+LogicalResult canonicalize(Operation *root) {
+  MLIRContext *ctx = root->getContext();
+  RewritePatternSet patterns(ctx);
+  for (Dialect *dialect : ctx->getLoadedDialects())
+    dialect->getCanonicalizationPatterns(patterns);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+  return applyPatternsGreedily(root, std::move(patterns));
+}
+
+struct TesseraVectorizePass
+    : public tessera::impl::TesseraVectorizeBase<TesseraVectorizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (vectorWidth <= 0 || registerRows <= 0 || registerVectors <= 0) {
+      getOperation().emitError()
+          << "tessera-vectorize: 'vector-width', 'register-rows' and "
+             "'register-vectors' must be positive";
+      return signalPassFailure();
+    }
+    BlockSizes block{vectorWidth, registerRows, registerVectors};
+
+    // 1. Tile every vectorizable op to register blocks; peel ragged edges.
+    SmallVector<linalg::LinalgOp> candidates;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (isVectorizable(op))
+        candidates.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : candidates)
+      tileAndPeel(rewriter, op, computeTileSizes(op, block));
+
+    // 2. Fold the peeled bounds into static tile shapes.
+    if (failed(canonicalize(getOperation())))
+      return signalPassFailure();
+
+    // 3. Vectorize the full tiles.
+    candidates.clear();
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (isVectorizable(op))
+        candidates.push_back(op);
+    });
+    for (linalg::LinalgOp op : candidates)
+      vectorizeTile(rewriter, op, computeTileSizes(op, block));
+  }
+};
+
+} // namespace

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Runs the reference and the tiled lowerings of every case and compares.
+
+usage: compare_tiled.py --source=FILE.mlir --reference=REF.mlir
+                        --workdir=DIR [--tessera-run=PATH] TILED.mlir...
+
+FILE.mlir is test/Integration/tiled-attention.mlir: chunks separated by
+`// -----`, each with a `// case: NAME inputs: TYPES outputs: N` line.
+REF.mlir and every TILED.mlir are that file after one tessera-opt pass with
+--split-input-file (so no tessera op is left in them); they are split the
+same way and matched to the cases by function name. For every case the
+driver draws seeded inputs (floats in [-2, 2); kv_lens in [0, Skv] with 0 and
+Skv among them when B > 1), runs the reference chunk and each tiled chunk
+through tessera-run on the same .npy files, and compares all results.
+"""
+
+import argparse
+import concurrent.futures
+import os
+import re
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+
+CASE_RE = re.compile(r"^// case: (\w+) inputs: (.*) outputs: (\d+)$", re.M)
+FUNC_RE = re.compile(r"func\.func @(\w+)\(")
+TYPE_RE = re.compile(r"tensor<([0-9x]+)x(\w+)>")
+TOLERANCE = {"f32": 1e-4, "f16": 2e-3, "bf16": 1e-2}
+
+
+def split_chunks(path):
+    """{function name: chunk text} of a --split-input-file output."""
+    with open(path) as f:
+        text = f.read()
+    chunks = {}
+    for chunk in re.split(r"^// -----$", text, flags=re.M):
+        match = FUNC_RE.search(chunk)
+        if match:
+            chunks[match.group(1)] = chunk
+    return chunks
+
+
+def make_inputs(name, types):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    seq_kv = None
+    arrays = []
+    for dims_text, dtype in types:
+        shape = tuple(int(d) for d in dims_text.split("x"))
+        if dtype == "i32":
+            # kv_lens: the last float input with rank 4 or 3 is k/v or kv.
+            lens = rng.integers(0, seq_kv + 1, size=shape).astype(np.int32)
+            if shape[0] > 1:
+                lens[0], lens[1] = seq_kv, 0
+            arrays.append(lens)
+            continue
+        if len(shape) == 4 and seq_kv is None and len(arrays) == 1:
+            seq_kv = shape[2]  # k: [B, Hkv, Skv, D]
+        if len(shape) == 3 and len(arrays) == 1:
+            seq_kv = shape[1]  # latent kv: [B, Skv, L+R]
+        arrays.append(rng.uniform(-2.0, 2.0, size=shape).astype(np.float32))
+    return arrays
+
+
+def compare(label, got, want, tol):
+    if got.shape != want.shape:
+        return f"{label}: shape {got.shape}, expected {want.shape}"
+    if np.isnan(got).any() or np.isnan(want).any():
+        return f"{label}: NaN"
+    inf = np.isinf(want) | np.isinf(got)
+    if np.any(got[inf] != want[inf]):
+        i = tuple(np.argwhere(inf & (got != want))[0])
+        return f"{label}: infinity mismatch at {i}: {got[i]} vs {want[i]}"
+    err = np.abs(got[~inf] - want[~inf])
+    limit = tol + tol * np.abs(want[~inf])
+    if np.any(err > limit):
+        worst = np.argmax(err - limit)
+        return (f"{label}: max abs err {err.max():.3g} exceeds {tol} + {tol}"
+                f"*|want| (got {got[~inf][worst]}, want {want[~inf][worst]})")
+    return None
+
+
+def run(tessera_run, chunk, path, entry, inputs, outputs):
+    with open(path, "w") as f:
+        f.write(chunk)
+    cmd = [tessera_run, path, f"--entry={entry}"]
+    cmd += [f"--input={p}" for p in inputs] + [f"--output={p}" for p in outputs]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return " ".join(cmd) + "\n" + proc.stdout + proc.stderr
+    return None
+
+
+def check_case(args, variants, name, types, num_outputs):
+    work = os.path.join(args.workdir, name)
+    os.makedirs(work, exist_ok=True)
+    inputs = []
+    for i, array in enumerate(make_inputs(name, types)):
+        inputs.append(os.path.join(work, f"in{i}.npy"))
+        np.save(inputs[-1], array)
+    results, errors = {}, []
+    for label, chunks in variants:
+        if name not in chunks:
+            errors.append(f"{name}: no function in the {label} file")
+            continue
+        outs = [os.path.join(work, f"{label}.out{i}.npy")
+                for i in range(num_outputs)]
+        error = run(args.tessera_run, chunks[name],
+                    os.path.join(work, f"{label}.mlir"), name, inputs, outs)
+        if error:
+            errors.append(f"{name} ({label}): tessera-run failed\n{error}")
+            continue
+        results[label] = [np.load(p) for p in outs]
+    if errors:
+        return errors
+    reference = results.pop("reference")
+    # Outputs round to the element type of q; lse is always f32.
+    out_dtype = types[0][1]
+    for label, got in results.items():
+        for i, (g, w) in enumerate(zip(got, reference)):
+            tol = TOLERANCE[out_dtype if i == 0 else "f32"]
+            error = compare(f"{name} result #{i} ({label})", g, w, tol)
+            if error:
+                errors.append(error)
+    return errors
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--reference", required=True)
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--tessera-run", default="tessera-run")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("tiled", nargs="+")
+    args = parser.parse_args()
+
+    with open(args.source) as f:
+        cases = [(m.group(1), TYPE_RE.findall(m.group(2)), int(m.group(3)))
+                 for m in CASE_RE.finditer(f.read())]
+    variants = [("reference", split_chunks(args.reference))]
+    for path in args.tiled:
+        label = os.path.basename(path).rsplit(".", 2)[-2]
+        variants.append((label, split_chunks(path)))
+
+    failures = 0
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(check_case, args, variants, *case)
+                   for case in cases]
+        for (name, _, _), future in zip(cases, futures):
+            errors = future.result()
+            for error in errors:
+                print("FAIL " + error)
+            if not errors:
+                print(f"PASS {name}")
+            failures += bool(errors)
+    print(f"{len(cases) - failures} of {len(cases)} cases passed "
+          f"({len(variants) - 1} tile configurations)")
+    return 1 if failures or not cases else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

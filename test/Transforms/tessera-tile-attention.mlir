@@ -1,0 +1,198 @@
+// RUN: tessera-opt %s --tessera-tile-attention="q-block=16 kv-block=32" --split-input-file | FileCheck %s
+
+// GQA (8 query heads over 2 KV heads), causal with Sq < Skv, with the lse.
+// CHECK-LABEL: func.func @gqa_causal_lse
+// CHECK-SAME:    %[[Q:[^:]+]]: tensor<1x8x40x16xf32>, %[[K:[^:]+]]: tensor<1x2x70x16xf32>, %[[V:[^:]+]]: tensor<1x2x70x8xf32>
+// CHECK-NOT:     tensor<40x70xf32>
+// CHECK-NOT:     tensor<1x8x40x70xf32>
+// CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
+// CHECK-DAG:     %[[C16:.+]] = arith.constant 16 : index
+// CHECK-DAG:     %[[C32:.+]] = arith.constant 32 : index
+// CHECK-DAG:     %[[C40:.+]] = arith.constant 40 : index
+// CHECK-DAG:     %[[C70:.+]] = arith.constant 70 : index
+// CHECK-DAG:     %[[NEG_INF:.+]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG:     %[[OUT_INIT:.+]] = tensor.empty() : tensor<1x8x40x8xf32>
+// CHECK-DAG:     %[[LSE_INIT:.+]] = tensor.empty() : tensor<1x8x40xf32>
+// CHECK:         %[[RES:.+]]:2 = scf.forall (%[[B:[a-z0-9_]+]], %[[H:[a-z0-9_]+]], %[[QB:[a-z0-9_]+]]) in (1, 8, 3)
+// CHECK-SAME:        shared_outs(%[[OUT:.+]] = %[[OUT_INIT]], %[[LSE:.+]] = %[[LSE_INIT]])
+// CHECK:           %[[KVH:.+]] = arith.divui %[[H]], %[[C4]] : index
+// CHECK:           %[[R0:.+]] = arith.muli %[[QB]], %[[C16]] : index
+// CHECK:           %[[LEFT:.+]] = arith.subi %[[C40]], %[[R0]] : index
+// CHECK:           %[[ROWS:.+]] = arith.minsi %[[LEFT]], %[[C16]] : index
+// CHECK:           %[[DIAG_SHIFT:.+]] = arith.addi %[[R0]], %[[C70]] : index
+// CHECK:           %[[DIAG0:.+]] = arith.subi %[[DIAG_SHIFT]], %[[C40]] : index
+// CHECK:           %[[Q_TILE:.+]] = tensor.extract_slice %[[Q]][%[[B]], %[[H]], %[[R0]], 0] [1, 1, %[[ROWS]], 16] [1, 1, 1, 1]
+// CHECK-SAME:          to tensor<?x16xf32>
+// Causal: the KV loop stops after the diagonal of the tile's last row.
+// CHECK:           %[[DIAG_END:.+]] = arith.addi %[[DIAG0]], %[[ROWS]] : index
+// CHECK:           %[[HI:.+]] = arith.minsi %[[DIAG_END]], %[[C70]] : index
+// CHECK:           %[[M0:.+]] = linalg.fill ins(%[[NEG_INF]] : f32) {{.*}} -> tensor<?xf32>
+// CHECK:           %[[L0:.+]] = linalg.fill {{.*}} -> tensor<?xf32>
+// CHECK:           %[[ACC0:.+]] = linalg.fill {{.*}} -> tensor<?x8xf32>
+// CHECK:           %[[LOOP:.+]]:3 = scf.for %[[KB:[a-z0-9_]+]] = %{{.+}} to %[[HI]] step %[[C32]]
+// CHECK-SAME:          iter_args(%[[M:.+]] = %[[M0]], %[[L:.+]] = %[[L0]], %[[ACC:.+]] = %[[ACC0]])
+// CHECK:             %[[COLS:.+]] = arith.minsi %{{.+}}, %[[C32]] : index
+// CHECK:             %[[K_TILE:.+]] = tensor.extract_slice %[[K]][%[[B]], %[[KVH]], %[[KB]], 0] [1, 1, %[[COLS]], 16]
+// CHECK-SAME:            to tensor<?x16xf32>
+// CHECK:             %[[V_TILE:.+]] = tensor.extract_slice %[[V]][%[[B]], %[[KVH]], %[[KB]], 0] [1, 1, %[[COLS]], 8]
+// CHECK-SAME:            to tensor<?x8xf32>
+// CHECK:             %[[QK:.+]] = linalg.matmul
+// CHECK-SAME:            ins(%[[Q_TILE]], %[[K_TILE]] : tensor<?x16xf32>, tensor<?x16xf32>)
+// CHECK-SAME:            -> tensor<?x?xf32>
+// Blocks below the diagonal skip the mask.
+// CHECK:             %[[S:.+]] = scf.if %{{.+}} -> (tensor<?x?xf32>) {
+// CHECK-NOT:           arith.select
+// CHECK:             } else {
+// CHECK:               linalg.index
+// CHECK:               arith.cmpi sle
+// CHECK:               arith.select
+// CHECK:             }
+// CHECK:             %[[BLOCK_MAX:.+]] = linalg.reduce ins(%[[S]] : tensor<?x?xf32>)
+// CHECK:               arith.maximumf
+// CHECK:             %[[UPD:.+]]:2 = linalg.generic
+// CHECK-SAME:            ins(%[[BLOCK_MAX]] : tensor<?xf32>) outs(%[[M]], %{{.+}} : tensor<?xf32>, tensor<?xf32>)
+// CHECK:               math.exp2
+// CHECK:             %[[P:.+]] = linalg.generic
+// CHECK-SAME:            ins(%[[S]], %[[UPD]]#0 : tensor<?x?xf32>, tensor<?xf32>)
+// CHECK:               math.exp2
+// CHECK:             %[[L_SCALED:.+]] = linalg.generic {{.*}} ins(%[[UPD]]#1 : tensor<?xf32>) outs(%[[L]] : tensor<?xf32>)
+// CHECK:             %[[L_NEW:.+]] = linalg.reduce ins(%[[P]] : tensor<?x?xf32>) outs(%[[L_SCALED]] : tensor<?xf32>)
+// CHECK:             %[[ACC_SCALED:.+]] = linalg.generic {{.*}} ins(%[[UPD]]#1 : tensor<?xf32>) outs(%[[ACC]] : tensor<?x8xf32>)
+// CHECK:             %[[ACC_NEW:.+]] = linalg.matmul ins(%[[P]], %[[V_TILE]] : tensor<?x?xf32>, tensor<?x8xf32>) outs(%[[ACC_SCALED]] : tensor<?x8xf32>)
+// CHECK:             scf.yield %[[UPD]]#0, %[[L_NEW]], %[[ACC_NEW]]
+// CHECK:           %[[O_TILE:.+]] = linalg.generic {{.*}} ins(%[[LOOP]]#2, %[[LOOP]]#1 : tensor<?x8xf32>, tensor<?xf32>)
+// CHECK:             arith.divf
+// CHECK:           %[[LSE_TILE:.+]] = linalg.generic {{.*}} ins(%[[LOOP]]#0, %[[LOOP]]#1 : tensor<?xf32>, tensor<?xf32>)
+// CHECK:             math.log2
+// CHECK:           scf.forall.in_parallel
+// CHECK:             tensor.parallel_insert_slice %[[O_TILE]] into %[[OUT]][%[[B]], %[[H]], %[[R0]], 0] [1, 1, %[[ROWS]], 8]
+// CHECK:             tensor.parallel_insert_slice %[[LSE_TILE]] into %[[LSE]][%[[B]], %[[H]], %[[R0]]] [1, 1, %[[ROWS]]]
+// CHECK:         return %[[RES]]#0, %[[RES]]#1
+func.func @gqa_causal_lse(%q: tensor<1x8x40x16xf32>, %k: tensor<1x2x70x16xf32>, %v: tensor<1x2x70x8xf32>)
+    -> (tensor<1x8x40x8xf32>, tensor<1x8x40xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<1x8x40x16xf32>, tensor<1x2x70x16xf32>, tensor<1x2x70x8xf32>)
+      -> (tensor<1x8x40x8xf32>, tensor<1x8x40xf32>)
+  return %o, %lse : tensor<1x8x40x8xf32>, tensor<1x8x40xf32>
+}
+
+// -----
+
+// Sq and Skv multiples of the blocks, no mask: static tiles, no scf.if, and
+// bf16 inputs feed the f32-accumulating matmuls directly.
+// CHECK-LABEL: func.func @static_tiles_bf16
+// CHECK-NOT:     tensor<32x64xf32>
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C32:.+]] = arith.constant 32 : index
+// CHECK-DAG:     %[[C64:.+]] = arith.constant 64 : index
+// CHECK:         scf.forall (%{{.+}}, %{{.+}}, %{{.+}}) in (2, 4, 2)
+// CHECK:           tensor.extract_slice {{.*}} to tensor<16x16xbf16>
+// CHECK:           scf.for %{{.+}} = %[[C0]] to %[[C64]] step %[[C32]]
+// CHECK-SAME:          -> (tensor<16xf32>, tensor<16xf32>, tensor<16x8xf32>)
+// CHECK-NOT:         scf.if
+// CHECK:             linalg.matmul {{.*}} ins(%{{.+}}, %{{.+}} : tensor<16x16xbf16>, tensor<32x16xbf16>) outs(%{{.+}} : tensor<16x32xf32>)
+// CHECK:             linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<16x32xf32>, tensor<32x8xbf16>) outs(%{{.+}} : tensor<16x8xf32>)
+// CHECK:           arith.truncf %{{.+}} : f32 to bf16
+// CHECK:           tensor.parallel_insert_slice {{.*}} : tensor<16x8xbf16> into tensor<2x4x32x8xbf16>
+func.func @static_tiles_bf16(%q: tensor<2x4x32x16xbf16>, %k: tensor<2x4x64x16xbf16>, %v: tensor<2x4x64x8xbf16>)
+    -> tensor<2x4x32x8xbf16> {
+  %o = tessera.attention %q, %k, %v
+      : (tensor<2x4x32x16xbf16>, tensor<2x4x64x16xbf16>, tensor<2x4x64x8xbf16>) -> tensor<2x4x32x8xbf16>
+  return %o : tensor<2x4x32x8xbf16>
+}
+
+// -----
+
+// kv_lens bound the loop (clamped to [0, Skv]); the window raises its start.
+// CHECK-LABEL: func.func @kv_lens_window
+// CHECK-SAME:    %[[LENS:[^:]+]]: tensor<2xi32>
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C5:.+]] = arith.constant 5 : index
+// CHECK-DAG:     %[[C50:.+]] = arith.constant 50 : index
+// CHECK:         scf.forall (%[[B:[a-z0-9_]+]], %{{.+}}, %{{.+}}) in (2, 4, 2)
+// CHECK:           %[[LEN:.+]] = tensor.extract %[[LENS]][%[[B]]] : tensor<2xi32>
+// CHECK:           %[[LEN_INDEX:.+]] = arith.index_cast %[[LEN]] : i32 to index
+// CHECK:           %[[LEN_POS:.+]] = arith.maxsi %[[LEN_INDEX]], %[[C0]] : index
+// CHECK:           %[[SKV_EFF:.+]] = arith.minsi %[[LEN_POS]], %[[C50]] : index
+// CHECK:           %[[START:.+]] = arith.subi %{{.+}}, %[[C5]] : index
+// CHECK:           %[[LO:.+]] = arith.maxsi %[[START]], %[[C0]] : index
+// CHECK:           scf.for %{{.+}} = %[[LO]] to %[[SKV_EFF]] step
+// CHECK:             scf.if
+// CHECK:             } else {
+// CHECK:               arith.cmpi sgt
+// CHECK:               arith.select
+func.func @kv_lens_window(%q: tensor<2x4x20x8xf32>, %k: tensor<2x4x50x8xf32>, %v: tensor<2x4x50x8xf32>,
+                          %lens: tensor<2xi32>) -> tensor<2x4x20x8xf32> {
+  %o = tessera.attention %q, %k, %v kv_lens %lens {window = 6 : i64}
+      : (tensor<2x4x20x8xf32>, tensor<2x4x50x8xf32>, tensor<2x4x50x8xf32>, tensor<2xi32>) -> tensor<2x4x20x8xf32>
+  return %o : tensor<2x4x20x8xf32>
+}
+
+// -----
+
+// Bias and softcap: tanh on the natural-scale score, then log2(e).
+// CHECK-LABEL: func.func @bias_softcap
+// CHECK-SAME:    %[[BIAS:[^:]+]]: tensor<1x4x24x40xf32>
+// CHECK-DAG:     %[[SCALE:.+]] = arith.constant 2.500000e-01 : f32
+// CHECK-DAG:     %[[CAP:.+]] = arith.constant 2.000000e+00 : f32
+// CHECK-DAG:     %[[CAP_LOG2E:.+]] = arith.constant 2.885390e+00 : f32
+// CHECK:         scf.forall (%{{.+}}, %[[H:[a-z0-9_]+]], %{{.+}}) in (2, 4, 2)
+// CHECK:           scf.for %[[KB:[a-z0-9_]+]] = {{.+}} iter_args
+// CHECK:             %[[BIAS_TILE:.+]] = tensor.extract_slice %[[BIAS]][0, %[[H]], %{{.+}}, %[[KB]]]
+// CHECK:             linalg.generic {{.*}} ins(%{{.+}}, %[[BIAS_TILE]] : tensor<?x?xf32>, tensor<?x?xf32>)
+// CHECK:               %[[SCALED:.+]] = arith.mulf %{{.+}}, %[[SCALE]] : f32
+// CHECK:               %[[BIASED:.+]] = arith.addf %[[SCALED]], %{{.+}} : f32
+// CHECK:               %[[DIV:.+]] = arith.divf %[[BIASED]], %[[CAP]] : f32
+// CHECK:               %[[TANH:.+]] = math.tanh %[[DIV]] : f32
+// CHECK:               arith.mulf %[[TANH]], %[[CAP_LOG2E]] : f32
+func.func @bias_softcap(%q: tensor<2x4x24x16xf32>, %k: tensor<2x2x40x16xf32>, %v: tensor<2x2x40x16xf32>,
+                        %bias: tensor<1x4x24x40xf32>) -> tensor<2x4x24x16xf32> {
+  %o = tessera.attention %q, %k, %v bias %bias {softcap = 2.0 : f32}
+      : (tensor<2x4x24x16xf32>, tensor<2x2x40x16xf32>, tensor<2x2x40x16xf32>, tensor<1x4x24x40xf32>)
+      -> tensor<2x4x24x16xf32>
+  return %o : tensor<2x4x24x16xf32>
+}
+
+// -----
+
+// Dynamic shapes: the grid and the tile extents come from tensor.dim.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-SAME:    %[[Q:[^:]+]]: tensor<?x4x?x16xf32>, %[[K:[^:]+]]: tensor<?x?x?x16xf32>
+// CHECK-DAG:     %[[C16:.+]] = arith.constant 16 : index
+// CHECK-DAG:     %[[BATCH:.+]] = tensor.dim %[[Q]], %c0
+// CHECK-DAG:     %[[SQ:.+]] = tensor.dim %[[Q]], %c2
+// CHECK-DAG:     %[[HKV:.+]] = tensor.dim %[[K]], %c1
+// CHECK:         %[[GROUP:.+]] = arith.divui %c4, %[[HKV]] : index
+// CHECK:         %[[NQB:.+]] = arith.ceildivui %[[SQ]], %[[C16]] : index
+// CHECK:         scf.forall (%{{.+}}, %[[H:[a-z0-9_]+]], %{{.+}}) in (%[[BATCH]], 4, %[[NQB]])
+// CHECK:           arith.divui %[[H]], %[[GROUP]] : index
+// CHECK:           scf.for
+// CHECK:             math.exp2
+func.func @dynamic(%q: tensor<?x4x?x16xf32>, %k: tensor<?x?x?x16xf32>, %v: tensor<?x?x?x16xf32>)
+    -> tensor<?x4x?x16xf32> {
+  %o = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<?x4x?x16xf32>, tensor<?x?x?x16xf32>, tensor<?x?x?x16xf32>) -> tensor<?x4x?x16xf32>
+  return %o : tensor<?x4x?x16xf32>
+}
+
+// -----
+
+// Latent attention: one shared KV head (head index 0), values are the first
+// latent_dim columns of the same cache, read through slices.
+// CHECK-LABEL: func.func @latent_decode
+// CHECK-SAME:    %[[KV:[^:]+]]: tensor<1x100x40xf32>
+// CHECK-NOT:     tessera.latent_attention
+// CHECK-NOT:     tessera.attention
+// CHECK:         %[[K4:.+]] = tensor.expand_shape %[[KV]] {{\[\[}}0, 1], [2], [3]] output_shape [1, 1, 100, 40]
+// CHECK:         %[[V4:.+]] = tensor.extract_slice %[[K4]][0, 0, 0, 0] [1, 1, 100, 32] [1, 1, 1, 1]
+// CHECK:         scf.forall (%[[B:[a-z0-9_]+]], %{{.+}}, %{{.+}}) in (1, 4, 1)
+// CHECK:           scf.for %[[KB:[a-z0-9_]+]] =
+// CHECK:             tensor.extract_slice %[[K4]][%[[B]], 0, %[[KB]], 0] [1, 1, %{{.+}}, 40]
+// CHECK:             tensor.extract_slice %[[V4]][%[[B]], 0, %[[KB]], 0] [1, 1, %{{.+}}, 32]
+// CHECK:             linalg.matmul {{.*}} -> tensor<1x?xf32>
+func.func @latent_decode(%q: tensor<1x4x1x40xf32>, %kv: tensor<1x100x40xf32>, %lens: tensor<1xi32>)
+    -> tensor<1x4x1x32xf32> {
+  %o = tessera.latent_attention %q, %kv kv_lens %lens {latent_dim = 32 : i64, causal = true}
+      : (tensor<1x4x1x40xf32>, tensor<1x100x40xf32>, tensor<1xi32>) -> tensor<1x4x1x32xf32>
+  return %o : tensor<1x4x1x32xf32>
+}

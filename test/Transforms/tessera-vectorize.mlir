@@ -1,0 +1,96 @@
+// RUN: tessera-opt %s --tessera-vectorize --split-input-file | FileCheck %s
+// RUN: tessera-opt %s --tessera-vectorize="vector-width=8 register-rows=4 register-vectors=1" --split-input-file | FileCheck %s --check-prefix=AVX2
+
+// A static matmul: 8x32 output blocks, one reduction step per iteration,
+// a vector.contract of a column and a row into the register block.
+// CHECK-LABEL: func.func @matmul_static
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C8:.+]] iter_args
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C32:.+]] iter_args
+// CHECK: scf.for
+// CHECK: vector.contract {{.*}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK-NOT: linalg.matmul
+// AVX2-LABEL: func.func @matmul_static
+// AVX2: vector.contract {{.*}} : vector<4x1xf32>, vector<1x8xf32> into vector<4x8xf32>
+func.func @matmul_static(%a: tensor<64x128xf32>, %b: tensor<128x64xf32>, %c: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<64x128xf32>, tensor<128x64xf32>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}
+
+// -----
+
+// Ragged sizes: full tiles are vectorized (40 = 32 + a peeled 8), the rows
+// past the last multiple of 8 stay a dynamic linalg.matmul for the loops.
+// CHECK-LABEL: func.func @matmul_ragged
+// CHECK: vector.contract {{.*}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK: vector.contract {{.*}} : vector<8x1xf32>, vector<1x8xf32> into vector<8x8xf32>
+// CHECK: linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<?x1xf32>, tensor<1x?xf32>) outs(%{{.+}} : tensor<?x?xf32>)
+func.func @matmul_ragged(%a: tensor<?x16xf32>, %b: tensor<16x40xf32>, %c: tensor<?x40xf32>) -> tensor<?x40xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<?x16xf32>, tensor<16x40xf32>) outs(%c : tensor<?x40xf32>) -> tensor<?x40xf32>
+  return %r : tensor<?x40xf32>
+}
+
+// -----
+
+// Mixed input types cannot form a vector.contract: the generic vector form
+// (broadcast, multiply, multi_reduction) is used instead.
+// CHECK-LABEL: func.func @matmul_mixed
+// CHECK-NOT: vector.contract
+// CHECK: arith.extf %{{.+}} : vector<8x32x1xbf16> to vector<8x32x1xf32>
+// CHECK: vector.multi_reduction <add>, %{{.+}}, %{{.+}} [2] : vector<8x32x1xf32> to vector<8x32xf32>
+func.func @matmul_mixed(%a: tensor<8x16xf32>, %b: tensor<16x32xbf16>, %c: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<8x16xf32>, tensor<16x32xbf16>) outs(%c : tensor<8x32xf32>) -> tensor<8x32xf32>
+  return %r : tensor<8x32xf32>
+}
+
+// -----
+
+// Elementwise maps go in vector-width steps along the innermost loop.
+// CHECK-LABEL: func.func @exp_rows
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C16:.+]] iter_args
+// CHECK: math.exp2 %{{.+}} : vector<1x16xf32>
+// AVX2-LABEL: func.func @exp_rows
+// AVX2: math.exp2 %{{.+}} : vector<1x8xf32>
+func.func @exp_rows(%a: tensor<4x48xf32>, %o: tensor<4x48xf32>) -> tensor<4x48xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<4x48xf32>) outs(%o : tensor<4x48xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %e = math.exp2 %in : f32
+    linalg.yield %e : f32
+  } -> tensor<4x48xf32>
+  return %r : tensor<4x48xf32>
+}
+
+// -----
+
+// Row reductions accumulate vector-width chunks into the row's value.
+// CHECK-LABEL: func.func @row_max
+// CHECK: vector.multi_reduction <maximumf>, %{{.+}}, %{{.+}} [1] : vector<1x16xf32> to vector<1xf32>
+func.func @row_max(%a: tensor<4x64xf32>, %o: tensor<4xf32>) -> tensor<4xf32> {
+  %r = linalg.reduce ins(%a : tensor<4x64xf32>) outs(%o : tensor<4xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %m = arith.maximumf %in, %acc : f32
+      linalg.yield %m : f32
+    }
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+// Gathers (tensor.extract in the body) are left to the scalar loops.
+// CHECK-LABEL: func.func @gather_left_alone
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+// CHECK: tensor.extract
+func.func @gather_left_alone(%t: tensor<8xf32>, %idx: tensor<4xi32>, %o: tensor<4xf32>) -> tensor<4xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                       iterator_types = ["parallel"]}
+      ins(%idx : tensor<4xi32>) outs(%o : tensor<4xf32>) {
+  ^bb0(%i: i32, %out: f32):
+    %ix = arith.index_cast %i : i32 to index
+    %v = tensor.extract %t[%ix] : tensor<8xf32>
+    linalg.yield %v : f32
+  } -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}
