@@ -40,6 +40,12 @@ if not numpy_python:
     # correctness. scripts/setup.sh installs python3-numpy.
     lit_config.fatal("no python3 with numpy found (apt-get install python3-numpy)")
 config.substitutions.append(("%numpy_python", numpy_python))
+# %clangxx builds C++ programs around tessera-compile objects; they link
+# runtime libraries (libmlir_c_runner_utils, libomp) from %llvm_lib_dir.
+config.substitutions.append(
+    ("%clangxx", shutil.which("clang++-22") or "/usr/bin/clang++-22"))
+config.substitutions.append(
+    ("%llvm_lib_dir", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
 config.substitutions.append(("%tessera_obj_root", config.tessera_obj_root))
 config.substitutions.append(
     ("%tessera_src_root", os.path.dirname(config.test_source_root)))
@@ -52,5 +58,5 @@ config.substitutions.append(
         os.path.join(config.tessera_tools_dir, "tessera-run"))))
 
 tool_dirs = [config.tessera_tools_dir, config.llvm_tools_dir]
-tools = ["tessera-opt", "tessera-run"]
+tools = ["tessera-opt", "tessera-run", "tessera-compile"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -1,0 +1,174 @@
+//===- tessera-compile.cpp - Ahead-of-time compiler driver ----------------===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// File in, artifact out:
+//
+//   tessera-compile FILE.mlir --target=cpu [--cpu=NAME]
+//       [--emit=mlir|llvm|asm|obj] [--pass-pipeline=PIPELINE |
+//       --pipeline-options=OPTIONS] -o OUT
+//
+// plus the standard MLIR flags (--mlir-print-ir-after-all, --mlir-timing,
+// ...). The work is done by the TesseraCompiler library (Compiler.h); this
+// file only parses the command line and the input module.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Compiler/Compiler.h"
+#include "tessera/Dialect/Tessera/IR/TesseraDialect.h"
+#include "tessera/Target/CPU/CPUPipeline.h"
+#include "tessera/Transforms/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+static int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "tessera-compile") << message << "\n";
+  return 1;
+}
+
+static int fail(llvm::Error error) {
+  return fail(llvm::toString(std::move(error)));
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+
+  static llvm::cl::OptionCategory category("tessera-compile options");
+  static llvm::cl::opt<std::string> inputFilename(
+      llvm::cl::Positional, llvm::cl::desc("<input .mlir file>"),
+      llvm::cl::init("-"), llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> outputFilename(
+      "o", llvm::cl::desc("Output file ('-' for stdout)"),
+      llvm::cl::value_desc("file"), llvm::cl::init("-"),
+      llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> target(
+      "target",
+      llvm::cl::desc("Target to compile for: cpu (nvptx and amdgpu are "
+                     "not supported yet)"),
+      llvm::cl::value_desc("name"), llvm::cl::init("cpu"),
+      llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> cpu(
+      "cpu",
+      llvm::cl::desc("LLVM CPU name to optimize and generate code for "
+                     "(znver4, x86-64-v3, skylake-avx512, ...); 'native' is "
+                     "the host CPU and its features"),
+      llvm::cl::value_desc("name"), llvm::cl::init("native"),
+      llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> emit(
+      "emit",
+      llvm::cl::desc("Artifact: mlir (LLVM dialect), llvm (LLVM IR after O3), "
+                     "asm or obj"),
+      llvm::cl::value_desc("kind"), llvm::cl::init("obj"),
+      llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> passPipeline(
+      "pass-pipeline",
+      llvm::cl::desc("Textual pass pipeline anchored on builtin.module that "
+                     "replaces the default tessera-cpu-pipeline"),
+      llvm::cl::value_desc("pipeline"), llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> pipelineOptions(
+      "pipeline-options",
+      llvm::cl::desc("Options of the default tessera-cpu-pipeline, e.g. "
+                     "\"reference=true attention-q-block=32\""),
+      llvm::cl::value_desc("options"), llvm::cl::cat(category));
+
+  registerAllPasses();
+  tessera::registerTesseraPasses();
+  tessera::registerTesseraCPUPipeline();
+
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  llvm::cl::ParseCommandLineOptions(argc, argv,
+                                    "Tessera compiler: compiles a module of "
+                                    "tessera ops to an artifact\n");
+
+  tessera::CompilerOptions options;
+  llvm::Expected<tessera::CompileTarget> parsedTarget =
+      tessera::parseCompileTarget(target);
+  if (!parsedTarget)
+    return fail(parsedTarget.takeError());
+  options.target = *parsedTarget;
+  llvm::Expected<tessera::EmitKind> parsedEmit = tessera::parseEmitKind(emit);
+  if (!parsedEmit)
+    return fail(parsedEmit.takeError());
+  options.emit = *parsedEmit;
+  options.cpu = cpu;
+  options.passPipeline = passPipeline;
+  options.pipelineOptions = pipelineOptions;
+  options.configurePassManager = [](PassManager &pm) {
+    return applyPassManagerCLOptions(pm);
+  };
+  if (llvm::Error error = tessera::verifyCompilerOptions(options))
+    return fail(std::move(error));
+
+  DefaultTimingManager timingManager;
+  applyDefaultTimingManagerCLOptions(timingManager);
+  TimingScope timing = timingManager.getRootScope();
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<tessera::TesseraDialect>();
+  tessera::registerCompilerDialects(registry);
+  MLIRContext context(registry);
+
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> file =
+      openInputFile(inputFilename, &errorMessage);
+  if (!file)
+    return fail(errorMessage);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagnosticHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module;
+  {
+    TimingScope parseTiming = timing.nest("Parser");
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  }
+  if (!module)
+    return 1;
+
+  // Compile into memory first so that a failure leaves no partial output.
+  llvm::SmallString<0> artifact;
+  llvm::raw_svector_ostream artifactStream(artifact);
+  if (llvm::Error error =
+          tessera::compileModule(*module, options, artifactStream, timing))
+    return fail(std::move(error));
+
+  TimingScope outputTiming = timing.nest("Output");
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      openOutputFile(outputFilename, &errorMessage);
+  if (!output)
+    return fail(errorMessage);
+  output->os() << artifact;
+  output->os().flush();
+  if (output->os().has_error()) {
+    output->os().clear_error();
+    return fail("cannot write '" + outputFilename + "'");
+  }
+  output->keep();
+  return 0;
+}
