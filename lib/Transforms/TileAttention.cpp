@@ -169,6 +169,29 @@ createElementwise(OpBuilder &b, Location loc, ValueRange inputs,
       .getResult(0);
 }
 
+/// The rank-2 tile `tile` as f32, transposed when `transpose` is set. Done
+/// once per tile, it gives the block matmuls equal f32 operands in the
+/// row-major layout their register blocks read contiguously.
+static Value createF32Tile(OpBuilder &b, Location loc, Value tile,
+                           bool transpose) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  if (!transpose && type.getElementType().isF32())
+    return tile;
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, tile);
+  if (transpose)
+    std::swap(sizes[0], sizes[1]);
+  MLIRContext *ctx = b.getContext();
+  AffineMap inputMap =
+      transpose ? AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx)
+                : getTileMap(ctx);
+  return createElementwise(
+      b, loc, tile, inputMap,
+      tensor::EmptyOp::create(b, loc, sizes, b.getF32Type()),
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        return extendToF32(nb, nl, args[0]);
+      });
+}
+
 /// Reduces the [n, c] tensor `input` over its columns into `init` ([n]) with
 /// `CombineOp`.
 template <typename CombineOp>
@@ -293,9 +316,11 @@ struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
       tile.diagStart =
           createSub(rewriter, loc,
                     createAdd(rewriter, loc, tile.rowStart, seqKVEff), seqQ);
-      tile.q =
+      tile.q = createF32Tile(
+          rewriter, loc,
           extractTile(rewriter, loc, q, tile.batch, tile.head, tile.rowStart,
-                      rewriter.getIndexAttr(0), tile.rows, qSizes[3]);
+                      rewriter.getIndexAttr(0), tile.rows, qSizes[3]),
+          /*transpose=*/false);
       tile.qWidth = qSizes[3];
       tile.vWidth = vSizes[3];
 
@@ -386,12 +411,22 @@ private:
     if (causal)
       upper = createMin(b, loc, upper, createAdd(b, loc, diagEnd, one));
 
-    // The column extent is static only when the loop covers [0, Skv) and Skv
-    // is a static multiple of the block.
+    // Whole blocks of a static shape: when Skv is a static multiple of the
+    // block and no kv_lens bound needs the exact end, the band's bounds are
+    // widened to block boundaries (still inside [0, Skv)); the keys this
+    // adds lie outside the causal/window band, so the masked epilogue of
+    // those boundary blocks hides them.
     std::optional<int64_t> staticKVExtent;
     auto kType = cast<RankedTensorType>(op.getK().getType());
-    if (!causal && window == 0 && !op.getKvLens() && !kType.isDynamicDim(2))
+    if (!op.getKvLens() && !kType.isDynamicDim(2) &&
+        kType.getDimSize(2) % blockKV == 0) {
       staticKVExtent = kType.getDimSize(2);
+      Value block = createIndexConstant(b, loc, blockKV);
+      lower = arith::MulIOp::create(
+          b, loc, arith::DivSIOp::create(b, loc, lower, block), block);
+      upper = arith::MulIOp::create(
+          b, loc, arith::CeilDivSIOp::create(b, loc, upper, block), block);
+    }
 
     SmallVector<OpFoldResult> rowSizes = {tile.rows};
     SmallVector<OpFoldResult> accSizes = {tile.rows, tile.vWidth};
@@ -408,8 +443,11 @@ private:
           OpFoldResult zero = nb.getIndexAttr(0);
           Value kTile = extractTile(nb, nl, op.getK(), tile.batch, tile.kvHead,
                                     kvStart, zero, cols, tile.qWidth);
-          Value vTile = extractTile(nb, nl, op.getV(), tile.batch, tile.kvHead,
-                                    kvStart, zero, cols, tile.vWidth);
+          Value vTile = createF32Tile(nb, nl,
+                                      extractTile(nb, nl, op.getV(), tile.batch,
+                                                  tile.kvHead, kvStart, zero,
+                                                  cols, tile.vWidth),
+                                      /*transpose=*/false);
           Value scores =
               buildBlockScores(nb, nl, op, tile, kTile, kvStart, cols, scale);
           SoftmaxState next =
@@ -429,8 +467,10 @@ private:
                                 Value kvStart, OpFoldResult cols, Value scale) {
     SmallVector<OpFoldResult> sizes = {tile.rows, cols};
     Value init = createFilledF32Tensor(b, loc, sizes, 0.0f);
-    Value raw = linalg::MatmulTransposeBOp::create(
-                    b, loc, init.getType(), ValueRange{tile.q, kTile}, init)
+    // q [n, D] · kᵀ [D, cols], with kᵀ materialized once per block.
+    Value kTransposed = createF32Tile(b, loc, kTile, /*transpose=*/true);
+    Value raw = linalg::MatmulOp::create(b, loc, init.getType(),
+                                         ValueRange{tile.q, kTransposed}, init)
                     .getResult(0);
 
     Value biasTile;
@@ -577,7 +617,9 @@ private:
     Type f32 = b.getF32Type();
     AffineMap rowIdentity = AffineMap::getMultiDimIdentityMap(1, ctx);
 
-    Value blockMax = createRowReduction<arith::MaximumFOp>(
+    // maxnumf (not maximumf): scores are never NaN, and maxnum reductions
+    // lower to vmaxps trees instead of scalar NaN-propagating chains.
+    Value blockMax = createRowReduction<arith::MaxNumFOp>(
         b, loc, scores, createFilledF32Tensor(b, loc, rowSizes, kNegInf));
 
     // m' = max(m, blockMax) written over m, and corr = exp2(m - m'), the
@@ -588,7 +630,7 @@ private:
         SmallVector<AffineMap>(3, rowIdentity), {utils::IteratorType::parallel},
         [](OpBuilder &nb, Location nl, ValueRange args) {
           Value oldMax = args[1];
-          Value newMax = arith::MaximumFOp::create(nb, nl, oldMax, args[0]);
+          Value newMax = arith::MaxNumFOp::create(nb, nl, oldMax, args[0]);
           Value correction = math::Exp2Op::create(
               nb, nl,
               arith::SubFOp::create(nb, nl, oldMax,

@@ -19,6 +19,7 @@
 
 #include "tessera/Transforms/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -50,7 +51,7 @@ struct BlockSizes {
 
 /// Whether the vectorizer can handle `op`: tensor semantics, indexing maps
 /// that are projected permutations, and a body of arith/math scalar ops
-/// (plus linalg.index and the yield).
+/// (plus linalg.index, affine.apply of indices, and the yield).
 bool isVectorizable(linalg::LinalgOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0)
     return false;
@@ -61,7 +62,8 @@ bool isVectorizable(linalg::LinalgOp op) {
     if (isa<linalg::YieldOp, linalg::IndexOp>(inner))
       continue;
     Dialect *dialect = inner.getDialect();
-    if (!isa_and_nonnull<arith::ArithDialect, math::MathDialect>(dialect) ||
+    if (!isa<affine::AffineApplyOp>(inner) &&
+            !isa_and_nonnull<arith::ArithDialect, math::MathDialect>(dialect) ||
         inner.getNumRegions() != 0)
       return false;
   }

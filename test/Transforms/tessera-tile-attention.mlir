@@ -36,8 +36,11 @@
 // CHECK-SAME:            to tensor<?x16xf32>
 // CHECK:             %[[V_TILE:.+]] = tensor.extract_slice %[[V]][%[[B]], %[[KVH]], %[[KB]], 0] [1, 1, %[[COLS]], 8]
 // CHECK-SAME:            to tensor<?x8xf32>
+// K is transposed once per block so that the score matmul reads rows.
+// CHECK:             %[[K_T:.+]] = linalg.generic
+// CHECK-SAME:            ins(%[[K_TILE]] : tensor<?x16xf32>) outs(%{{.+}} : tensor<16x?xf32>)
 // CHECK:             %[[QK:.+]] = linalg.matmul
-// CHECK-SAME:            ins(%[[Q_TILE]], %[[K_TILE]] : tensor<?x16xf32>, tensor<?x16xf32>)
+// CHECK-SAME:            ins(%[[Q_TILE]], %[[K_T]] : tensor<?x16xf32>, tensor<16x?xf32>)
 // CHECK-SAME:            -> tensor<?x?xf32>
 // Blocks below the diagonal skip the mask.
 // CHECK:             %[[S:.+]] = scf.if %{{.+}} -> (tensor<?x?xf32>) {
@@ -48,7 +51,7 @@
 // CHECK:               arith.select
 // CHECK:             }
 // CHECK:             %[[BLOCK_MAX:.+]] = linalg.reduce ins(%[[S]] : tensor<?x?xf32>)
-// CHECK:               arith.maximumf
+// CHECK:               arith.maxnumf
 // CHECK:             %[[UPD:.+]]:2 = linalg.generic
 // CHECK-SAME:            ins(%[[BLOCK_MAX]] : tensor<?xf32>) outs(%[[M]], %{{.+}} : tensor<?xf32>, tensor<?xf32>)
 // CHECK:               math.exp2
@@ -86,12 +89,17 @@ func.func @gqa_causal_lse(%q: tensor<1x8x40x16xf32>, %k: tensor<1x2x70x16xf32>, 
 // CHECK-DAG:     %[[C32:.+]] = arith.constant 32 : index
 // CHECK-DAG:     %[[C64:.+]] = arith.constant 64 : index
 // CHECK:         scf.forall (%{{.+}}, %{{.+}}, %{{.+}}) in (2, 4, 2)
+// The bf16 tiles are widened to f32 once (q per query tile, K transposed
+// and V per block) so that both matmuls have equal f32 operands.
 // CHECK:           tensor.extract_slice {{.*}} to tensor<16x16xbf16>
+// CHECK:           linalg.generic {{.*}} ins(%{{.+}} : tensor<16x16xbf16>) outs(%{{.+}} : tensor<16x16xf32>)
 // CHECK:           scf.for %{{.+}} = %[[C0]] to %[[C64]] step %[[C32]]
 // CHECK-SAME:          -> (tensor<16xf32>, tensor<16xf32>, tensor<16x8xf32>)
 // CHECK-NOT:         scf.if
-// CHECK:             linalg.matmul {{.*}} ins(%{{.+}}, %{{.+}} : tensor<16x16xbf16>, tensor<32x16xbf16>) outs(%{{.+}} : tensor<16x32xf32>)
-// CHECK:             linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<16x32xf32>, tensor<32x8xbf16>) outs(%{{.+}} : tensor<16x8xf32>)
+// CHECK:             linalg.generic {{.*}} ins(%{{.+}} : tensor<32x8xbf16>) outs(%{{.+}} : tensor<32x8xf32>)
+// CHECK:             linalg.generic {{.*}} ins(%{{.+}} : tensor<32x16xbf16>) outs(%{{.+}} : tensor<16x32xf32>)
+// CHECK:             linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<16x16xf32>, tensor<16x32xf32>) outs(%{{.+}} : tensor<16x32xf32>)
+// CHECK:             linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<16x32xf32>, tensor<32x8xf32>) outs(%{{.+}} : tensor<16x8xf32>)
 // CHECK:           arith.truncf %{{.+}} : f32 to bf16
 // CHECK:           tensor.parallel_insert_slice {{.*}} : tensor<16x8xbf16> into tensor<2x4x32x8xbf16>
 func.func @static_tiles_bf16(%q: tensor<2x4x32x16xbf16>, %k: tensor<2x4x64x16xbf16>, %v: tensor<2x4x64x8xbf16>)

@@ -159,4 +159,40 @@ def TesseraVectorize : Pass<"tessera-vectorize", "::mlir::func::FuncOp"> {
   ];
 }
 
+def TesseraApproximateMath : Pass<"tessera-approximate-math",
+                                  "::mlir::func::FuncOp"> {
+  let summary = "Vector polynomial approximations of exp, exp2, log and tanh";
+  let description = [{
+    Replaces `math.exp`, `math.exp2`, `math.log`, `math.log2` and
+    `math.tanh` on f32 vectors with MLIR's polynomial approximations (a few
+    ulp), so that vectorized softmax and SwiGLU code stays in vector
+    registers instead of becoming one libm call per lane. Scalar math (the
+    reference lowering, ragged remainders) keeps the libm calls.
+
+    Example: `math.exp2 %x : vector<1x16xf32>` becomes a range reduction,
+    a polynomial and an exponent insertion on `vector<1x16xf32>`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def TesseraRelaxVectorReductions : Pass<"tessera-relax-vector-reductions",
+                                        "::mlir::func::FuncOp"> {
+  let summary = "Let max/min-num vector reductions ignore NaN ordering";
+  let description = [{
+    Adds `fastmath<nnan>` to `vector.reduction <maxnumf>` and `<minnumf>`.
+    Without it LLVM must keep maxnum's NaN semantics and expands each
+    horizontal reduction into a scalar compare-and-select chain; with it the
+    reduction becomes a tree of `vmaxps`. Tessera emits these reductions for
+    softmax row maxima, whose inputs are never NaN for finite inputs.
+
+    Example: `vector.reduction <maxnumf>, %v : vector<16xf32> into f32`
+    becomes `vector.reduction <maxnumf>, %v fastmath<nnan> : ...`.
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect"];
+}
+
 #endif // TESSERA_TRANSFORMS_PASSES_TD

@@ -73,6 +73,7 @@ void mlir::tessera::buildTesseraCPUPipeline(
     // Masked transfers carry their mask as an operand from here on, which
     // bufferization understands.
     pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMaskPass());
+    pm.addNestedPass<func::FuncOp>(createTesseraApproximateMath());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createLoopInvariantCodeMotionPass());
     pm.addPass(createLoopInvariantSubsetHoistingPass());
@@ -105,7 +106,12 @@ void mlir::tessera::buildTesseraCPUPipeline(
 
   // 5. To the LLVM dialect. Contractions become outer products (FMAs of a
   //    broadcast column and a row), which keeps register blocks in zmm.
-  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+  // Row reductions (softmax max and sum) become horizontal vector.reduction
+  // ops, which LLVM lowers to shuffle trees.
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass(
+      vector::VectorMultiReductionLowering::InnerReduction));
+  if (!options.reference)
+    pm.addNestedPass<func::FuncOp>(createTesseraRelaxVectorReductions());
   VectorTransferToSCFOptions vectorToSCF;
   vectorToSCF.unroll = true;
   pm.addPass(createConvertVectorToSCFPass(vectorToSCF));
