@@ -44,20 +44,26 @@ HostTensor makeI32(ArrayRef<int64_t> shape, ArrayRef<int32_t> values) {
 }
 
 TEST(CompareTensors, WithinTolerancePasses) {
+  // The f32 limit is 1e-4 * max(1, max|expected|) = 1e-2 here: the element
+  // that cancels to near zero may be off by more than its own magnitude.
   TensorComparison result =
-      compareTensors(makeF32({3}, {1.0f, 2.0f, 100.0f}),
-                     makeF32({3}, {1.00005f, 2.0f, 100.01f}));
+      compareTensors(makeF32({3}, {1.00005f, 0.009f, 100.005f}),
+                     makeF32({3}, {1.0f, 0.0001f, 100.0f}));
   EXPECT_TRUE(result.passed);
-  EXPECT_NEAR(result.maxAbsError, 0.01, 1e-5);
-  EXPECT_NEAR(result.maxRelError, 1e-4, 1e-6);
+  EXPECT_NEAR(result.maxAbsError, 0.0089, 1e-5);
+  EXPECT_NEAR(result.maxRelError, 89.0, 1e-2);
 }
 
 TEST(CompareTensors, OutsideToleranceFails) {
-  // 1e-4 + 1e-4 * 1 = 2e-4 is the f32 limit at 1.0.
+  // At scale 1 the f32 limit is 1e-4.
   TensorComparison result =
       compareTensors(makeF32({2}, {1.0f, 0.0f}), makeF32({2}, {1.0005f, 0.0f}));
   EXPECT_FALSE(result.passed);
   EXPECT_NEAR(result.maxAbsError, 5e-4, 1e-6);
+  // At scale 100 the limit is 1e-2: an error of 0.02 fails anywhere.
+  EXPECT_FALSE(compareTensors(makeF32({2}, {100.0f, 0.02f}),
+                              makeF32({2}, {100.0f, 0.0f}))
+                   .passed);
 }
 
 TEST(CompareTensors, InfinitiesMustMatch) {

@@ -214,9 +214,10 @@ struct TensorComparison {
 };
 
 /// Compares `actual` with `expected` elementwise. An element passes when
-/// |actual - expected| <= atol + rtol * |expected| with (atol, rtol) = (1e-4,
-/// 1e-4) for f32, (1e-2, 1e-2) for f16 and (4e-2, 4e-2) for bf16; NaNs must be
-/// NaNs and infinities equal. Integers must match exactly.
+/// |actual - expected| <= tol * max(1, max|expected|), i.e. relative to the
+/// scale of the whole result, with tol = 1e-4 for f32, 1e-2 for f16 and
+/// 4e-2 for bf16; NaNs must be NaNs and infinities equal. Integers must
+/// match exactly.
 TensorComparison compareTensors(const HostTensor &actual,
                                 const HostTensor &expected);
 
