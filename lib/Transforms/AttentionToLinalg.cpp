@@ -222,19 +222,6 @@ private:
                                 groupSize);
   }
 
-  /// The softmax scale: the static one when known, else 1/sqrt(D) with D
-  /// read from `q` at run time.
-  static Value buildScale(OpBuilder &b, Location loc, AttentionOp op,
-                          OpFoldResult headDim) {
-    if (std::optional<double> scale = op.getStaticScale())
-      return createF32Constant(b, loc, static_cast<float>(*scale));
-    Value dim = getValueOrCreateConstantIndexOp(b, loc, headDim);
-    Value dimI64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), dim);
-    Value dimF32 = arith::UIToFPOp::create(b, loc, b.getF32Type(), dimI64);
-    Value sqrt = math::SqrtOp::create(b, loc, dimF32);
-    return arith::DivFOp::create(b, loc, createF32Constant(b, loc, 1.0f), sqrt);
-  }
-
   /// Whether query `i` of batch `b` may see key `j`, as an i1. `seqKVEff` is
   /// Skv_eff(b) (kv_lens[b] when given, else Skv):
   ///   kv_lens: j < Skv_eff
@@ -283,7 +270,7 @@ private:
     bindDims(ctx, bDim, hDim, iDim, jDim);
     AffineMap identity = AffineMap::getMultiDimIdentityMap(4, ctx);
 
-    Value scale = buildScale(b, loc, op, qSizes[3]);
+    Value scale = createAttentionScale(b, loc, op, qSizes[3]);
     Value seqQ = getValueOrCreateConstantIndexOp(b, loc, qSizes[2]);
     Value seqKV = getValueOrCreateConstantIndexOp(b, loc, kSizes[2]);
     float softcap = op.getSoftcap().convertToFloat();

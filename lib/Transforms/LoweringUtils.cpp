@@ -9,7 +9,9 @@
 #include "tessera/Dialect/Tessera/IR/TesseraOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -76,4 +78,16 @@ AttentionOp mlir::tessera::createAttentionFromLatent(OpBuilder &b,
                              op.getQ(), k, v, /*bias=*/Value(), op.getKvLens(),
                              scale, op.getCausal(), /*window=*/0,
                              /*softcap=*/APFloat(0.0f));
+}
+
+Value mlir::tessera::createAttentionScale(OpBuilder &b, Location loc,
+                                          AttentionOp op,
+                                          OpFoldResult headDim) {
+  if (std::optional<double> scale = op.getStaticScale())
+    return createF32Constant(b, loc, static_cast<float>(*scale));
+  Value dim = getValueOrCreateConstantIndexOp(b, loc, headDim);
+  Value dimI64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), dim);
+  Value dimF32 = arith::UIToFPOp::create(b, loc, b.getF32Type(), dimI64);
+  Value sqrt = math::SqrtOp::create(b, loc, dimF32);
+  return arith::DivFOp::create(b, loc, createF32Constant(b, loc, 1.0f), sqrt);
 }

@@ -43,6 +43,11 @@ Value createFilledTensor(OpBuilder &b, Location loc,
 /// flag and scale. Shared by the reference lowering and the tiling.
 AttentionOp createAttentionFromLatent(OpBuilder &b, LatentAttentionOp op);
 
+/// The softmax scale of `op` as an f32 value: the static one when known,
+/// else 1/sqrt(D) computed at run time from the head dimension `headDim`.
+Value createAttentionScale(OpBuilder &b, Location loc, AttentionOp op,
+                           OpFoldResult headDim);
+
 } // namespace tessera
 } // namespace mlir
 

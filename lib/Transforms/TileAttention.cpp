@@ -271,7 +271,7 @@ struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
     Value groupSize = rewriter.createOrFold<arith::DivUIOp>(
         loc, getValueOrCreateConstantIndexOp(rewriter, loc, qSizes[1]),
         getValueOrCreateConstantIndexOp(rewriter, loc, kSizes[1]));
-    Value scale = buildScale(rewriter, loc, op, qSizes[3]);
+    Value scale = createAttentionScale(rewriter, loc, op, qSizes[3]);
     Value numQBlocks = rewriter.createOrFold<arith::CeilDivUIOp>(
         loc, seqQ, createIndexConstant(rewriter, loc, blockQ));
 
@@ -365,19 +365,6 @@ struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
   }
 
 private:
-  /// The softmax scale: the static one when known, else 1/sqrt(D) with D
-  /// read from `q` at run time.
-  static Value buildScale(OpBuilder &b, Location loc, AttentionOp op,
-                          OpFoldResult headDim) {
-    if (std::optional<double> scale = op.getStaticScale())
-      return createF32Constant(b, loc, static_cast<float>(*scale));
-    Value dim = getValueOrCreateConstantIndexOp(b, loc, headDim);
-    Value dimI64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), dim);
-    Value dimF32 = arith::UIToFPOp::create(b, loc, b.getF32Type(), dimI64);
-    Value sqrt = math::SqrtOp::create(b, loc, dimF32);
-    return arith::DivFOp::create(b, loc, createF32Constant(b, loc, 1.0f), sqrt);
-  }
-
   /// Skv_eff of batch `batch`: kv_lens[batch] clamped to [0, Skv], or Skv.
   static Value buildEffectiveKVLength(OpBuilder &b, Location loc, Value kvLens,
                                       Value batch, Value seqKV) {
