@@ -26,6 +26,10 @@
 #include <cstring>
 #include <mutex>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 using namespace mlir;
 using namespace mlir::tessera;
 
@@ -264,6 +268,15 @@ CompiledEntry::invoke(ArrayRef<HostTensor> inputs, double *elapsedMs) {
     descriptor += 3 + 2 * rank;
   }
   return results;
+}
+
+void mlir::tessera::retainFreedHostMemory() {
+#ifdef __GLIBC__
+  // Large blocks come from the heap (not mmap, whose pages are fresh on
+  // every call), and free() never gives the heap top back.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, -1);
+#endif
 }
 
 //===----------------------------------------------------------------------===//

@@ -91,3 +91,21 @@ Value mlir::tessera::createAttentionScale(OpBuilder &b, Location loc,
   Value sqrt = math::SqrtOp::create(b, loc, dimF32);
   return arith::DivFOp::create(b, loc, createF32Constant(b, loc, 1.0f), sqrt);
 }
+
+Value mlir::tessera::createClampedOffset(OpBuilder &b, Location loc,
+                                         Value offsets, Value index, Value lo,
+                                         Value hi) {
+  Value raw = tensor::ExtractOp::create(b, loc, offsets, index);
+  Value asIndex = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+  return arith::MinSIOp::create(
+      b, loc, arith::MaxSIOp::create(b, loc, asIndex, lo), hi);
+}
+
+LogicalResult mlir::tessera::checkPositiveOptions(
+    Operation *op, ArrayRef<std::pair<StringRef, int64_t>> options) {
+  for (auto [name, value] : options)
+    if (value <= 0)
+      return emitError(op->getLoc())
+             << "'" << name << "' must be positive, got " << value;
+  return success();
+}

@@ -48,6 +48,18 @@ AttentionOp createAttentionFromLatent(OpBuilder &b, LatentAttentionOp op);
 Value createAttentionScale(OpBuilder &b, Location loc, AttentionOp op,
                            OpFoldResult headDim);
 
+/// `offsets[index]` (an i32 tensor) as an index clamped to [lo, hi]: the
+/// segment bounds of the MoE ops, which malformed offsets can never push
+/// outside the rows.
+Value createClampedOffset(OpBuilder &b, Location loc, Value offsets,
+                          Value index, Value lo, Value hi);
+
+/// Reports an error on `op` for the first option of `options` (flag name,
+/// value) that is not positive, the check of every tiling pass.
+LogicalResult
+checkPositiveOptions(Operation *op,
+                     ArrayRef<std::pair<StringRef, int64_t>> options);
+
 } // namespace tessera
 } // namespace mlir
 

@@ -631,16 +631,6 @@ struct DispatchOpLowering : public OpRewritePattern<DispatchOp> {
 // tessera.grouped_matmul
 //===----------------------------------------------------------------------===//
 
-/// `offsets[index]` as an index clamped to [lo, hi], so that malformed
-/// offsets can never address rows outside the tensor.
-Value buildClampedOffset(OpBuilder &b, Location loc, Value offsets, Value index,
-                         Value lo, Value hi) {
-  Value raw = tensor::ExtractOp::create(b, loc, offsets, index);
-  Value asIndex = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
-  return arith::MinSIOp::create(
-      b, loc, arith::MaxSIOp::create(b, loc, asIndex, lo), hi);
-}
-
 /// `acc [M, N]` f32: zero, except that the rows of expert e's segment hold
 /// `rows[segment] · weights[e]` (accumulated in f32 by linalg.matmul).
 Value buildSegmentProducts(OpBuilder &b, Location loc, Value rows,
@@ -665,9 +655,10 @@ Value buildSegmentProducts(OpBuilder &b, Location loc, Value rows,
       [&](OpBuilder &nb, Location nloc, Value expert, ValueRange iterArgs) {
         // Segment [begin, end) with 0 <= begin <= end <= M.
         Value begin =
-            buildClampedOffset(nb, nloc, offsets, expert, c0, numRows);
+            createClampedOffset(nb, nloc, offsets, expert, c0, numRows);
         Value next = arith::AddIOp::create(nb, nloc, expert, c1);
-        Value end = buildClampedOffset(nb, nloc, offsets, next, begin, numRows);
+        Value end =
+            createClampedOffset(nb, nloc, offsets, next, begin, numRows);
         Value length = arith::SubIOp::create(nb, nloc, end, begin);
 
         OpFoldResult zeroAttr = nb.getIndexAttr(0),

@@ -731,15 +731,9 @@ struct TesseraTileAttentionPass
   using Base::Base;
 
   void runOnOperation() override {
-    for (auto [name, value] :
-         {std::pair<StringRef, int64_t>{"q-block", queryBlock},
-          {"kv-block", kvBlock}}) {
-      if (value > 0)
-        continue;
-      emitError(getOperation()->getLoc())
-          << "'" << name << "' must be positive, got " << value;
+    if (failed(checkPositiveOptions(
+            getOperation(), {{"q-block", queryBlock}, {"kv-block", kvBlock}})))
       return signalPassFailure();
-    }
     RewritePatternSet patterns(&getContext());
     populateTesseraTileAttentionPatterns(patterns, queryBlock, kvBlock);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -62,8 +62,8 @@ bool isVectorizable(linalg::LinalgOp op) {
     if (isa<linalg::YieldOp, linalg::IndexOp>(inner))
       continue;
     Dialect *dialect = inner.getDialect();
-    if (!isa<affine::AffineApplyOp>(inner) &&
-            !isa_and_nonnull<arith::ArithDialect, math::MathDialect>(dialect) ||
+    if ((!isa<affine::AffineApplyOp>(inner) &&
+         !isa_and_nonnull<arith::ArithDialect, math::MathDialect>(dialect)) ||
         inner.getNumRegions() != 0)
       return false;
   }
@@ -93,27 +93,21 @@ SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
   return sizes;
 }
 
-/// Tiles `op` with `tileSizes` (scf.for loops) and peels the last, partial
-/// iteration off every tile loop, so that the main loops hold tiles of the
-/// exact (static) tile sizes and only the peeled remainders are ragged.
-void tileAndPeel(RewriterBase &rewriter, linalg::LinalgOp op,
-                 ArrayRef<int64_t> tileSizes) {
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  SmallVector<OpFoldResult> sizes;
-  bool needsTiling = false;
-  for (auto [size, range] : llvm::zip(tileSizes, ranges)) {
-    // A loop whose whole static range fits in one tile is not tiled.
-    bool whole = !ShapedType::isDynamic(range) && size >= range;
-    sizes.push_back(rewriter.getIndexAttr(whole ? 0 : size));
-    needsTiling |= !whole;
-  }
-  if (!needsTiling)
+/// Tiles loop `dim` of `op` by `size` (an scf.for) and peels the last,
+/// partial iteration off the tile loop, so that the main loop holds tiles of
+/// the exact (static) size and only the peeled remainder is ragged. A loop
+/// whose static extent fits in one tile is left alone.
+void tileAndPeel(RewriterBase &rewriter, linalg::LinalgOp op, unsigned dim,
+                 int64_t size) {
+  int64_t range = op.getStaticLoopRanges()[dim];
+  if (!ShapedType::isDynamic(range) && size >= range)
     return;
-
   // The tiling models are external (linalg::registerTilingInterface...).
   auto tilable = dyn_cast<TilingInterface>(op.getOperation());
   if (!tilable)
     return;
+  SmallVector<OpFoldResult> sizes(op.getNumLoops(), rewriter.getIndexAttr(0));
+  sizes[dim] = rewriter.getIndexAttr(size);
   rewriter.setInsertionPoint(op);
   scf::SCFTilingOptions options;
   options.setTileSizes(sizes);
@@ -122,10 +116,11 @@ void tileAndPeel(RewriterBase &rewriter, linalg::LinalgOp op,
   if (failed(result))
     return;
   rewriter.replaceOp(op, result->replacements);
+  if (size == 1)
+    return;
   for (LoopLikeOpInterface loop : result->loops) {
-    auto forOp = dyn_cast<scf::ForOp>(loop.getOperation());
     scf::ForOp partialIteration;
-    if (forOp)
+    if (auto forOp = dyn_cast<scf::ForOp>(loop.getOperation()))
       (void)scf::peelForLoopAndSimplifyBounds(rewriter, forOp,
                                               partialIteration);
   }
@@ -184,22 +179,43 @@ struct TesseraVectorizePass
     }
     BlockSizes block{vectorWidth, registerRows, registerVectors};
 
-    // 1. Tile every vectorizable op to register blocks; peel ragged edges.
-    SmallVector<linalg::LinalgOp> candidates;
-    getOperation().walk([&](linalg::LinalgOp op) {
-      if (isVectorizable(op))
-        candidates.push_back(op);
-    });
+    // 1. Tile every vectorizable op to register blocks, one loop at a time
+    //    from the outermost: tile and peel the loop, fold the peeled bounds
+    //    into static tile shapes, then split the ragged remainder (dynamic
+    //    extent) into tiles of 1 along that loop. A contraction whose row
+    //    count is not a multiple of the register block thus gets its last
+    //    rows as single-row blocks, each with the whole reduction loop
+    //    inside, rather than scalar code.
     IRRewriter rewriter(&getContext());
-    for (linalg::LinalgOp op : candidates)
-      tileAndPeel(rewriter, op, computeTileSizes(op, block));
+    auto collect = [&](unsigned dim) {
+      SmallVector<linalg::LinalgOp> ops;
+      getOperation().walk([&](linalg::LinalgOp op) {
+        if (isVectorizable(op) && op.getNumLoops() > dim)
+          ops.push_back(op);
+      });
+      return ops;
+    };
+    for (unsigned dim = 0;; ++dim) {
+      SmallVector<linalg::LinalgOp> candidates = collect(dim);
+      if (candidates.empty())
+        break;
+      for (linalg::LinalgOp op : candidates)
+        tileAndPeel(rewriter, op, dim, computeTileSizes(op, block)[dim]);
+      if (failed(canonicalize(getOperation())))
+        return signalPassFailure();
+      bool split = false;
+      for (linalg::LinalgOp op : collect(dim)) {
+        if (!ShapedType::isDynamic(op.getStaticLoopRanges()[dim]))
+          continue;
+        tileAndPeel(rewriter, op, dim, 1);
+        split = true;
+      }
+      if (split && failed(canonicalize(getOperation())))
+        return signalPassFailure();
+    }
 
-    // 2. Fold the peeled bounds into static tile shapes.
-    if (failed(canonicalize(getOperation())))
-      return signalPassFailure();
-
-    // 3. Vectorize the full tiles.
-    candidates.clear();
+    // 2. Vectorize the full tiles.
+    SmallVector<linalg::LinalgOp> candidates;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (isVectorizable(op))
         candidates.push_back(op);

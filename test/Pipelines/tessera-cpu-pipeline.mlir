@@ -9,7 +9,7 @@
 
 // CHECK-LABEL: llvm.func @attention
 // CHECK: llvm.call @malloc
-// CHECK: llvm.intr.exp
+// CHECK: llvm.intr.fma
 // CHECK: llvm.return
 func.func @attention(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x2x8x16xbf16>,
                      %v: tensor<1x2x8x16xbf16>, %lens: tensor<1xi32>)

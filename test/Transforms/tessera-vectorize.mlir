@@ -18,12 +18,19 @@ func.func @matmul_static(%a: tensor<64x128xf32>, %b: tensor<128x64xf32>, %c: ten
 
 // -----
 
-// Ragged sizes: full tiles are vectorized (40 = 32 + a peeled 8), the rows
-// past the last multiple of 8 stay a dynamic linalg.matmul for the loops.
+// Ragged sizes: full tiles are vectorized (40 = 32 + a peeled 8); the rows
+// past the last multiple of 8 become single-row blocks, each with its own
+// reduction loop, so no scalar matmul is left.
 // CHECK-LABEL: func.func @matmul_ragged
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[FULL:.+]] step %[[C8:.+]] iter_args
 // CHECK: vector.contract {{.*}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
 // CHECK: vector.contract {{.*}} : vector<8x1xf32>, vector<1x8xf32> into vector<8x8xf32>
-// CHECK: linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<?x1xf32>, tensor<1x?xf32>) outs(%{{.+}} : tensor<?x?xf32>)
+// CHECK: scf.for %{{.+}} = %[[FULL]] to %{{.+}} step %[[C8]] iter_args
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C1:.+]] iter_args
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C1]] iter_args({{.+}}) -> (tensor<1x32xf32>)
+// CHECK: vector.contract {{.*}} : vector<1x1xf32>, vector<1x32xf32> into vector<1x32xf32>
+// CHECK: vector.contract {{.*}} : vector<1x1xf32>, vector<1x8xf32> into vector<1x8xf32>
+// CHECK-NOT: linalg.matmul
 func.func @matmul_ragged(%a: tensor<?x16xf32>, %b: tensor<16x40xf32>, %c: tensor<?x40xf32>) -> tensor<?x40xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<?x16xf32>, tensor<16x40xf32>) outs(%c : tensor<?x40xf32>) -> tensor<?x40xf32>
   return %r : tensor<?x40xf32>
@@ -60,6 +67,25 @@ func.func @exp_rows(%a: tensor<4x48xf32>, %o: tensor<4x48xf32>) -> tensor<4x48xf
     linalg.yield %e : f32
   } -> tensor<4x48xf32>
   return %r : tensor<4x48xf32>
+}
+
+// -----
+
+// A dynamic innermost extent: 16-wide tiles, then the remainder split into
+// single elements, so every tile is vectorized and no linalg op is left.
+// CHECK-LABEL: func.func @exp_ragged
+// CHECK: math.exp2 %{{.+}} : vector<1x16xf32>
+// CHECK: math.exp2 %{{.+}} : vector<1x1xf32>
+// CHECK-NOT: linalg.generic
+func.func @exp_ragged(%a: tensor<4x?xf32>, %o: tensor<4x?xf32>) -> tensor<4x?xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<4x?xf32>) outs(%o : tensor<4x?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %e = math.exp2 %in : f32
+    linalg.yield %e : f32
+  } -> tensor<4x?xf32>
+  return %r : tensor<4x?xf32>
 }
 
 // -----

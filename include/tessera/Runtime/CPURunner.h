@@ -243,6 +243,16 @@ struct CPURunnerOptions {
   std::string pipelineOptions;
 };
 
+/// Makes the C allocator keep freed memory for reuse instead of returning it
+/// to the operating system (glibc: no mmap for large blocks, no trimming).
+/// Compiled kernels malloc their results and workspaces on every call; the
+/// first touch of a fresh page costs microseconds, so without this a call
+/// producing tens of MiB spends much of its time in page faults. A process
+/// that calls kernels repeatedly should do this (or use a caching allocator
+/// such as jemalloc). No effect outside glibc. Process-wide; call it once,
+/// before the threads start.
+void retainFreedHostMemory();
+
 /// Runs the entry of `module` as `options` say, printing the terse report
 /// (timings, written results, check verdicts) to `os`. Returns an error with
 /// a one-line message on misuse; returns `false` when a `--check` failed.

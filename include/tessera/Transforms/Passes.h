@@ -42,6 +42,12 @@ void populateTesseraDecomposeMoEPatterns(RewritePatternSet &patterns);
 void populateTesseraTileAttentionPatterns(RewritePatternSet &patterns,
                                           int64_t queryBlock, int64_t kvBlock);
 
+/// Cache-blocked tiling of `tessera.grouped_matmul`
+/// (lib/Transforms/TileGroupedMatmul.cpp).
+void populateTesseraTileGroupedMatmulPatterns(RewritePatternSet &patterns,
+                                              int64_t columnBlock,
+                                              int64_t kBlock);
+
 class MoEOp;
 /// Reports why `op` cannot be decomposed (its number of experts is dynamic).
 InFlightDiagnostic emitNotDecomposableError(MoEOp op);

@@ -115,6 +115,49 @@ def TesseraTileAttention : Pass<"tessera-tile-attention"> {
   ];
 }
 
+def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
+  let summary = "Cache-blocked tiling of the expert GEMMs";
+  let description = [{
+    Rewrites `tessera.grouped_matmul` into cache-blocked loops on tensors:
+    a sequential `scf.for` over the experts, an `scf.forall` over blocks of
+    `column-block` output columns of the expert's row segment, and inside
+    it an `scf.for` over blocks of `k-block` rows of the weights that
+    accumulates `linalg.matmul` products of the segment's columns and the
+    weight block in f32. The epilogue (SwiGLU, with the gate and up blocks
+    accumulated side by side, and the rounding to the output type) runs on
+    each block. Every weight is read once per call and each weight block
+    is reused by all the rows of its expert; `tessera-vectorize` turns the
+    block matmuls into register-blocked micro-kernels.
+
+    Example:
+
+    ```mlir
+    %h = tessera.grouped_matmul %rows, %w, %offsets
+        {epilogue = #tessera.epilogue<swiglu>}
+        : (tensor<4096x2048xf32>, tensor<60x2048x2816xf32>, tensor<61xi32>)
+        -> tensor<4096x1408xf32>
+    ```
+    becomes a loop over the 60 experts, each a forall over 1408 / 64 column
+    blocks whose body loops over 2048 / 256 blocks of K. Blocks need not
+    divide the sizes; the last ones have dynamic sizes. Rows outside every
+    segment are 0 and experts are applied in order, as in the reference
+    lowering. Both options must be positive.
+  }];
+  let options = [
+    Option<"columnBlock", "column-block", "int64_t", /*default=*/"64",
+           "Output columns computed by one parallel task">,
+    Option<"kBlock", "k-block", "int64_t", /*default=*/"256",
+           "Rows of a weight block (the reduction step kept in cache)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def TesseraVectorize : Pass<"tessera-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Tile linalg ops to register blocks and vectorize them";
   let description = [{
@@ -129,13 +172,17 @@ def TesseraVectorize : Pass<"tessera-vectorize", "::mlir::func::FuncOp"> {
     - other ops (elementwise maps, row reductions, fills) are tiled to
       `vector-width` along their innermost loop and 1 elsewhere.
 
-    The tile loops are peeled: full tiles get static shapes and are
-    vectorized; the ragged remainders (dynamic or non-multiple sizes) and
-    ops the vectorizer does not support (bodies with `tensor.extract` or
-    regions, non-permutation indexing maps) are left for the scalar loop
-    lowering. Contractions with mixed input element types use the generic
-    vector form (broadcast, multiply, `vector.multi_reduction`). The result computes the same values as the input up to the
-    order of floating-point additions.
+    Loops are tiled one at a time from the outermost, and each tile loop is
+    peeled: full tiles get static shapes; the ragged remainder (dynamic or
+    non-multiple extent) is split into tiles of extent 1 along that loop,
+    so that the last rows of a contraction become single-row blocks (each
+    with the whole reduction loop inside) and every tile of a vectorizable
+    op gets a static shape and is vectorized. Ops the vectorizer does not
+    support (bodies with `tensor.extract` or regions, non-permutation
+    indexing maps) are left for the scalar loop lowering. Contractions with
+    mixed input element types use the generic vector form (broadcast,
+    multiply, `vector.multi_reduction`). The result computes the same
+    values as the input up to the order of floating-point additions.
 
     Example: a `linalg.matmul` on `tensor<64x128xf32>` and
     `tensor<128x64xf32>` becomes two loops over 8x32 output blocks around a

@@ -56,6 +56,10 @@ void mlir::tessera::buildTesseraCPUPipeline(
     tileAttention.queryBlock = options.attentionQueryBlock;
     tileAttention.kvBlock = options.attentionKVBlock;
     pm.addPass(createTesseraTileAttention(tileAttention));
+    TesseraTileGroupedMatmulOptions tileGroupedMatmul;
+    tileGroupedMatmul.columnBlock = options.moeColumnBlock;
+    tileGroupedMatmul.kBlock = options.moeKBlock;
+    pm.addPass(createTesseraTileGroupedMatmul(tileGroupedMatmul));
   }
 
   // 1-2. Tessera to linalg on tensors.
@@ -90,6 +94,10 @@ void mlir::tessera::buildTesseraCPUPipeline(
   bufferization::BufferDeallocationPipelineOptions deallocOptions;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // In-place updates of tiles leave copies of a subview onto an identical
+  // one; CSE makes them self-copies, which canonicalization erases.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
 
   // 4. Loops and control flow.
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());

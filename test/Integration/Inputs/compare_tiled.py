@@ -4,7 +4,7 @@
 usage: compare_tiled.py --source=FILE.mlir --reference=REF.mlir
                         --workdir=DIR [--tessera-run=PATH] TILED.mlir...
 
-FILE.mlir is test/Integration/tiled-attention.mlir: chunks separated by
+FILE.mlir is a tiled-*.mlir test (tiled-attention.mlir, tiled-grouped-matmul.mlir): chunks separated by
 `// -----`, each with a `// case: NAME inputs: TYPES outputs: N` line.
 REF.mlir and every TILED.mlir are that file after one tessera-opt pass with
 --split-input-file (so no tessera op is left in them); they are split the

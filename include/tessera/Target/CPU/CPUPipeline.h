@@ -31,6 +31,14 @@ struct TesseraCPUPipelineOptions
       *this, "attention-kv-block",
       llvm::cl::desc("Keys per step of the attention online softmax"),
       llvm::cl::init(64)};
+  PassOptions::Option<int64_t> moeColumnBlock{
+      *this, "moe-column-block",
+      llvm::cl::desc("Output columns per parallel task of the expert GEMMs"),
+      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> moeKBlock{
+      *this, "moe-k-block",
+      llvm::cl::desc("Reduction block of the expert GEMMs (kept in cache)"),
+      llvm::cl::init(256)};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes per vector register: 16 (AVX-512), 8 (AVX2)"),
@@ -44,8 +52,9 @@ struct TesseraCPUPipelineOptions
 
 /// Builds the pipeline from tessera ops on tensors to the LLVM dialect for
 /// the host CPU. Stages and what holds after each:
-///   0. unless `reference`: tessera-decompose-moe and tessera-tile-attention
-///      (flash attention); the remaining tessera ops are untiled.
+///   0. unless `reference`: tessera-decompose-moe, tessera-tile-attention
+///      (flash attention) and tessera-tile-grouped-matmul (cache-blocked
+///      expert GEMMs); the remaining tessera ops are untiled.
 ///   1. convert-tessera-to-linalg: no tessera op is left; linalg/scf/tensor.
 ///      Unless `reference`: tessera-vectorize tiles linalg ops to register
 ///      blocks and vectorizes them (vector.contract, masked transfers).

@@ -1,0 +1,374 @@
+//===- TileGroupedMatmul.cpp - Cache tiling of the expert GEMMs -----------===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Rewrites `tessera.grouped_matmul` into cache-blocked loops on tensors. With
+// Bn/Bk the column/reduction blocks (pass options column-block/k-block) and
+// W the output width (N, or N/2 with the SwiGLU epilogue):
+//
+//   out = rows outside every segment set to 0
+//   scf.for e = 0 to E  iter_args(out)                       experts in order
+//     [begin, end) = clamped offsets[e], offsets[e+1]
+//     seg = rows[begin:end, :]                               a view
+//     scf.forall nb in ceildiv(W, Bn)  shared_outs(out)      column blocks
+//       n0 = nb * Bn, w = min(Bn, W - n0)
+//       acc = 0                                              [len, w] f32
+//                                  (SwiGLU: gate and up accumulators)
+//       scf.for k0 = 0 to K step Bk  iter_args(acc)
+//         acc += seg[:, k0:k0+Bk] · weights[e, k0:k0+Bk, n0:n0+w]
+//                                  (SwiGLU: and the up columns W + n0)
+//       out[begin:end, n0:n0+w] = epilogue(acc)             in the out type
+//
+// An expert's row segment stays in cache while all of its column blocks run;
+// every weight is read once per call; a [Bk, Bn] weight block is reused by
+// every row of the segment; the SwiGLU epilogue and the rounding to the
+// output type run on the block while it is in cache. The block matmuls are
+// linalg.matmul on f32 accumulators, which tessera-vectorize turns into
+// register-blocked micro-kernels.
+//
+// Experts run in order, so that where malformed offsets make segments
+// overlap, the later expert's rows win, as in the reference lowering. With
+// b_e the offsets clamped like the reference's segment starts, the rows
+// covered by some segment are exactly [b_0, max_e b_e); the others are 0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Dialect/Tessera/IR/TesseraOps.h"
+#include "tessera/Transforms/Passes.h"
+
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir {
+namespace tessera {
+#define GEN_PASS_DEF_TESSERATILEGROUPEDMATMUL
+#include "tessera/Transforms/Passes.h.inc"
+} // namespace tessera
+} // namespace mlir
+
+#define DEBUG_TYPE "tessera-tile-grouped-matmul"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+
+Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+/// The extent of the block at `offset` of a loop over [0, `upper`) with step
+/// `block`: a constant when `upper` is static and either a multiple of
+/// `block` or at most `block` (one block).
+OpFoldResult getBlockExtent(OpBuilder &b, Location loc, Value offset,
+                            OpFoldResult upper, int64_t block) {
+  std::optional<int64_t> staticUpper = getConstantIntValue(upper);
+  if (staticUpper && *staticUpper <= block)
+    return b.getIndexAttr(*staticUpper);
+  if (staticUpper && *staticUpper % block == 0)
+    return b.getIndexAttr(block);
+  return b.createOrFold<arith::MinSIOp>(
+      loc, indexConstant(b, loc, block),
+      b.createOrFold<arith::SubIOp>(
+          loc, getValueOrCreateConstantIndexOp(b, loc, upper), offset));
+}
+
+/// The rows [begin, begin + length) of the rank-2 `source`, all columns.
+Value extractRows(OpBuilder &b, Location loc, Value source, Value begin,
+                  OpFoldResult length) {
+  OpFoldResult one = b.getIndexAttr(1);
+  return tensor::ExtractSliceOp::create(
+      b, loc, source, {begin, b.getIndexAttr(0)},
+      {length, tensor::getMixedSize(b, loc, source, 1)}, {one, one});
+}
+
+/// `dest` with rows [begin, end) set to zero (filled in place).
+Value zeroRows(OpBuilder &b, Location loc, Value dest, Value begin, Value end) {
+  Value length = arith::SubIOp::create(b, loc, end, begin);
+  Type elementType = cast<RankedTensorType>(dest.getType()).getElementType();
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
+  Value rows = extractRows(b, loc, dest, begin, length);
+  Value zeros = linalg::FillOp::create(b, loc, zero, rows).getResult(0);
+  OpFoldResult one = b.getIndexAttr(1);
+  return tensor::InsertSliceOp::create(
+      b, loc, zeros, dest, {begin, b.getIndexAttr(0)},
+      tensor::getMixedSizes(b, loc, rows), {one, one});
+}
+
+/// `source` (rank 2) as f32, copied into the leading block of `buffer`: a
+/// dense, cache-friendly copy of a strided block, reused by every row block
+/// of the micro-kernel.
+Value packBlock(OpBuilder &b, Location loc, Value source, Value buffer) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, source);
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  Value dest = tensor::ExtractSliceOp::create(b, loc, buffer, {zero, zero},
+                                              sizes, {one, one});
+  // A linalg.copy, unlike an identity linalg.generic, is not folded away.
+  if (cast<RankedTensorType>(source.getType()).getElementType().isF32())
+    return linalg::CopyOp::create(b, loc, source, dest).getResult(0);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, dest.getType(), source, dest, {id, id}, iterators,
+             [](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(nb, l, extendToF32(nb, l, args[0]));
+             })
+      .getResult(0);
+}
+
+struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
+  TileGroupedMatmul(MLIRContext *ctx, int64_t columnBlock, int64_t kBlock)
+      : OpRewritePattern(ctx), columnBlock(columnBlock), kBlock(kBlock) {}
+
+  LogicalResult matchAndRewrite(GroupedMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value rows = op.getRows(), weights = op.getWeights(),
+          offsets = op.getOffsets();
+    auto outType = cast<RankedTensorType>(op.getOut().getType());
+    Type elementType = outType.getElementType();
+    bool swiglu = op.getEpilogue() == Epilogue::swiglu;
+
+    OpFoldResult numRows = tensor::getMixedSize(rewriter, loc, rows, 0);
+    OpFoldResult depth = tensor::getMixedSize(rewriter, loc, rows, 1);
+    OpFoldResult width = tensor::getMixedSize(rewriter, loc, weights, 2);
+    if (swiglu) {
+      if (std::optional<int64_t> n = getConstantIntValue(width))
+        width = rewriter.getIndexAttr(*n / 2);
+      else
+        width = rewriter.createOrFold<arith::DivUIOp>(
+            loc, getValueOrCreateConstantIndexOp(rewriter, loc, width),
+            indexConstant(rewriter, loc, 2));
+    }
+    Value numRowsValue =
+        getValueOrCreateConstantIndexOp(rewriter, loc, numRows);
+    Value numExperts = getValueOrCreateConstantIndexOp(
+        rewriter, loc, tensor::getMixedSize(rewriter, loc, weights, 0));
+    Value c0 = indexConstant(rewriter, loc, 0);
+    Value c1 = indexConstant(rewriter, loc, 1);
+
+    // Rows outside [b_0, max_e b_e) belong to no segment: zeros.
+    Value first =
+        createClampedOffset(rewriter, loc, offsets, c0, c0, numRowsValue);
+    Value covered =
+        scf::ForOp::create(
+            rewriter, loc, c1,
+            arith::AddIOp::create(rewriter, loc, numExperts, c1), c1,
+            ValueRange{first},
+            [&](OpBuilder &b, Location l, Value e, ValueRange iterArgs) {
+              Value start =
+                  createClampedOffset(b, l, offsets, e, c0, numRowsValue);
+              scf::YieldOp::create(
+                  b, l,
+                  arith::MaxSIOp::create(b, l, iterArgs[0], start).getResult());
+            })
+            .getResult(0);
+    Value out = tensor::EmptyOp::create(
+        rewriter, loc, SmallVector<OpFoldResult>{numRows, width}, elementType);
+    out = zeroRows(rewriter, loc, out, c0, first);
+    out = zeroRows(rewriter, loc, out, covered, numRowsValue);
+
+    auto expertLoop = scf::ForOp::create(
+        rewriter, loc, c0, numExperts, c1, ValueRange{out},
+        [&](OpBuilder &b, Location l, Value expert, ValueRange iterArgs) {
+          Value begin =
+              createClampedOffset(b, l, offsets, expert, c0, numRowsValue);
+          Value next = arith::AddIOp::create(b, l, expert, c1);
+          Value end =
+              createClampedOffset(b, l, offsets, next, begin, numRowsValue);
+          Segment segment{expert, begin,
+                          arith::SubIOp::create(b, l, end, begin)};
+          scf::YieldOp::create(
+              b, l,
+              buildColumnBlocks(b, l, op, segment, iterArgs[0], depth, width));
+        });
+    Value result = expertLoop.getResult(0);
+    if (result.getType() != outType)
+      result = tensor::CastOp::create(rewriter, loc, outType, result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+private:
+  struct Segment {
+    Value expert, begin, length;
+  };
+
+  /// The forall over the column blocks of one expert's segment, writing the
+  /// segment's rows of `out`.
+  Value buildColumnBlocks(OpBuilder &b, Location loc, GroupedMatmulOp op,
+                          const Segment &segment, Value out, OpFoldResult depth,
+                          OpFoldResult width) const {
+    Value numBlocks = b.createOrFold<arith::CeilDivUIOp>(
+        loc, getValueOrCreateConstantIndexOp(b, loc, width),
+        indexConstant(b, loc, columnBlock));
+    auto forall = scf::ForallOp::create(
+        b, loc, SmallVector<OpFoldResult>{getAsOpFoldResult(numBlocks)},
+        ValueRange{out}, /*mapping=*/std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value colStart = b.createOrFold<arith::MulIOp>(
+        loc, forall.getInductionVars()[0], indexConstant(b, loc, columnBlock));
+    OpFoldResult cols = getBlockExtent(b, loc, colStart, width, columnBlock);
+
+    OpFoldResult one = b.getIndexAttr(1);
+    Value dest = tensor::ExtractSliceOp::create(
+        b, loc, forall.getRegionOutArgs()[0], {segment.begin, colStart},
+        {segment.length, cols}, {one, one});
+    Value block =
+        buildBlock(b, loc, op, segment, colStart, cols, depth, width, dest);
+
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        b, loc, block, forall.getRegionOutArgs()[0],
+        SmallVector<OpFoldResult>{segment.begin, colStart},
+        SmallVector<OpFoldResult>{segment.length, cols},
+        SmallVector<OpFoldResult>{one, one});
+    return forall.getResult(0);
+  }
+
+  /// out[segment, colStart : colStart + cols] in the output type: the
+  /// K-blocked products and the epilogue, written into `dest` (that block of
+  /// the output). Without an epilogue, an f32 output is its own accumulator.
+  Value buildBlock(OpBuilder &b, Location loc, GroupedMatmulOp op,
+                   const Segment &segment, Value colStart, OpFoldResult cols,
+                   OpFoldResult depth, OpFoldResult width, Value dest) const {
+    bool swiglu = op.getEpilogue() == Epilogue::swiglu;
+    Type elementType = op.getOut().getType().getElementType();
+    bool inPlace = !swiglu && elementType.isF32();
+    Value zero = createF32Constant(b, loc, 0.0f);
+    SmallVector<Value> accs(swiglu ? 2 : 1);
+    for (Value &acc : accs)
+      acc = inPlace ? linalg::FillOp::create(b, loc, zero, dest).getResult(0)
+                    : createFilledTensor(b, loc, {segment.length, cols}, zero);
+    // The weight columns of each accumulator: the block, and with SwiGLU
+    // the matching up-projection block `width` columns to the right.
+    SmallVector<Value> weightCols = {colStart};
+    if (swiglu)
+      weightCols.push_back(b.createOrFold<arith::AddIOp>(
+          loc, colStart, getValueOrCreateConstantIndexOp(b, loc, width)));
+
+    // Buffers for the packed blocks, allocated once per column block: each
+    // weight block [Bk, w] and, for non-f32 rows, the row block in f32.
+    OpFoldResult kMax = b.getIndexAttr(kBlock);
+    if (std::optional<int64_t> k = getConstantIntValue(depth))
+      kMax = b.getIndexAttr(std::min(*k, kBlock));
+    Type f32 = b.getF32Type();
+    SmallVector<Value> weightBuffers;
+    for (size_t i = 0; i < accs.size(); ++i)
+      weightBuffers.push_back(tensor::EmptyOp::create(
+          b, loc, SmallVector<OpFoldResult>{kMax, cols}, f32));
+    Value rowBuffer;
+    if (!cast<RankedTensorType>(op.getRows().getType())
+             .getElementType()
+             .isF32())
+      rowBuffer = tensor::EmptyOp::create(
+          b, loc, SmallVector<OpFoldResult>{segment.length, kMax}, f32);
+
+    Value depthValue = getValueOrCreateConstantIndexOp(b, loc, depth);
+    auto kLoop = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), depthValue,
+        indexConstant(b, loc, kBlock), accs,
+        [&](OpBuilder &nb, Location l, Value kStart, ValueRange iterArgs) {
+          OpFoldResult kSize = getBlockExtent(nb, l, kStart, depth, kBlock);
+          OpFoldResult one = nb.getIndexAttr(1);
+          Value lhs = tensor::ExtractSliceOp::create(
+              nb, l, op.getRows(), {segment.begin, kStart},
+              {segment.length, kSize}, {one, one});
+          if (rowBuffer)
+            lhs = packBlock(nb, l, lhs, rowBuffer);
+          SmallVector<Value> updated;
+          for (auto [acc, col, buffer] :
+               llvm::zip_equal(iterArgs, weightCols, weightBuffers)) {
+            SmallVector<OpFoldResult> sizes = {one, kSize, cols};
+            auto rhsType =
+                tensor::ExtractSliceOp::inferCanonicalRankReducedResultType(
+                    2, cast<RankedTensorType>(op.getWeights().getType()),
+                    sizes);
+            Value rhs = tensor::ExtractSliceOp::create(
+                nb, l, rhsType, op.getWeights(),
+                SmallVector<OpFoldResult>{segment.expert, kStart, col}, sizes,
+                SmallVector<OpFoldResult>(3, one));
+            rhs = packBlock(nb, l, rhs, buffer);
+            updated.push_back(linalg::MatmulOp::create(nb, l, acc.getType(),
+                                                       ValueRange{lhs, rhs},
+                                                       ValueRange{acc})
+                                  .getResult(0));
+          }
+          scf::YieldOp::create(nb, l, updated);
+        });
+    if (inPlace)
+      return kLoop.getResult(0);
+    return buildEpilogue(b, loc, kLoop.getResults(), dest);
+  }
+
+  /// The epilogue of the accumulators, rounded to the element type of
+  /// `init` and written into it:
+  /// `silu(gate) * up` with SwiGLU (`silu(x) = x / (1 + exp(-x))`, as in the
+  /// reference lowering), else the accumulator itself.
+  static Value buildEpilogue(OpBuilder &b, Location loc, ValueRange accs,
+                             Value init) {
+    MLIRContext *ctx = b.getContext();
+    Type elementType = cast<RankedTensorType>(init.getType()).getElementType();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+    SmallVector<AffineMap> maps(accs.size() + 1, id);
+    SmallVector<utils::IteratorType> iterators(2,
+                                               utils::IteratorType::parallel);
+    return linalg::GenericOp::create(
+               b, loc, init.getType(), accs, init, maps, iterators,
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 Value result = args[0];
+                 if (accs.size() == 2) {
+                   Value gate = args[0], up = args[1];
+                   Value one = createF32Constant(nb, l, 1.0f);
+                   Value negExp = math::ExpOp::create(
+                       nb, l, arith::NegFOp::create(nb, l, gate));
+                   Value silu = arith::DivFOp::create(
+                       nb, l, gate, arith::AddFOp::create(nb, l, one, negExp));
+                   result = arith::MulFOp::create(nb, l, silu, up);
+                 }
+                 linalg::YieldOp::create(
+                     nb, l, truncateFromF32(nb, l, elementType, result));
+               })
+        .getResult(0);
+  }
+
+  int64_t columnBlock, kBlock;
+};
+
+} // namespace
+
+void mlir::tessera::populateTesseraTileGroupedMatmulPatterns(
+    RewritePatternSet &patterns, int64_t columnBlock, int64_t kBlock) {
+  patterns.add<TileGroupedMatmul>(patterns.getContext(), columnBlock, kBlock);
+}
+
+namespace {
+struct TesseraTileGroupedMatmulPass
+    : public tessera::impl::TesseraTileGroupedMatmulBase<
+          TesseraTileGroupedMatmulPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (failed(
+            checkPositiveOptions(getOperation(), {{"column-block", columnBlock},
+                                                  {"k-block", kBlock}})))
+      return signalPassFailure();
+    RewritePatternSet patterns(&getContext());
+    populateTesseraTileGroupedMatmulPatterns(patterns, columnBlock, kBlock);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,98 @@
+// RUN: tessera-opt %s --tessera-tile-grouped-matmul --split-input-file | FileCheck %s
+// RUN: tessera-opt %s --tessera-tile-grouped-matmul="column-block=16 k-block=32" --split-input-file | FileCheck %s --check-prefix=SMALL
+
+// f32 without epilogue: experts in order, a forall over 64-column blocks of
+// the segment, K in blocks of 256 (the last one 300 - 256 rows), each weight
+// block packed once into a dense f32 buffer, and the output block itself
+// accumulating the products (no separate accumulator, no copy).
+// CHECK-LABEL: func.func @plain_f32
+// CHECK-SAME: (%[[ROWS:.+]]: tensor<40x300xf32>, %[[W:.+]]: tensor<4x300x192xf32>, %[[OFF:.+]]: tensor<5xi32>)
+// Rows before the first segment and after the last one are zero.
+// CHECK: %[[FIRST:.+]] = arith.minsi
+// CHECK: %[[LAST:.+]] = scf.for {{.+}} -> (index)
+// CHECK: linalg.fill
+// CHECK: linalg.fill
+// CHECK: scf.for %[[E:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}}) -> (tensor<40x192xf32>)
+// CHECK: %[[BEGIN:.+]] = arith.minsi
+// CHECK: %[[LEN:.+]] = arith.subi
+// CHECK: scf.forall (%[[NB:.+]]) in (3) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<40x192xf32>)
+// CHECK: %[[N0:.+]] = arith.muli %[[NB]], %{{.+}} : index
+// CHECK: %[[DEST:.+]] = tensor.extract_slice %[[OUT]][%[[BEGIN]], %[[N0]]] [%[[LEN]], 64] [1, 1]
+// CHECK: %[[ACC:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%[[DEST]] : tensor<?x64xf32>)
+// CHECK: %[[PACK:.+]] = tensor.empty() : tensor<256x64xf32>
+// CHECK: %[[RES:.+]] = scf.for %[[K0:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[A:.+]] = %[[ACC]]) -> (tensor<?x64xf32>)
+// CHECK: %[[KW:.+]] = arith.minsi
+// CHECK: %[[LHS:.+]] = tensor.extract_slice %[[ROWS]][%[[BEGIN]], %[[K0]]] [%[[LEN]], %[[KW]]]
+// CHECK: %[[B:.+]] = tensor.extract_slice %[[W]][%[[E]], %[[K0]], %[[N0]]] [1, %[[KW]], 64] [1, 1, 1] : tensor<4x300x192xf32> to tensor<?x64xf32>
+// CHECK: %[[BUF:.+]] = tensor.extract_slice %[[PACK]][0, 0]
+// CHECK: %[[PACKED:.+]] = linalg.copy ins(%[[B]] : tensor<?x64xf32>) outs(%[[BUF]] : tensor<?x64xf32>)
+// CHECK: %[[PROD:.+]] = linalg.matmul ins(%[[LHS]], %[[PACKED]] : tensor<?x?xf32>, tensor<?x64xf32>) outs(%[[A]] : tensor<?x64xf32>)
+// CHECK: scf.yield %[[PROD]]
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.parallel_insert_slice %[[RES]] into %[[OUT]][%[[BEGIN]], %[[N0]]] [%[[LEN]], 64] [1, 1]
+// CHECK-NOT: tessera.grouped_matmul
+// SMALL-LABEL: func.func @plain_f32
+// SMALL: scf.forall (%{{.+}}) in (12)
+// SMALL: tensor.empty() : tensor<32x16xf32>
+// SMALL: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C32:.+]] iter_args
+func.func @plain_f32(%rows: tensor<40x300xf32>, %w: tensor<4x300x192xf32>, %offsets: tensor<5xi32>)
+    -> tensor<40x192xf32> {
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<40x300xf32>, tensor<4x300x192xf32>, tensor<5xi32>) -> tensor<40x192xf32>
+  return %y : tensor<40x192xf32>
+}
+
+// -----
+
+// SwiGLU on bf16: each column block accumulates the gate columns n0.. and
+// the up columns 128 + n0.. side by side in f32 (the rows and both weight
+// blocks widened once per K block), then applies silu(gate) * up and rounds
+// to bf16 straight into the output block. K = 200 fits in one block.
+// CHECK-LABEL: func.func @swiglu_bf16
+// CHECK: scf.forall (%[[NB:.+]]) in (2) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<40x128xbf16>)
+// CHECK: %[[N0:.+]] = arith.muli %[[NB]]
+// CHECK: %[[DEST:.+]] = tensor.extract_slice %[[OUT]]{{.+}} to tensor<?x64xbf16>
+// CHECK: %[[GATE0:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<?x64xf32>)
+// CHECK: %[[UP0:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<?x64xf32>)
+// CHECK: %[[UPCOL:.+]] = arith.addi %[[N0]], %{{.+}} : index
+// CHECK: tensor.empty() : tensor<200x64xf32>
+// CHECK: tensor.empty() : tensor<200x64xf32>
+// CHECK: tensor.empty(%{{.+}}) : tensor<?x200xf32>
+// CHECK: %[[ACCS:.+]]:2 = scf.for {{.+}} iter_args(%[[G:.+]] = %[[GATE0]], %[[U:.+]] = %[[UP0]])
+// CHECK: %[[LHS:.+]] = linalg.generic {{.+}} ins(%{{.+}} : tensor<?x200xbf16>) outs(%{{.+}} : tensor<?x200xf32>)
+// CHECK: arith.extf
+// CHECK: tensor.extract_slice %{{.+}}[%{{.+}}, %{{.+}}, %[[N0]]] [1, 200, 64] [1, 1, 1] : tensor<4x200x256xbf16> to tensor<200x64xbf16>
+// CHECK: %[[GB:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<200x64xf32>)
+// CHECK: linalg.matmul ins(%[[LHS]], %[[GB]] : tensor<?x200xf32>, tensor<200x64xf32>) outs(%[[G]] : tensor<?x64xf32>)
+// CHECK: tensor.extract_slice %{{.+}}[%{{.+}}, %{{.+}}, %[[UPCOL]]] [1, 200, 64] [1, 1, 1] : tensor<4x200x256xbf16> to tensor<200x64xbf16>
+// CHECK: %[[UB:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<200x64xf32>)
+// CHECK: linalg.matmul ins(%[[LHS]], %[[UB]] : tensor<?x200xf32>, tensor<200x64xf32>) outs(%[[U]] : tensor<?x64xf32>)
+// CHECK: %[[ACT:.+]] = linalg.generic {{.+}} ins(%[[ACCS]]#0, %[[ACCS]]#1 : tensor<?x64xf32>, tensor<?x64xf32>) outs(%[[DEST]] : tensor<?x64xbf16>)
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK: arith.mulf
+// CHECK: arith.truncf %{{.+}} : f32 to bf16
+// CHECK: tensor.parallel_insert_slice %[[ACT]] into %[[OUT]]
+func.func @swiglu_bf16(%rows: tensor<40x200xbf16>, %w: tensor<4x200x256xbf16>, %offsets: tensor<5xi32>)
+    -> tensor<40x128xbf16> {
+  %y = tessera.grouped_matmul %rows, %w, %offsets {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<40x200xbf16>, tensor<4x200x256xbf16>, tensor<5xi32>) -> tensor<40x128xbf16>
+  return %y : tensor<40x128xbf16>
+}
+
+// -----
+
+// Dynamic sizes: ceildiv(N, 64) column blocks, block extents
+// min(block, size - offset), f16 widened to f32 for the products.
+// CHECK-LABEL: func.func @dynamic
+// CHECK: %[[NBLOCKS:.+]] = arith.ceildivui %{{.+}}, %{{.+}} : index
+// CHECK: scf.forall (%{{.+}}) in (%[[NBLOCKS]])
+// CHECK: arith.minsi
+// CHECK: linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<?x?xf32>, tensor<?x?xf32>)
+// CHECK: arith.truncf %{{.+}} : f32 to f16
+func.func @dynamic(%rows: tensor<?x?xf16>, %w: tensor<?x?x?xf16>, %offsets: tensor<?xi32>)
+    -> tensor<?x?xf16> {
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<?x?xf16>, tensor<?x?x?xf16>, tensor<?xi32>) -> tensor<?x?xf16>
+  return %y : tensor<?x?xf16>
+}
