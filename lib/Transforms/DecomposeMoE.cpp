@@ -37,26 +37,43 @@ using namespace mlir::tessera;
 
 namespace {
 
-/// `x [T, d] · gate_wᵀ [d, E]` accumulated in f32.
+/// `x [T, d] · gate_wᵀ [d, E]` accumulated in f32. gate_w is transposed
+/// first (E x d elements, small next to the product), so that the product is
+/// a plain row-major GEMM whose register blocks read rows of gate_wᵀ
+/// contiguously instead of gathering a column of gate_w per step.
 Value buildRouterLogits(OpBuilder &b, Location loc, Value x, Value gateW) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   auto xType = cast<RankedTensorType>(x.getType());
+  auto gateType = cast<RankedTensorType>(gateW.getType());
   SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(b, loc, x, 0),
                                      tensor::getMixedSize(b, loc, gateW, 0)};
   Value acc = createFilledTensor(b, loc, sizes, createF32Constant(b, loc, 0));
 
+  Value transposedInit = tensor::EmptyOp::create(
+      b, loc,
+      SmallVector<OpFoldResult>{tensor::getMixedSize(b, loc, gateW, 1),
+                                tensor::getMixedSize(b, loc, gateW, 0)},
+      gateType.getElementType());
+  Value gateT = linalg::TransposeOp::create(b, loc, gateW, transposedInit,
+                                            ArrayRef<int64_t>{1, 0})
+                    .getResult()[0];
+
   AffineExpr t, e, c;
   bindDims(ctx, t, e, c);
   SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {t, c}, ctx),
-                                 AffineMap::get(3, 0, {e, c}, ctx),
+                                 AffineMap::get(3, 0, {c, e}, ctx),
                                  AffineMap::get(3, 0, {t, e}, ctx)};
   SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
                                                 utils::IteratorType::parallel,
                                                 utils::IteratorType::reduction};
   bool needsExt = xType.getElementType() != f32;
+  if (!needsExt)
+    return linalg::MatmulOp::create(b, loc, acc.getType(), ValueRange{x, gateT},
+                                    ValueRange{acc})
+        .getResult(0);
   auto generic = linalg::GenericOp::create(
-      b, loc, acc.getType(), ValueRange{x, gateW}, ValueRange{acc}, maps,
+      b, loc, acc.getType(), ValueRange{x, gateT}, ValueRange{acc}, maps,
       iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
         Value lhs = args[0], rhs = args[1];
         if (needsExt) {

@@ -70,8 +70,8 @@ bool isVectorizable(linalg::LinalgOp op) {
   return true;
 }
 
-/// The register-block tile size of each loop of `op`. A loop whose static
-/// extent is at most its tile keeps its full extent (no loop, no mask).
+/// The register-block tile size of each loop of `op` (a loop whose static
+/// extent is smaller is not tiled).
 SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
                                       const BlockSizes &block) {
   unsigned numLoops = op.getNumLoops();
@@ -86,11 +86,15 @@ SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
   } else {
     sizes.back() = block.lanes;
   }
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  for (auto [size, range] : llvm::zip(sizes, ranges))
-    if (!ShapedType::isDynamic(range) && range <= size)
-      size = range;
   return sizes;
+}
+
+/// Whether loop extent `range` of a tile whose register block along that
+/// loop is `block` needs no further splitting: a static power of two no
+/// larger than the block (a vector length the target handles natively).
+bool isSettledExtent(int64_t range, int64_t block) {
+  return !ShapedType::isDynamic(range) && range <= block &&
+         llvm::isPowerOf2_64(range);
 }
 
 /// Tiles loop `dim` of `op` by `size` (an scf.for) and peels the last,
@@ -170,6 +174,8 @@ struct TesseraVectorizePass
     : public tessera::impl::TesseraVectorizeBase<TesseraVectorizePass> {
   using Base::Base;
 
+  BlockSizes blockSizes;
+
   void runOnOperation() override {
     if (vectorWidth <= 0 || registerRows <= 0 || registerVectors <= 0) {
       getOperation().emitError()
@@ -177,15 +183,17 @@ struct TesseraVectorizePass
              "'register-vectors' must be positive";
       return signalPassFailure();
     }
-    BlockSizes block{vectorWidth, registerRows, registerVectors};
+    blockSizes = BlockSizes{vectorWidth, registerRows, registerVectors};
 
     // 1. Tile every vectorizable op to register blocks, one loop at a time
-    //    from the outermost: tile and peel the loop, fold the peeled bounds
-    //    into static tile shapes, then split the ragged remainder (dynamic
-    //    extent) into tiles of 1 along that loop. A contraction whose row
-    //    count is not a multiple of the register block thus gets its last
-    //    rows as single-row blocks, each with the whole reduction loop
-    //    inside, rather than scalar code.
+    //    from the outermost. Along each loop, tiles of the register block B
+    //    come first, then the remainder is tiled by B/2, B/4, ..., 1 (each
+    //    level peeled, and the peeled bounds folded into static shapes by
+    //    canonicalization), until every tile extent is a power of two no
+    //    larger than B: 60 columns become 32 + 16 + 8 + 4, all vectorized,
+    //    none scalar or of an odd vector length. A dynamic remainder is
+    //    split into single elements at once: the last rows of a segment
+    //    become single-row blocks, each with the whole reduction loop inside.
     IRRewriter rewriter(&getContext());
     auto collect = [&](unsigned dim) {
       SmallVector<linalg::LinalgOp> ops;
@@ -196,22 +204,32 @@ struct TesseraVectorizePass
       return ops;
     };
     for (unsigned dim = 0;; ++dim) {
-      SmallVector<linalg::LinalgOp> candidates = collect(dim);
-      if (candidates.empty())
+      if (collect(dim).empty())
         break;
-      for (linalg::LinalgOp op : candidates)
-        tileAndPeel(rewriter, op, dim, computeTileSizes(op, block)[dim]);
-      if (failed(canonicalize(getOperation())))
-        return signalPassFailure();
-      bool split = false;
-      for (linalg::LinalgOp op : collect(dim)) {
-        if (!ShapedType::isDynamic(op.getStaticLoopRanges()[dim]))
-          continue;
-        tileAndPeel(rewriter, op, dim, 1);
-        split = true;
+      for (unsigned level = 0;; ++level) {
+        bool tiled = false, deeper = false;
+        for (linalg::LinalgOp op : collect(dim)) {
+          int64_t block = computeTileSizes(op, blockSizes)[dim];
+          int64_t range = op.getStaticLoopRanges()[dim];
+          int64_t size = block >> level;
+          // A dynamic remainder goes straight to single elements: the
+          // peeled bounds of a dynamic remainder do not fold to static tile
+          // shapes, and one variant is cheaper to compile than log2(block).
+          if (level > 0 && ShapedType::isDynamic(range))
+            size = 1;
+          if (size == 0 || isSettledExtent(range, block))
+            continue;
+          deeper |= size > 1;
+          if (ShapedType::isDynamic(range) || range > size) {
+            tileAndPeel(rewriter, op, dim, size);
+            tiled = true;
+          }
+        }
+        if (tiled && failed(canonicalize(getOperation())))
+          return signalPassFailure();
+        if (!deeper)
+          break;
       }
-      if (split && failed(canonicalize(getOperation())))
-        return signalPassFailure();
     }
 
     // 2. Vectorize the full tiles.
@@ -221,7 +239,7 @@ struct TesseraVectorizePass
         candidates.push_back(op);
     });
     for (linalg::LinalgOp op : candidates)
-      vectorizeTile(rewriter, op, computeTileSizes(op, block));
+      vectorizeTile(rewriter, op, computeTileSizes(op, blockSizes));
   }
 };
 

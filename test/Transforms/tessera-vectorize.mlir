@@ -38,6 +38,26 @@ func.func @matmul_ragged(%a: tensor<?x16xf32>, %b: tensor<16x40xf32>, %c: tensor
 
 // -----
 
+// A static extent that is not a multiple of the block is split into power-of-
+// two tiles (60 = 32 + 16 + 8 + 4 columns, 13 = 8 + 4 + 1 rows): every tile
+// is vectorized with a native vector length.
+// CHECK-LABEL: func.func @matmul_static_ladder
+// CHECK-DAG: vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK-DAG: vector<8x1xf32>, vector<1x16xf32> into vector<8x16xf32>
+// CHECK-DAG: vector<8x1xf32>, vector<1x8xf32> into vector<8x8xf32>
+// CHECK-DAG: vector<8x1xf32>, vector<1x4xf32> into vector<8x4xf32>
+// CHECK-DAG: vector<4x1xf32>, vector<1x32xf32> into vector<4x32xf32>
+// CHECK-DAG: vector<4x1xf32>, vector<1x4xf32> into vector<4x4xf32>
+// CHECK-DAG: vector<1x1xf32>, vector<1x32xf32> into vector<1x32xf32>
+// CHECK-DAG: vector<1x1xf32>, vector<1x4xf32> into vector<1x4xf32>
+// CHECK-NOT: linalg.matmul
+func.func @matmul_static_ladder(%a: tensor<13x16xf32>, %b: tensor<16x60xf32>, %c: tensor<13x60xf32>) -> tensor<13x60xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<13x16xf32>, tensor<16x60xf32>) outs(%c : tensor<13x60xf32>) -> tensor<13x60xf32>
+  return %r : tensor<13x60xf32>
+}
+
+// -----
+
 // Mixed input types cannot form a vector.contract: the generic vector form
 // (broadcast, multiply, multi_reduction) is used instead.
 // CHECK-LABEL: func.func @matmul_mixed
