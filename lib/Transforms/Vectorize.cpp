@@ -90,11 +90,24 @@ SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
 }
 
 /// Whether loop extent `range` of a tile whose register block along that
-/// loop is `block` needs no further splitting: a static power of two no
-/// larger than the block (a vector length the target handles natively).
+/// loop is `block` needs no further splitting: the block itself, or a
+/// static power of two no larger than it (a vector length the target
+/// handles natively).
 bool isSettledExtent(int64_t range, int64_t block) {
   return !ShapedType::isDynamic(range) && range <= block &&
-         llvm::isPowerOf2_64(range);
+         (range == block || llvm::isPowerOf2_64(range));
+}
+
+/// The tile size of level `level` of the remainder ladder of a loop whose
+/// register block is `block`: the block, then the powers of two below it,
+/// largest first (0 past 1).
+int64_t getLadderSize(int64_t block, unsigned level) {
+  if (level == 0)
+    return block;
+  int64_t power = llvm::bit_floor(static_cast<uint64_t>(block));
+  if (power == block)
+    return level < 63 ? block >> level : 0;
+  return level - 1 < 63 ? power >> (level - 1) : 0;
 }
 
 /// Tiles loop `dim` of `op` by `size` (an scf.for) and peels the last,
@@ -211,7 +224,7 @@ struct TesseraVectorizePass
         for (linalg::LinalgOp op : collect(dim)) {
           int64_t block = computeTileSizes(op, blockSizes)[dim];
           int64_t range = op.getStaticLoopRanges()[dim];
-          int64_t size = block >> level;
+          int64_t size = getLadderSize(block, level);
           // A dynamic remainder goes straight to single elements: the
           // peeled bounds of a dynamic remainder do not fold to static tile
           // shapes, and one variant is cheaper to compile than log2(block).

@@ -1,5 +1,6 @@
 // RUN: tessera-opt %s --tessera-vectorize --split-input-file | FileCheck %s
 // RUN: tessera-opt %s --tessera-vectorize="vector-width=8 register-rows=4 register-vectors=1" --split-input-file | FileCheck %s --check-prefix=AVX2
+// RUN: tessera-opt %s --tessera-vectorize="register-vectors=3" --split-input-file | FileCheck %s --check-prefix=WIDE
 
 // A static matmul: 8x32 output blocks, one reduction step per iteration,
 // a vector.contract of a column and a row into the register block.
@@ -51,6 +52,13 @@ func.func @matmul_ragged(%a: tensor<?x16xf32>, %b: tensor<16x40xf32>, %c: tensor
 // CHECK-DAG: vector<1x1xf32>, vector<1x32xf32> into vector<1x32xf32>
 // CHECK-DAG: vector<1x1xf32>, vector<1x4xf32> into vector<1x4xf32>
 // CHECK-NOT: linalg.matmul
+// With a block that is not a power of two (3 vectors = 48 columns), the
+// remainder ladder continues with the powers of two below it: 60 = 48 + 8 + 4.
+// WIDE-LABEL: func.func @matmul_static_ladder
+// WIDE-DAG: vector<8x1xf32>, vector<1x48xf32> into vector<8x48xf32>
+// WIDE-DAG: vector<8x1xf32>, vector<1x8xf32> into vector<8x8xf32>
+// WIDE-DAG: vector<8x1xf32>, vector<1x4xf32> into vector<8x4xf32>
+// WIDE-NOT: vector<1x12xf32>
 func.func @matmul_static_ladder(%a: tensor<13x16xf32>, %b: tensor<16x60xf32>, %c: tensor<13x60xf32>) -> tensor<13x60xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<13x16xf32>, tensor<16x60xf32>) outs(%c : tensor<13x60xf32>) -> tensor<13x60xf32>
   return %r : tensor<13x60xf32>

@@ -73,6 +73,8 @@ void mlir::tessera::buildTesseraCPUPipeline(
   if (!options.reference) {
     TesseraVectorizeOptions vectorize;
     vectorize.vectorWidth = options.vectorWidth;
+    vectorize.registerRows = options.registerRows;
+    vectorize.registerVectors = options.registerVectors;
     pm.addNestedPass<func::FuncOp>(createTesseraVectorize(vectorize));
     // Masked transfers carry their mask as an operand from here on, which
     // bufferization understands.

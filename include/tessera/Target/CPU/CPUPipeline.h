@@ -43,6 +43,14 @@ struct TesseraCPUPipelineOptions
       *this, "vector-width",
       llvm::cl::desc("f32 lanes per vector register: 16 (AVX-512), 8 (AVX2)"),
       llvm::cl::init(16)};
+  PassOptions::Option<int64_t> registerRows{
+      *this, "register-rows",
+      llvm::cl::desc("Rows of a contraction's register block"),
+      llvm::cl::init(8)};
+  PassOptions::Option<int64_t> registerVectors{
+      *this, "register-vectors",
+      llvm::cl::desc("Vectors per row of a contraction's register block"),
+      llvm::cl::init(2)};
   PassOptions::Option<unsigned> threads{
       *this, "threads",
       llvm::cl::desc("Threads for the parallel loops of tiled ops (OpenMP): "
