@@ -169,6 +169,20 @@ createTargetMachine(const CPUTargetDescription &description) {
 // Pass pipeline
 //===----------------------------------------------------------------------===//
 
+/// The options of the default pipeline: `pipelineOptions`, with `cpu` taken
+/// from the compiler's --cpu unless the pipeline options name one.
+static llvm::Expected<std::unique_ptr<TesseraCPUPipelineOptions>>
+getPipelineOptions(const CompilerOptions &options) {
+  std::unique_ptr<TesseraCPUPipelineOptions> pipelineOptions =
+      TesseraCPUPipelineOptions::createFromString(options.pipelineOptions);
+  if (!pipelineOptions)
+    return makeError("invalid options for tessera-cpu-pipeline: '" +
+                     options.pipelineOptions + "'");
+  if (pipelineOptions->cpu.getNumOccurrences() == 0 && !options.cpu.empty())
+    pipelineOptions->cpu = options.cpu;
+  return std::move(pipelineOptions);
+}
+
 llvm::Error
 mlir::tessera::verifyCompilerOptions(const CompilerOptions &options) {
   if (options.target != CompileTarget::CPU)
@@ -191,10 +205,13 @@ mlir::tessera::verifyCompilerOptions(const CompilerOptions &options) {
       return makeError("the pass pipeline must be anchored on '" +
                        ModuleOp::getOperationName() + "', not '" + anchor +
                        "'");
-  } else if (!options.pipelineOptions.empty()) {
-    if (!TesseraCPUPipelineOptions::createFromString(options.pipelineOptions))
-      return makeError("invalid options for tessera-cpu-pipeline: '" +
-                       options.pipelineOptions + "'");
+  } else {
+    llvm::Expected<std::unique_ptr<TesseraCPUPipelineOptions>> pipelineOptions =
+        getPipelineOptions(options);
+    if (!pipelineOptions)
+      return pipelineOptions.takeError();
+    if (llvm::Error error = verifyTesseraCPUPipelineOptions(**pipelineOptions))
+      return error;
   }
 
   if (llvm::Expected<CPUTargetDescription> description =
@@ -233,12 +250,11 @@ static llvm::Error runPassPipeline(ModuleOp module,
                        pipelineParserMessage(message));
     static_cast<OpPassManager &>(pm) = std::move(*parsed);
   } else {
-    std::unique_ptr<TesseraCPUPipelineOptions> pipelineOptions =
-        TesseraCPUPipelineOptions::createFromString(options.pipelineOptions);
+    llvm::Expected<std::unique_ptr<TesseraCPUPipelineOptions>> pipelineOptions =
+        getPipelineOptions(options);
     if (!pipelineOptions)
-      return makeError("invalid options for tessera-cpu-pipeline: '" +
-                       options.pipelineOptions + "'");
-    buildTesseraCPUPipeline(pm, *pipelineOptions);
+      return pipelineOptions.takeError();
+    buildTesseraCPUPipeline(pm, **pipelineOptions);
   }
 
   if (failed(pm.run(module)))

@@ -314,6 +314,8 @@ llvm::Expected<bool> mlir::tessera::runCPUEntry(ModuleOp module,
   if (!pipelineOptions)
     return makeError("invalid --pipeline-options '" + options.pipelineOptions +
                      "'");
+  if (llvm::Error error = verifyTesseraCPUPipelineOptions(*pipelineOptions))
+    return std::move(error);
   llvm::Expected<std::unique_ptr<CompiledEntry>> compiled =
       CompiledEntry::compile(
           module, *signature,

@@ -43,9 +43,59 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <memory>
+#include <mutex>
 
 using namespace mlir;
 using namespace mlir::tessera;
+
+llvm::Expected<int64_t> mlir::tessera::getCPUVectorWidth(llvm::StringRef cpu) {
+  auto widthOf = [](auto hasFeature) -> int64_t {
+    if (hasFeature("avx512f"))
+      return 16;
+    if (hasFeature("avx"))
+      return 8;
+    return 4;
+  };
+  if (cpu.empty() || cpu == "native") {
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    return widthOf([&](llvm::StringRef name) { return features.lookup(name); });
+  }
+
+  static std::once_flag once;
+  std::call_once(once, [] { llvm::InitializeNativeTarget(); });
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return llvm::createStringError("no LLVM target for '" + triple.str() +
+                                   "': " + error);
+  // Creating a subtarget for an unknown name only warns: ask first.
+  std::unique_ptr<llvm::MCSubtargetInfo> generic(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!generic || !generic->isCPUStringValid(cpu))
+    return llvm::createStringError("unknown CPU '" + cpu + "' for target '" +
+                                   triple.str() + "'");
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, cpu, ""));
+  return widthOf([&](llvm::StringRef name) {
+    return info->checkFeatures(("+" + name).str());
+  });
+}
+
+llvm::Error mlir::tessera::verifyTesseraCPUPipelineOptions(
+    const TesseraCPUPipelineOptions &options) {
+  if (llvm::Expected<int64_t> width = getCPUVectorWidth(options.cpu); !width)
+    return width.takeError();
+  return llvm::Error::success();
+}
 
 void mlir::tessera::buildTesseraCPUPipeline(
     OpPassManager &pm, const TesseraCPUPipelineOptions &options) {
@@ -73,6 +123,11 @@ void mlir::tessera::buildTesseraCPUPipeline(
   if (!options.reference) {
     TesseraVectorizeOptions vectorize;
     vectorize.vectorWidth = options.vectorWidth;
+    if (vectorize.vectorWidth == 0) {
+      llvm::Expected<int64_t> width = getCPUVectorWidth(options.cpu);
+      vectorize.vectorWidth = width ? *width : 4;
+      llvm::consumeError(width.takeError());
+    }
     vectorize.registerRows = options.registerRows;
     vectorize.registerVectors = options.registerVectors;
     pm.addNestedPass<func::FuncOp>(createTesseraVectorize(vectorize));
@@ -170,8 +225,22 @@ void mlir::tessera::registerTesseraCPUTranslations(MLIRContext &context) {
 }
 
 void mlir::tessera::registerTesseraCPUPipeline() {
-  PassPipelineRegistration<TesseraCPUPipelineOptions>(
+  // As PassPipelineRegistration, but an unknown `cpu` is reported.
+  registerPassPipeline(
       "tessera-cpu-pipeline",
       "Lower tessera ops to the LLVM dialect for the host CPU",
-      buildTesseraCPUPipeline);
+      [](OpPassManager &pm, StringRef optionsString,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        TesseraCPUPipelineOptions options;
+        if (failed(options.parseFromString(optionsString)))
+          return failure();
+        if (llvm::Error error = verifyTesseraCPUPipelineOptions(options))
+          return errorHandler("tessera-cpu-pipeline: " +
+                              llvm::toString(std::move(error)));
+        buildTesseraCPUPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optionHandler) {
+        optionHandler(TesseraCPUPipelineOptions());
+      });
 }

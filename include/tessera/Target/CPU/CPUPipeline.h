@@ -8,6 +8,7 @@
 #define TESSERA_TARGET_CPU_CPUPIPELINE_H
 
 #include "mlir/Pass/PassOptions.h"
+#include "llvm/Support/Error.h"
 
 namespace mlir {
 class DialectRegistry;
@@ -39,10 +40,17 @@ struct TesseraCPUPipelineOptions
       *this, "moe-k-block",
       llvm::cl::desc("Reduction block of the expert GEMMs (kept in cache)"),
       llvm::cl::init(256)};
+  PassOptions::Option<std::string> cpu{
+      *this, "cpu",
+      llvm::cl::desc("CPU the vector code is for: native (the host) or an "
+                     "LLVM CPU name such as znver4 or x86-64-v3; decides "
+                     "vector-width when that is 0"),
+      llvm::cl::init("native")};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width",
-      llvm::cl::desc("f32 lanes per vector register: 16 (AVX-512), 8 (AVX2)"),
-      llvm::cl::init(16)};
+      llvm::cl::desc("f32 lanes per vector register: 16 (AVX-512), 8 (AVX2); "
+                     "0 = the widest vectors of `cpu`"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> registerRows{
       *this, "register-rows",
       llvm::cl::desc("Rows of a contraction's register block"),
@@ -57,6 +65,16 @@ struct TesseraCPUPipelineOptions
                      "0 = the OpenMP default (all cores), 1 = no OpenMP"),
       llvm::cl::init(0)};
 };
+
+/// The f32 lanes of the widest vector registers of `cpu` ("native" or an
+/// LLVM CPU name of the host's architecture): 16 with AVX-512, 8 with AVX,
+/// 4 otherwise. An error names an unknown CPU.
+llvm::Expected<int64_t> getCPUVectorWidth(llvm::StringRef cpu);
+
+/// Checks what `buildTesseraCPUPipeline` cannot report: that `cpu` names a
+/// known CPU. (The passes check their own options when they run.)
+llvm::Error
+verifyTesseraCPUPipelineOptions(const TesseraCPUPipelineOptions &options);
 
 /// Builds the pipeline from tessera ops on tensors to the LLVM dialect for
 /// the host CPU. Stages and what holds after each:
@@ -74,6 +92,8 @@ struct TesseraCPUPipelineOptions
 ///      (omp.parallel + omp.wsloop); linalg to loops, scf to cf, strided
 ///      metadata, affine: cf + memref (+ omp).
 ///   5. math/arith/index/memref/func/cf/ub to LLVM: only the llvm dialect.
+/// `options` should have passed verifyTesseraCPUPipelineOptions; an unknown
+/// `cpu` gets 4-lane vectors.
 void buildTesseraCPUPipeline(OpPassManager &pm,
                              const TesseraCPUPipelineOptions &options);
 
