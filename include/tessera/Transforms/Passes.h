@@ -42,6 +42,9 @@ void populateTesseraDecomposeMoEPatterns(RewritePatternSet &patterns);
 void populateTesseraTileAttentionPatterns(RewritePatternSet &patterns,
                                           int64_t queryBlock, int64_t kvBlock);
 
+/// `tessera.route` as one fused pass per token (lib/Transforms/FuseRoute.cpp).
+void populateTesseraFuseRoutePatterns(RewritePatternSet &patterns);
+
 /// Cache-blocked tiling of `tessera.grouped_matmul`
 /// (lib/Transforms/TileGroupedMatmul.cpp).
 void populateTesseraTileGroupedMatmulPatterns(RewritePatternSet &patterns,

@@ -115,6 +115,38 @@ def TesseraTileAttention : Pass<"tessera-tile-attention"> {
   ];
 }
 
+def TesseraFuseRoute : Pass<"tessera-fuse-route"> {
+  let summary = "Route each token in one fused pass over its logits";
+  let description = [{
+    Rewrites `tessera.route` into an `scf.forall` over tokens whose body
+    makes one pass over the token's logits per stage, with no `[T, E]`
+    intermediate and no sort: the softmax maximum and sum (softmax
+    scoring), the two best selection scores of each group and the kept
+    groups (group-limited routing), then a single sweep over the experts
+    that inserts each into `top_k` slots kept in descending order (a
+    candidate displaces a slot it beats: greater selection score, or equal
+    and lower index), and finally the weights of the chosen experts,
+    normalized and scaled. The arithmetic is the reference lowering's, op
+    for op, so the ids are identical and the weights equal.
+
+    Example:
+
+    ```mlir
+    %w, %ids = tessera.route %logits {top_k = 4 : i64}
+        : (tensor<1024x60xf32>) -> (tensor<1024x4xf32>, tensor<1024x4xi32>)
+    ```
+    becomes a forall over the 1024 tokens, each reading its 60 logits three
+    times (max, sum of exponentials, selection) instead of the reference's
+    O(E^2) ranking.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
   let summary = "Cache-blocked tiling of the expert GEMMs";
   let description = [{

@@ -110,6 +110,7 @@ void mlir::tessera::buildTesseraCPUPipeline(
     tileGroupedMatmul.columnBlock = options.moeColumnBlock;
     tileGroupedMatmul.kBlock = options.moeKBlock;
     pm.addPass(createTesseraTileGroupedMatmul(tileGroupedMatmul));
+    pm.addPass(createTesseraFuseRoute());
   }
 
   // 1-2. Tessera to linalg on tensors.
