@@ -128,8 +128,10 @@ Value packBlock(OpBuilder &b, Location loc, Value source, Value buffer) {
 }
 
 struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
-  TileGroupedMatmul(MLIRContext *ctx, int64_t columnBlock, int64_t kBlock)
-      : OpRewritePattern(ctx), columnBlock(columnBlock), kBlock(kBlock) {}
+  TileGroupedMatmul(MLIRContext *ctx, int64_t columnBlock, int64_t kBlock,
+                    int64_t rowBlock)
+      : OpRewritePattern(ctx), columnBlock(columnBlock), kBlock(kBlock),
+        rowBlock(rowBlock) {}
 
   LogicalResult matchAndRewrite(GroupedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -301,16 +303,67 @@ private:
                 SmallVector<OpFoldResult>{segment.expert, kStart, col}, sizes,
                 SmallVector<OpFoldResult>(3, one));
             rhs = packBlock(nb, l, rhs, buffer);
-            updated.push_back(linalg::MatmulOp::create(nb, l, acc.getType(),
-                                                       ValueRange{lhs, rhs},
-                                                       ValueRange{acc})
-                                  .getResult(0));
+            updated.push_back(
+                rowBlock > 1 ? buildRowBlockedMatmul(nb, l, lhs, rhs, acc,
+                                                     segment.length)
+                             : linalg::MatmulOp::create(nb, l, acc.getType(),
+                                                        ValueRange{lhs, rhs},
+                                                        ValueRange{acc})
+                                   .getResult(0));
           }
           scf::YieldOp::create(nb, l, updated);
         });
     if (inPlace)
       return kLoop.getResult(0);
     return buildEpilogue(b, loc, kLoop.getResults(), dest);
+  }
+
+  /// `acc + lhs · rhs` for a segment of `length` rows, split so that the
+  /// register tiling sees static row counts: the rows in a multiple of
+  /// `rowBlock` (a power of two, the register block of tessera-vectorize),
+  /// then, where present, blocks of rowBlock/2, rowBlock/4, ..., 1 rows,
+  /// each a matmul with a static row extent under an scf.if. Without this
+  /// the last rows of every segment would run as single-row blocks.
+  Value buildRowBlockedMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                              Value acc, Value length) const {
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    OpFoldResult depth = tensor::getMixedSize(b, loc, lhs, 1);
+    OpFoldResult width = tensor::getMixedSize(b, loc, acc, 1);
+    auto rowsMatmul = [&](OpBuilder &nb, Location l, Value acc, Value offset,
+                          OpFoldResult rows) -> Value {
+      Value a = tensor::ExtractSliceOp::create(nb, l, lhs, {offset, zero},
+                                               {rows, depth}, {one, one});
+      Value c = tensor::ExtractSliceOp::create(nb, l, acc, {offset, zero},
+                                               {rows, width}, {one, one});
+      Value product = linalg::MatmulOp::create(
+                          nb, l, c.getType(), ValueRange{a, rhs}, ValueRange{c})
+                          .getResult(0);
+      return tensor::InsertSliceOp::create(nb, l, product, acc, {offset, zero},
+                                           {rows, width}, {one, one});
+    };
+    Value full = arith::AndIOp::create(b, loc, length,
+                                       indexConstant(b, loc, ~(rowBlock - 1)));
+    acc = rowsMatmul(b, loc, acc, indexConstant(b, loc, 0), full);
+    for (int64_t rows = rowBlock / 2; rows >= 1; rows /= 2) {
+      Value bit = indexConstant(b, loc, rows);
+      Value present = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ne,
+          arith::AndIOp::create(b, loc, length, bit), indexConstant(b, loc, 0));
+      // Rows before this block: the full part and the larger blocks.
+      Value offset = arith::AndIOp::create(
+          b, loc, length, indexConstant(b, loc, ~int64_t(2 * rows - 1)));
+      auto ifOp = scf::IfOp::create(
+          b, loc, present,
+          [&](OpBuilder &tb, Location tl) {
+            scf::YieldOp::create(
+                tb, tl, rowsMatmul(tb, tl, acc, offset, tb.getIndexAttr(rows)));
+          },
+          [&](OpBuilder &eb, Location el) {
+            scf::YieldOp::create(eb, el, acc);
+          });
+      acc = ifOp.getResult(0);
+    }
+    return acc;
   }
 
   /// The epilogue of the accumulators, rounded to the element type of
@@ -344,14 +397,16 @@ private:
         .getResult(0);
   }
 
-  int64_t columnBlock, kBlock;
+  int64_t columnBlock, kBlock, rowBlock;
 };
 
 } // namespace
 
 void mlir::tessera::populateTesseraTileGroupedMatmulPatterns(
-    RewritePatternSet &patterns, int64_t columnBlock, int64_t kBlock) {
-  patterns.add<TileGroupedMatmul>(patterns.getContext(), columnBlock, kBlock);
+    RewritePatternSet &patterns, int64_t columnBlock, int64_t kBlock,
+    int64_t rowBlock) {
+  patterns.add<TileGroupedMatmul>(patterns.getContext(), columnBlock, kBlock,
+                                  rowBlock);
 }
 
 namespace {
@@ -363,10 +418,18 @@ struct TesseraTileGroupedMatmulPass
   void runOnOperation() override {
     if (failed(
             checkPositiveOptions(getOperation(), {{"column-block", columnBlock},
-                                                  {"k-block", kBlock}})))
+                                                  {"k-block", kBlock},
+                                                  {"row-block", rowBlock}})))
       return signalPassFailure();
+    if (!llvm::isPowerOf2_64(rowBlock)) {
+      emitError(getOperation()->getLoc())
+          << "'row-block' must be a power of two, got "
+          << static_cast<int64_t>(rowBlock);
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    populateTesseraTileGroupedMatmulPatterns(patterns, columnBlock, kBlock);
+    populateTesseraTileGroupedMatmulPatterns(patterns, columnBlock, kBlock,
+                                             rowBlock);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

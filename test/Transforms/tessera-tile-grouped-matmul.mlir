@@ -1,5 +1,6 @@
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul --split-input-file | FileCheck %s
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul="column-block=16 k-block=32" --split-input-file | FileCheck %s --check-prefix=SMALL
+// RUN: tessera-opt %s --tessera-tile-grouped-matmul="row-block=1" --split-input-file | FileCheck %s --check-prefix=ONEROW
 
 // f32 without epilogue: experts in order, a forall over 64-column blocks of
 // the segment, K in blocks of 256 (the last one 300 - 256 rows), each weight
@@ -26,8 +27,19 @@
 // CHECK: %[[B:.+]] = tensor.extract_slice %[[W]][%[[E]], %[[K0]], %[[N0]]] [1, %[[KW]], 64] [1, 1, 1] : tensor<4x300x192xf32> to tensor<?x64xf32>
 // CHECK: %[[BUF:.+]] = tensor.extract_slice %[[PACK]][0, 0]
 // CHECK: %[[PACKED:.+]] = linalg.copy ins(%[[B]] : tensor<?x64xf32>) outs(%[[BUF]] : tensor<?x64xf32>)
-// CHECK: %[[PROD:.+]] = linalg.matmul ins(%[[LHS]], %[[PACKED]] : tensor<?x?xf32>, tensor<?x64xf32>) outs(%[[A]] : tensor<?x64xf32>)
-// CHECK: scf.yield %[[PROD]]
+// The rows in a multiple of 8 (the register block), then blocks of 4, 2
+// and 1 rows under scf.if, each with a static row extent.
+// CHECK: %[[FULL:.+]] = arith.andi %[[LEN]], %{{.+}} : index
+// CHECK: %[[A8:.+]] = tensor.extract_slice %[[LHS]][%{{.+}}, 0] [%[[FULL]], %[[KW]]]
+// CHECK: %[[C8:.+]] = tensor.extract_slice %[[A]][%{{.+}}, 0] [%[[FULL]], 64]
+// CHECK: linalg.matmul ins(%[[A8]], %[[PACKED]] : tensor<?x?xf32>, tensor<?x64xf32>) outs(%[[C8]] : tensor<?x64xf32>)
+// CHECK: scf.if
+// CHECK: linalg.matmul ins(%{{.+}}, %[[PACKED]] : tensor<4x?xf32>, tensor<?x64xf32>) outs(%{{.+}} : tensor<4x64xf32>)
+// CHECK: scf.if
+// CHECK: linalg.matmul ins(%{{.+}}, %[[PACKED]] : tensor<2x?xf32>, tensor<?x64xf32>) outs(%{{.+}} : tensor<2x64xf32>)
+// CHECK: %[[LAST:.+]] = scf.if
+// CHECK: linalg.matmul ins(%{{.+}}, %[[PACKED]] : tensor<1x?xf32>, tensor<?x64xf32>) outs(%{{.+}} : tensor<1x64xf32>)
+// CHECK: scf.yield %[[LAST]]
 // CHECK-NOT: linalg.generic
 // CHECK: tensor.parallel_insert_slice %[[RES]] into %[[OUT]][%[[BEGIN]], %[[N0]]] [%[[LEN]], 64] [1, 1]
 // CHECK-NOT: tessera.grouped_matmul
@@ -35,6 +47,11 @@
 // SMALL: scf.forall (%{{.+}}) in (12)
 // SMALL: tensor.empty() : tensor<32x16xf32>
 // SMALL: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C32:.+]] iter_args
+// With row-block=1 the segment is one matmul, no scf.if.
+// ONEROW-LABEL: func.func @plain_f32
+// ONEROW: linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<?x?xf32>, tensor<?x64xf32>)
+// ONEROW-NOT: scf.if
+// ONEROW-LABEL: func.func @swiglu_bf16
 func.func @plain_f32(%rows: tensor<40x300xf32>, %w: tensor<4x300x192xf32>, %offsets: tensor<5xi32>)
     -> tensor<40x192xf32> {
   %y = tessera.grouped_matmul %rows, %w, %offsets
@@ -63,10 +80,10 @@ func.func @plain_f32(%rows: tensor<40x300xf32>, %w: tensor<4x300x192xf32>, %offs
 // CHECK: arith.extf
 // CHECK: tensor.extract_slice %{{.+}}[%{{.+}}, %{{.+}}, %[[N0]]] [1, 200, 64] [1, 1, 1] : tensor<4x200x256xbf16> to tensor<200x64xbf16>
 // CHECK: %[[GB:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<200x64xf32>)
-// CHECK: linalg.matmul ins(%[[LHS]], %[[GB]] : tensor<?x200xf32>, tensor<200x64xf32>) outs(%[[G]] : tensor<?x64xf32>)
+// CHECK: linalg.matmul ins(%{{.+}}, %[[GB]] : tensor<?x200xf32>, tensor<200x64xf32>) outs(%{{.+}} : tensor<?x64xf32>)
 // CHECK: tensor.extract_slice %{{.+}}[%{{.+}}, %{{.+}}, %[[UPCOL]]] [1, 200, 64] [1, 1, 1] : tensor<4x200x256xbf16> to tensor<200x64xbf16>
 // CHECK: %[[UB:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<200x64xf32>)
-// CHECK: linalg.matmul ins(%[[LHS]], %[[UB]] : tensor<?x200xf32>, tensor<200x64xf32>) outs(%[[U]] : tensor<?x64xf32>)
+// CHECK: linalg.matmul ins(%{{.+}}, %[[UB]] : tensor<?x200xf32>, tensor<200x64xf32>) outs(%{{.+}} : tensor<?x64xf32>)
 // CHECK: %[[ACT:.+]] = linalg.generic {{.+}} ins(%[[ACCS]]#0, %[[ACCS]]#1 : tensor<?x64xf32>, tensor<?x64xf32>) outs(%[[DEST]] : tensor<?x64xbf16>)
 // CHECK: math.exp
 // CHECK: arith.divf

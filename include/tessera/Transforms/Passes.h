@@ -49,7 +49,7 @@ void populateTesseraFuseRoutePatterns(RewritePatternSet &patterns);
 /// (lib/Transforms/TileGroupedMatmul.cpp).
 void populateTesseraTileGroupedMatmulPatterns(RewritePatternSet &patterns,
                                               int64_t columnBlock,
-                                              int64_t kBlock);
+                                              int64_t kBlock, int64_t rowBlock);
 
 class MoEOp;
 /// Reports why `op` cannot be decomposed (its number of experts is dynamic).

@@ -171,15 +171,21 @@ def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
     ```
     becomes a loop over the 60 experts, each a forall over 1408 / 64 column
     blocks whose body loops over 2048 / 256 blocks of K. Blocks need not
-    divide the sizes; the last ones have dynamic sizes. Rows outside every
+    divide the sizes; the last ones have dynamic sizes. The rows of a
+    segment are multiplied in a multiple of `row-block` rows, then in
+    blocks of `row-block`/2, /4, ..., 1 rows under `scf.if`s, so that the
+    register tiling sees static row counts everywhere. Rows outside every
     segment are 0 and experts are applied in order, as in the reference
-    lowering. Both options must be positive.
+    lowering. The options must be positive, `row-block` a power of two.
   }];
   let options = [
     Option<"columnBlock", "column-block", "int64_t", /*default=*/"64",
            "Output columns computed by one parallel task">,
     Option<"kBlock", "k-block", "int64_t", /*default=*/"256",
            "Rows of a weight block (the reduction step kept in cache)">,
+    Option<"rowBlock", "row-block", "int64_t", /*default=*/"8",
+           "Register block rows of the micro-kernel (a power of two): the "
+           "last rows of a segment run in blocks of half, a quarter, ...">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -109,6 +109,11 @@ void mlir::tessera::buildTesseraCPUPipeline(
     TesseraTileGroupedMatmulOptions tileGroupedMatmul;
     tileGroupedMatmul.columnBlock = options.moeColumnBlock;
     tileGroupedMatmul.kBlock = options.moeKBlock;
+    tileGroupedMatmul.rowBlock =
+        llvm::isPowerOf2_64(options.registerRows)
+            ? options.registerRows
+            : static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(
+                  std::max<int64_t>(options.registerRows, 1))));
     pm.addPass(createTesseraTileGroupedMatmul(tileGroupedMatmul));
     pm.addPass(createTesseraFuseRoute());
   }
