@@ -17,15 +17,18 @@
 //       acc = 0                                              [len, w] f32
 //                                  (SwiGLU: gate and up accumulators)
 //       scf.for k0 = 0 to K step Bk  iter_args(acc)
-//         acc += seg[:, k0:k0+Bk] · weights[e, k0:k0+Bk, n0:n0+w]
+//         b = pack(weights[e, k0:k0+Bk, n0:n0+w])            dense f32 copy
 //                                  (SwiGLU: and the up columns W + n0)
+//         acc += seg[:, k0:k0+Bk] · b     rows in a multiple of Br, then
+//                                         Br/2, ..., 1 rows under scf.if
 //       out[begin:end, n0:n0+w] = epilogue(acc)             in the out type
 //
 // An expert's row segment stays in cache while all of its column blocks run;
-// every weight is read once per call; a [Bk, Bn] weight block is reused by
-// every row of the segment; the SwiGLU epilogue and the rounding to the
-// output type run on the block while it is in cache. The block matmuls are
-// linalg.matmul on f32 accumulators, which tessera-vectorize turns into
+// every weight is read once per call and packed once into a dense buffer
+// that every row of the segment reuses; the SwiGLU epilogue and the rounding
+// to the output type run on the block while it is in cache. The block
+// matmuls are linalg.matmul on f32 accumulators with static row counts
+// (Br = row-block, the register block), which tessera-vectorize turns into
 // register-blocked micro-kernels.
 //
 // Experts run in order, so that where malformed offsets make segments
