@@ -53,17 +53,13 @@ using namespace mlir::tessera;
 
 namespace {
 
-Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIndexOp::create(b, loc, value);
-}
-
 /// A counted scf.for over [0, upper) carrying `inits`.
 ValueRange buildLoop(
     OpBuilder &b, Location loc, Value lower, Value upper, ValueRange inits,
     function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)>
         body) {
   return scf::ForOp::create(
-             b, loc, lower, upper, indexConstant(b, loc, 1), inits,
+             b, loc, lower, upper, createIndexConstant(b, loc, 1), inits,
              [&](OpBuilder &nb, Location l, Value iv, ValueRange args) {
                scf::YieldOp::create(nb, l, body(nb, l, iv, args));
              })
@@ -139,7 +135,7 @@ struct FuseRoute : public OpRewritePattern<RouteOp> {
 
 private:
   struct Token {
-    mutable RouteOp op;
+    RouteOp op;
     Value index;
     Value numExperts;
     // Softmax: the row maximum and the sum of exponentials.
@@ -152,7 +148,7 @@ private:
 
   static Value loadLogit(OpBuilder &b, Location loc, const Token &t,
                          Value expert) {
-    Value raw = tensor::ExtractOp::create(b, loc, t.op.getLogits(),
+    Value raw = tensor::ExtractOp::create(b, loc, RouteOp(t.op).getLogits(),
                                           ValueRange{t.index, expert});
     return extendToF32(b, loc, raw);
   }
@@ -161,7 +157,7 @@ private:
   static Value buildScore(OpBuilder &b, Location loc, const Token &t,
                           Value expert) {
     Value x = loadLogit(b, loc, t, expert);
-    if (t.op.getScoring() == Scoring::sigmoid) {
+    if (RouteOp(t.op).getScoring() == Scoring::sigmoid) {
       Value one = f32Constant(b, loc, 1.0f);
       Value negExp =
           math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
@@ -177,7 +173,7 @@ private:
   static Value buildSelection(OpBuilder &b, Location loc, const Token &t,
                               Value expert) {
     Value s = buildScore(b, loc, t, expert);
-    if (Value bias = t.op.getBias())
+    if (Value bias = RouteOp(t.op).getBias())
       s = arith::AddFOp::create(
           b, loc, s,
           extendToF32(b, loc, tensor::ExtractOp::create(b, loc, bias, expert)));
@@ -201,14 +197,15 @@ private:
   static Value buildKeptGroups(OpBuilder &b, Location loc, const Token &t,
                                int64_t numGroups, int64_t numKept) {
     Type f32 = b.getF32Type();
-    Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
-    Value groupSize = arith::DivUIOp::create(b, loc, t.numExperts,
-                                             indexConstant(b, loc, numGroups));
+    Value c0 = createIndexConstant(b, loc, 0),
+          c1 = createIndexConstant(b, loc, 1);
+    Value groupSize = arith::DivUIOp::create(
+        b, loc, t.numExperts, createIndexConstant(b, loc, numGroups));
     Value negInf = f32Constant(b, loc, -std::numeric_limits<float>::infinity());
     Value scores =
         tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{numGroups}, f32);
     scores = buildLoop(
-        b, loc, c0, indexConstant(b, loc, numGroups), scores,
+        b, loc, c0, createIndexConstant(b, loc, numGroups), scores,
         [&](OpBuilder &nb, Location l, Value g, ValueRange args) {
           // The two largest sel of the group (the second stays -inf for a
           // group of one expert, which then scores its only one).
@@ -241,24 +238,24 @@ private:
     Type i1 = b.getI1Type();
     Value kept =
         tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{numGroups}, i1);
-    Value numGroupsValue = indexConstant(b, loc, numGroups);
+    Value numGroupsValue = createIndexConstant(b, loc, numGroups);
     return buildLoop(
         b, loc, c0, numGroupsValue, kept,
         [&](OpBuilder &nb, Location l, Value g, ValueRange args) {
           Value mine = tensor::ExtractOp::create(nb, l, scores, g);
           Value rank = buildLoop(
-              nb, l, c0, numGroupsValue, indexConstant(nb, l, 0),
+              nb, l, c0, numGroupsValue, createIndexConstant(nb, l, 0),
               [&](OpBuilder &ib, Location il, Value h, ValueRange count) {
                 Value theirs = tensor::ExtractOp::create(ib, il, scores, h);
                 Value wins = beats(ib, il, theirs, h, mine, g);
-                Value inc = arith::AddIOp::create(ib, il, count[0],
-                                                  indexConstant(ib, il, 1));
+                Value inc = arith::AddIOp::create(
+                    ib, il, count[0], createIndexConstant(ib, il, 1));
                 return SmallVector<Value>{
                     arith::SelectOp::create(ib, il, wins, inc, count[0])};
               })[0];
           Value isKept =
               arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, rank,
-                                    indexConstant(nb, l, numKept));
+                                    createIndexConstant(nb, l, numKept));
           return SmallVector<Value>{
               tensor::InsertOp::create(nb, l, isKept, args[0], g)};
         })[0];
@@ -269,9 +266,9 @@ private:
                                             Token &t, Value weightsRow,
                                             Value idsRow) {
     RouteOp op = t.op;
-    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    Type i32 = b.getI32Type();
     int64_t topK = op.getTopK();
-    Value c0 = indexConstant(b, loc, 0);
+    Value c0 = createIndexConstant(b, loc, 0);
     Value negInf = f32Constant(b, loc, -std::numeric_limits<float>::infinity());
 
     if (op.getScoring() != Scoring::sigmoid) {
@@ -295,8 +292,8 @@ private:
     Value kept, groupSize;
     if (numGroups > 1 && numKept < numGroups) {
       kept = buildKeptGroups(b, loc, t, numGroups, numKept);
-      groupSize = arith::DivUIOp::create(b, loc, t.numExperts,
-                                         indexConstant(b, loc, numGroups));
+      groupSize = arith::DivUIOp::create(
+          b, loc, t.numExperts, createIndexConstant(b, loc, numGroups));
     }
 
     // The k slots, best first; id -1 marks an empty slot.
@@ -308,7 +305,7 @@ private:
             Value(arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(-1))),
             idsRow)
             .getResult(0);
-    Value kValue = indexConstant(b, loc, topK);
+    Value kValue = createIndexConstant(b, loc, topK);
     ValueRange slots = buildLoop(
         b, loc, c0, t.numExperts, ValueRange{values, ids},
         [&](OpBuilder &nb, Location l, Value e, ValueRange args) {

@@ -92,6 +92,22 @@ Value mlir::tessera::createAttentionScale(OpBuilder &b, Location loc,
   return arith::DivFOp::create(b, loc, createF32Constant(b, loc, 1.0f), sqrt);
 }
 
+Value mlir::tessera::createIndexConstant(OpBuilder &b, Location loc,
+                                         int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+std::pair<Value, Value>
+mlir::tessera::createExpertSegment(OpBuilder &b, Location loc, Value offsets,
+                                   Value expert, Value numRows) {
+  Value zero = createIndexConstant(b, loc, 0);
+  Value begin = createClampedOffset(b, loc, offsets, expert, zero, numRows);
+  Value next =
+      arith::AddIOp::create(b, loc, expert, createIndexConstant(b, loc, 1));
+  Value end = createClampedOffset(b, loc, offsets, next, begin, numRows);
+  return {begin, arith::SubIOp::create(b, loc, end, begin)};
+}
+
 Value mlir::tessera::createClampedOffset(OpBuilder &b, Location loc,
                                          Value offsets, Value index, Value lo,
                                          Value hi) {

@@ -48,11 +48,22 @@ AttentionOp createAttentionFromLatent(OpBuilder &b, LatentAttentionOp op);
 Value createAttentionScale(OpBuilder &b, Location loc, AttentionOp op,
                            OpFoldResult headDim);
 
+/// An `index` constant.
+Value createIndexConstant(OpBuilder &b, Location loc, int64_t value);
+
 /// `offsets[index]` (an i32 tensor) as an index clamped to [lo, hi]: the
 /// segment bounds of the MoE ops, which malformed offsets can never push
 /// outside the rows.
 Value createClampedOffset(OpBuilder &b, Location loc, Value offsets,
                           Value index, Value lo, Value hi);
+
+/// Expert `expert`'s row segment [begin, begin + length) of the MoE ops,
+/// with 0 <= begin <= begin + length <= numRows whatever the offsets hold:
+/// begin = clamp(offsets[e], 0, numRows), end = clamp(offsets[e+1], begin,
+/// numRows). Returns {begin, length}.
+std::pair<Value, Value> createExpertSegment(OpBuilder &b, Location loc,
+                                            Value offsets, Value expert,
+                                            Value numRows);
 
 /// Reports an error on `op` for the first option of `options` (flag name,
 /// value) that is not positive, the check of every tiling pass.

@@ -80,10 +80,6 @@ void yieldValue(OpBuilder &b, Location loc, Value value) {
   linalg::YieldOp::create(b, loc, value);
 }
 
-Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIndexOp::create(b, loc, value);
-}
-
 Value i32Constant(OpBuilder &b, Location loc, int32_t value) {
   return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(value));
 }
@@ -280,7 +276,7 @@ Value buildGroupLimitedScores(OpBuilder &b, Location loc, Value sel,
   OpFoldResult numExperts = tensor::getMixedSize(b, loc, sel, 1);
   Value groupSize = arith::DivUIOp::create(
       b, loc, getValueOrCreateConstantIndexOp(b, loc, numExperts),
-      indexConstant(b, loc, numGroups));
+      createIndexConstant(b, loc, numGroups));
 
   Value inGroupRank = buildRanks(b, loc, sel, groupSize);
 
@@ -513,8 +509,8 @@ Value buildPermutation(OpBuilder &b, Location loc, Value ids, Value offsets,
   Value numExpertsI32 = i32Constant(b, loc, static_cast<int32_t>(numExperts));
 
   auto loop = scf::ForOp::create(
-      b, loc, indexConstant(b, loc, 0), numPairs, indexConstant(b, loc, 1),
-      ValueRange{permInit, cursorInit},
+      b, loc, createIndexConstant(b, loc, 0), numPairs,
+      createIndexConstant(b, loc, 1), ValueRange{permInit, cursorInit},
       [&](OpBuilder &nb, Location nloc, Value pair, ValueRange iterArgs) {
         Value perm = iterArgs[0], cursor = iterArgs[1];
         Value token = arith::DivUIOp::create(nb, nloc, pair, topK);
@@ -603,11 +599,12 @@ struct DispatchOpLowering : public OpRewritePattern<DispatchOp> {
       OpFoldResult pairs =
           mulSizes(rewriter, loc, tensor::getMixedSize(rewriter, loc, ids, 0),
                    tensor::getMixedSize(rewriter, loc, ids, 1));
-      numRows = arith::AddIOp::create(
-                    rewriter, loc,
-                    getValueOrCreateConstantIndexOp(rewriter, loc, pairs),
-                    indexConstant(rewriter, loc, numExperts * (block - 1)))
-                    .getResult();
+      numRows =
+          arith::AddIOp::create(
+              rewriter, loc,
+              getValueOrCreateConstantIndexOp(rewriter, loc, pairs),
+              createIndexConstant(rewriter, loc, numExperts * (block - 1)))
+              .getResult();
     }
 
     Value counts = buildExpertCounts(rewriter, loc, ids, numExperts);
@@ -645,7 +642,8 @@ Value buildSegmentProducts(OpBuilder &b, Location loc, Value rows,
   Value numRows = getValueOrCreateConstantIndexOp(b, loc, m);
   Value numExperts = getValueOrCreateConstantIndexOp(
       b, loc, tensor::getMixedSize(b, loc, weights, 0));
-  Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
+  Value c0 = createIndexConstant(b, loc, 0),
+        c1 = createIndexConstant(b, loc, 1);
   auto expertWeightsType = RankedTensorType::get(
       {weightsType.getDimSize(1), weightsType.getDimSize(2)},
       weightsType.getElementType());
@@ -653,13 +651,8 @@ Value buildSegmentProducts(OpBuilder &b, Location loc, Value rows,
   auto loop = scf::ForOp::create(
       b, loc, c0, numExperts, c1, ValueRange{accInit},
       [&](OpBuilder &nb, Location nloc, Value expert, ValueRange iterArgs) {
-        // Segment [begin, end) with 0 <= begin <= end <= M.
-        Value begin =
-            createClampedOffset(nb, nloc, offsets, expert, c0, numRows);
-        Value next = arith::AddIOp::create(nb, nloc, expert, c1);
-        Value end =
-            createClampedOffset(nb, nloc, offsets, next, begin, numRows);
-        Value length = arith::SubIOp::create(nb, nloc, end, begin);
+        auto [begin, length] =
+            createExpertSegment(nb, nloc, offsets, expert, numRows);
 
         OpFoldResult zeroAttr = nb.getIndexAttr(0),
                      oneAttr = nb.getIndexAttr(1);
@@ -694,7 +687,7 @@ Value buildSwiGLU(OpBuilder &b, Location loc, Value product, Type elementType) {
   else
     half = arith::DivUIOp::create(b, loc,
                                   getValueOrCreateConstantIndexOp(b, loc, n),
-                                  indexConstant(b, loc, 2))
+                                  createIndexConstant(b, loc, 2))
                .getResult();
   OpFoldResult zeroAttr = b.getIndexAttr(0), oneAttr = b.getIndexAttr(1);
   Value gate = tensor::ExtractSliceOp::create(
@@ -748,8 +741,8 @@ Value buildInversePermutation(OpBuilder &b, Location loc, Value perm,
   Value numRows = getValueOrCreateConstantIndexOp(
       b, loc, tensor::getMixedSize(b, loc, perm, 0));
   auto loop = scf::ForOp::create(
-      b, loc, indexConstant(b, loc, 0), numRows, indexConstant(b, loc, 1),
-      ValueRange{invInit},
+      b, loc, createIndexConstant(b, loc, 0), numRows,
+      createIndexConstant(b, loc, 1), ValueRange{invInit},
       [&](OpBuilder &nb, Location nloc, Value row, ValueRange iterArgs) {
         Value inv = iterArgs[0];
         Value pair = arith::IndexCastOp::create(
@@ -757,7 +750,7 @@ Value buildInversePermutation(OpBuilder &b, Location loc, Value perm,
             tensor::ExtractOp::create(nb, nloc, perm, row));
         Value nonNegative =
             arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::sge, pair,
-                                  indexConstant(nb, nloc, 0));
+                                  createIndexConstant(nb, nloc, 0));
         Value inRange = arith::CmpIOp::create(
             nb, nloc, arith::CmpIPredicate::slt, pair, numPairsValue);
         Value valid = arith::AndIOp::create(nb, nloc, nonNegative, inRange);

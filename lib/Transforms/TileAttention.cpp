@@ -87,10 +87,6 @@ static constexpr double kLn2 = 0.69314718055994530942;
 // Helpers
 //===----------------------------------------------------------------------===//
 
-static Value createIndexConstant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIndexOp::create(b, loc, value);
-}
-
 static Value createMin(OpBuilder &b, Location loc, Value lhs, Value rhs) {
   return b.createOrFold<arith::MinSIOp>(loc, lhs, rhs);
 }

@@ -66,10 +66,6 @@ using namespace mlir::tessera;
 
 namespace {
 
-Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIndexOp::create(b, loc, value);
-}
-
 /// The extent of the block at `offset` of a loop over [0, `upper`) with step
 /// `block`: a constant when `upper` is static and either a multiple of
 /// `block` or at most `block` (one block).
@@ -81,7 +77,7 @@ OpFoldResult getBlockExtent(OpBuilder &b, Location loc, Value offset,
   if (staticUpper && *staticUpper % block == 0)
     return b.getIndexAttr(block);
   return b.createOrFold<arith::MinSIOp>(
-      loc, indexConstant(b, loc, block),
+      loc, createIndexConstant(b, loc, block),
       b.createOrFold<arith::SubIOp>(
           loc, getValueOrCreateConstantIndexOp(b, loc, upper), offset));
 }
@@ -154,14 +150,14 @@ struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
       else
         width = rewriter.createOrFold<arith::DivUIOp>(
             loc, getValueOrCreateConstantIndexOp(rewriter, loc, width),
-            indexConstant(rewriter, loc, 2));
+            createIndexConstant(rewriter, loc, 2));
     }
     Value numRowsValue =
         getValueOrCreateConstantIndexOp(rewriter, loc, numRows);
     Value numExperts = getValueOrCreateConstantIndexOp(
         rewriter, loc, tensor::getMixedSize(rewriter, loc, weights, 0));
-    Value c0 = indexConstant(rewriter, loc, 0);
-    Value c1 = indexConstant(rewriter, loc, 1);
+    Value c0 = createIndexConstant(rewriter, loc, 0);
+    Value c1 = createIndexConstant(rewriter, loc, 1);
 
     // Rows outside [b_0, max_e b_e) belong to no segment: zeros.
     Value first =
@@ -187,13 +183,9 @@ struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
     auto expertLoop = scf::ForOp::create(
         rewriter, loc, c0, numExperts, c1, ValueRange{out},
         [&](OpBuilder &b, Location l, Value expert, ValueRange iterArgs) {
-          Value begin =
-              createClampedOffset(b, l, offsets, expert, c0, numRowsValue);
-          Value next = arith::AddIOp::create(b, l, expert, c1);
-          Value end =
-              createClampedOffset(b, l, offsets, next, begin, numRowsValue);
-          Segment segment{expert, begin,
-                          arith::SubIOp::create(b, l, end, begin)};
+          auto [begin, length] =
+              createExpertSegment(b, l, offsets, expert, numRowsValue);
+          Segment segment{expert, begin, length};
           scf::YieldOp::create(
               b, l,
               buildColumnBlocks(b, l, op, segment, iterArgs[0], depth, width));
@@ -217,14 +209,15 @@ private:
                           OpFoldResult width) const {
     Value numBlocks = b.createOrFold<arith::CeilDivUIOp>(
         loc, getValueOrCreateConstantIndexOp(b, loc, width),
-        indexConstant(b, loc, columnBlock));
+        createIndexConstant(b, loc, columnBlock));
     auto forall = scf::ForallOp::create(
         b, loc, SmallVector<OpFoldResult>{getAsOpFoldResult(numBlocks)},
         ValueRange{out}, /*mapping=*/std::nullopt);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forall.getBody());
-    Value colStart = b.createOrFold<arith::MulIOp>(
-        loc, forall.getInductionVars()[0], indexConstant(b, loc, columnBlock));
+    Value colStart =
+        b.createOrFold<arith::MulIOp>(loc, forall.getInductionVars()[0],
+                                      createIndexConstant(b, loc, columnBlock));
     OpFoldResult cols = getBlockExtent(b, loc, colStart, width, columnBlock);
 
     OpFoldResult one = b.getIndexAttr(1);
@@ -283,8 +276,8 @@ private:
 
     Value depthValue = getValueOrCreateConstantIndexOp(b, loc, depth);
     auto kLoop = scf::ForOp::create(
-        b, loc, indexConstant(b, loc, 0), depthValue,
-        indexConstant(b, loc, kBlock), accs,
+        b, loc, createIndexConstant(b, loc, 0), depthValue,
+        createIndexConstant(b, loc, kBlock), accs,
         [&](OpBuilder &nb, Location l, Value kStart, ValueRange iterArgs) {
           OpFoldResult kSize = getBlockExtent(nb, l, kStart, depth, kBlock);
           OpFoldResult one = nb.getIndexAttr(1);
@@ -344,17 +337,18 @@ private:
       return tensor::InsertSliceOp::create(nb, l, product, acc, {offset, zero},
                                            {rows, width}, {one, one});
     };
-    Value full = arith::AndIOp::create(b, loc, length,
-                                       indexConstant(b, loc, ~(rowBlock - 1)));
-    acc = rowsMatmul(b, loc, acc, indexConstant(b, loc, 0), full);
+    Value full = arith::AndIOp::create(
+        b, loc, length, createIndexConstant(b, loc, ~(rowBlock - 1)));
+    acc = rowsMatmul(b, loc, acc, createIndexConstant(b, loc, 0), full);
     for (int64_t rows = rowBlock / 2; rows >= 1; rows /= 2) {
-      Value bit = indexConstant(b, loc, rows);
-      Value present = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::ne,
-          arith::AndIOp::create(b, loc, length, bit), indexConstant(b, loc, 0));
+      Value bit = createIndexConstant(b, loc, rows);
+      Value present =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                arith::AndIOp::create(b, loc, length, bit),
+                                createIndexConstant(b, loc, 0));
       // Rows before this block: the full part and the larger blocks.
       Value offset = arith::AndIOp::create(
-          b, loc, length, indexConstant(b, loc, ~int64_t(2 * rows - 1)));
+          b, loc, length, createIndexConstant(b, loc, ~int64_t(2 * rows - 1)));
       auto ifOp = scf::IfOp::create(
           b, loc, present,
           [&](OpBuilder &tb, Location tl) {
