@@ -11,9 +11,9 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "TESSERA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
-                   "reference.py", "check.py"]
+                   "reference.py", "check.py", "gpu_suite.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tessera_obj_root, "test")
 
@@ -58,5 +58,27 @@ config.substitutions.append(
         os.path.join(config.tessera_tools_dir, "tessera-run"))))
 
 tool_dirs = [config.tessera_tools_dir, config.llvm_tools_dir]
-tools = ["tessera-opt", "tessera-run", "tessera-compile"]
+tools = ["tessera-opt", "tessera-run", "tessera-compile", "tessera-gpu-launch"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# GPU features. `ptxas`: the CUDA toolkit (ptxas and libdevice) that
+# tessera-compile finds by itself (CUDA_ROOT, CUDA_HOME, CUDA_PATH or
+# /usr/local/cuda); PTX is then assembled and math linked. `cuda-gpu`: a
+# CUDA device that tessera-gpu-launch can open. Neither exists in CI.
+def find_cuda_root():
+    for candidate in [os.environ.get("CUDA_ROOT"), os.environ.get("CUDA_HOME"),
+                      os.environ.get("CUDA_PATH"), "/usr/local/cuda"]:
+        if candidate and os.path.exists(
+                os.path.join(candidate, "nvvm", "libdevice", "libdevice.10.bc")):
+            return candidate
+    return None
+
+cuda_root = find_cuda_root()
+if cuda_root and os.access(os.path.join(cuda_root, "bin", "ptxas"), os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", os.path.join(cuda_root, "bin", "ptxas")))
+launcher = os.path.join(config.tessera_tools_dir, "tessera-gpu-launch")
+if os.path.exists(launcher) and subprocess.call(
+        [launcher, "--list-devices"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("cuda-gpu")
