@@ -4,15 +4,23 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Options in, artifact out: the pass pipeline, the translation to LLVM IR,
-// LLVM's O3 pipeline and code generation for a named or the host CPU.
+// Options in, artifact out. CPU: the pass pipeline, the translation to LLVM
+// IR, LLVM's O3 pipeline and code generation for a named or the host CPU.
+// GPU: the target's pipeline, the kernels serialized by gpu-module-to-binary
+// (PTX, cubin via ptxas, HSACO via lld) and, for artifacts, the launch
+// manifest of the host functions (GPUArtifact.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Compiler/Compiler.h"
 #include "tessera/Target/CPU/CPUPipeline.h"
+#include "tessera/Target/GPU/GPUPipeline.h"
+
+#include "GPUArtifact.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -20,9 +28,12 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/Timing.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVM/ROCDL/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Target/LLVMIR/LLVMTranslationInterface.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/IR/LLVMContext.h"
@@ -30,6 +41,8 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -93,10 +106,15 @@ llvm::Expected<EmitKind> mlir::tessera::parseEmitKind(StringRef name) {
           .Case("llvm", EmitKind::LLVMIR)
           .Case("asm", EmitKind::Assembly)
           .Case("obj", EmitKind::Object)
+          .Case("ptx", EmitKind::PTX)
+          .Case("cubin", EmitKind::Cubin)
+          .Case("hsaco", EmitKind::HSACO)
+          .Case("artifact", EmitKind::Artifact)
           .Default(std::nullopt);
   if (!kind)
     return makeError("unknown emit kind '" + name +
-                     "' (expected mlir, llvm, asm or obj)");
+                     "' (expected mlir, llvm, asm, obj, ptx, cubin, hsaco or "
+                     "artifact)");
   return *kind;
 }
 
@@ -183,11 +201,12 @@ getPipelineOptions(const CompilerOptions &options) {
   return std::move(pipelineOptions);
 }
 
+static llvm::Error verifyGPUCompilerOptions(const CompilerOptions &options);
+
 llvm::Error
 mlir::tessera::verifyCompilerOptions(const CompilerOptions &options) {
   if (options.target != CompileTarget::CPU)
-    return makeError("target '" + stringifyCompileTarget(options.target) +
-                     "' is not supported yet");
+    return verifyGPUCompilerOptions(options);
 
   if (!options.passPipeline.empty()) {
     if (!options.pipelineOptions.empty())
@@ -219,6 +238,264 @@ mlir::tessera::verifyCompilerOptions(const CompilerOptions &options) {
       !description)
     return description.takeError();
   return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// GPU targets
+//===----------------------------------------------------------------------===//
+
+static void registerGPUTargetInterfaces(DialectRegistry &registry) {
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  ROCDL::registerROCDLTargetInterfaceExternalModels(registry);
+}
+
+static const GPUTarget &getGPUTarget(CompileTarget target) {
+  return target == CompileTarget::NVPTX ? getNVPTXTarget() : getAMDGPUTarget();
+}
+
+/// The options of the GPU pipeline: `pipelineOptions`, with `chip` taken
+/// from the compiler's chip unless the pipeline options name one.
+static llvm::Expected<std::unique_ptr<TesseraGPUPipelineOptions>>
+getGPUPipelineOptions(const CompilerOptions &options) {
+  const GPUTarget &target = getGPUTarget(options.target);
+  std::unique_ptr<TesseraGPUPipelineOptions> pipelineOptions =
+      TesseraGPUPipelineOptions::createFromString(options.pipelineOptions);
+  if (!pipelineOptions)
+    return makeError("invalid options for tessera-" + target.getName() +
+                     "-pipeline: '" + options.pipelineOptions + "'");
+  if (pipelineOptions->chip.empty())
+    pipelineOptions->chip =
+        options.chip.empty() ? target.getDefaultChip().str() : options.chip;
+  return std::move(pipelineOptions);
+}
+
+static llvm::Error verifyGPUCompilerOptions(const CompilerOptions &options) {
+  const GPUTarget &target = getGPUTarget(options.target);
+  bool nvptx = options.target == CompileTarget::NVPTX;
+  switch (options.emit) {
+  case EmitKind::MLIR:
+  case EmitKind::Artifact:
+    break;
+  case EmitKind::PTX:
+  case EmitKind::Cubin:
+    if (!nvptx)
+      return makeError("ptx and cubin are for the nvptx target");
+    break;
+  case EmitKind::Assembly:
+  case EmitKind::HSACO:
+    if (nvptx)
+      return makeError("asm and hsaco are for the amdgpu target (nvptx "
+                       "emits ptx or cubin)");
+    break;
+  case EmitKind::LLVMIR:
+  case EmitKind::Object:
+    return makeError("target '" + target.getName() +
+                     "' emits mlir, artifact or its device code (" +
+                     (nvptx ? "ptx, cubin" : "asm, hsaco") + ")");
+  }
+  if (!options.passPipeline.empty())
+    return makeError("the GPU targets run their own pipeline; give options "
+                     "with pipeline options instead of a pass pipeline");
+  llvm::Expected<std::unique_ptr<TesseraGPUPipelineOptions>> pipelineOptions =
+      getGPUPipelineOptions(options);
+  if (!pipelineOptions)
+    return pipelineOptions.takeError();
+  return verifyTesseraGPUPipelineOptions(target, **pipelineOptions);
+}
+
+/// The first existing directory among `candidates` that holds `probe`.
+static std::string findToolkit(ArrayRef<std::string> candidates,
+                               StringRef probe) {
+  for (const std::string &candidate : candidates) {
+    if (candidate.empty())
+      continue;
+    SmallString<256> path(candidate);
+    llvm::sys::path::append(path, probe);
+    if (llvm::sys::fs::exists(path))
+      return candidate;
+  }
+  return "";
+}
+
+static std::string getEnvironment(const char *name) {
+  const char *value = std::getenv(name);
+  return value ? value : "";
+}
+
+namespace {
+/// Where the vendor tools and device libraries are.
+struct GPUToolkit {
+  /// The CUDA root or ROCm device-library directory; empty if none.
+  std::string root;
+  /// Bitcode libraries to link (libdevice, ocml, ...).
+  SmallVector<std::string> libraries;
+  /// Whether binaries can be made (ptxas found; lld is always there).
+  bool canAssemble = false;
+};
+} // namespace
+
+static GPUToolkit findGPUToolkit(const CompilerOptions &options) {
+  GPUToolkit toolkit;
+  if (options.target == CompileTarget::NVPTX) {
+    SmallVector<std::string> candidates = {options.toolkitPath};
+    if (options.toolkitPath.empty())
+      candidates = {getEnvironment("CUDA_ROOT"), getEnvironment("CUDA_HOME"),
+                    getEnvironment("CUDA_PATH"), "/usr/local/cuda"};
+    std::string libdevice = "nvvm/libdevice/libdevice.10.bc";
+    toolkit.root = findToolkit(candidates, libdevice);
+    if (!toolkit.root.empty()) {
+      SmallString<256> path(toolkit.root);
+      llvm::sys::path::append(path, libdevice);
+      toolkit.libraries.push_back(std::string(path));
+      SmallString<256> ptxas(toolkit.root);
+      llvm::sys::path::append(ptxas, "bin", "ptxas");
+      toolkit.canAssemble = llvm::sys::fs::can_execute(ptxas);
+    }
+    return toolkit;
+  }
+  SmallVector<std::string> candidates = {options.toolkitPath};
+  if (options.toolkitPath.empty())
+    candidates = {getEnvironment("ROCM_PATH"), "/opt/rocm",
+                  "/usr/lib/x86_64-linux-gnu"};
+  toolkit.root = findToolkit(candidates, "amdgcn/bitcode/ocml.bc");
+  if (!toolkit.root.empty())
+    for (StringRef library : {"ocml.bc", "ockl.bc"}) {
+      SmallString<256> path(toolkit.root);
+      llvm::sys::path::append(path, "amdgcn", "bitcode", library);
+      if (llvm::sys::fs::exists(path))
+        toolkit.libraries.push_back(std::string(path));
+    }
+  toolkit.canAssemble = true;
+  return toolkit;
+}
+
+/// The device math functions a kernel module calls (`__nv_expf`,
+/// `__ocml_exp_f32`): they need the vendor's bitcode library.
+static SmallVector<std::string> getDeviceLibraryCalls(ModuleOp module) {
+  SmallVector<std::string> calls;
+  module.walk([&](LLVM::LLVMFuncOp func) {
+    StringRef name = func.getSymName();
+    if (func.isExternal() &&
+        (name.starts_with("__nv_") || name.starts_with("__ocml_")))
+      calls.push_back(name.str());
+  });
+  return calls;
+}
+
+static llvm::Error compileGPUModule(ModuleOp module,
+                                    const CompilerOptions &options,
+                                    raw_ostream &os, TimingScope &timing) {
+  const GPUTarget &target = getGPUTarget(options.target);
+  bool nvptx = options.target == CompileTarget::NVPTX;
+  llvm::Expected<std::unique_ptr<TesseraGPUPipelineOptions>> pipelineOptions =
+      getGPUPipelineOptions(options);
+  if (!pipelineOptions)
+    return pipelineOptions.takeError();
+  GPUToolkit toolkit = findGPUToolkit(options);
+  if ((*pipelineOptions)->link.empty())
+    (*pipelineOptions)->link = toolkit.libraries;
+
+  // The artifact's inputs are read-only: a bench loop runs a function many
+  // times on the same input buffers, so bufferization must not write them.
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isDeclaration())
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+        if (isa<TensorType>(func.getArgumentTypes()[i]))
+          func.setArgAttr(i, "bufferization.writable",
+                          BoolAttr::get(module.getContext(), false));
+  {
+    PassManager pm(module.getContext(), ModuleOp::getOperationName());
+    if (options.configurePassManager &&
+        failed(options.configurePassManager(pm)))
+      return makeError("invalid pass manager options");
+    pm.enableTiming(timing);
+    buildTesseraGPUPipeline(pm, target, **pipelineOptions);
+    if (failed(pm.run(module)))
+      return makeError("the pass pipeline failed");
+  }
+  if (options.emit == EmitKind::MLIR) {
+    TimingScope printTiming = timing.nest("Print MLIR");
+    module.print(os);
+    return llvm::Error::success();
+  }
+
+  SmallVector<std::string> calls = getDeviceLibraryCalls(module);
+  if (!calls.empty() && (*pipelineOptions)->link.empty())
+    return makeError(
+        Twine("the kernels call device math functions (") + calls.front() +
+        ", ...) but " +
+        (nvptx ? "no CUDA toolkit with nvvm/libdevice/libdevice.10.bc was "
+                 "found: set CUDA_ROOT or --toolkit-path"
+               : "no ROCm device libraries (amdgcn/bitcode/ocml.bc) were "
+                 "found: install rocm-device-libs, set ROCM_PATH or "
+                 "--toolkit-path"));
+
+  bool binary = options.emit == EmitKind::Cubin ||
+                options.emit == EmitKind::HSACO ||
+                (options.emit == EmitKind::Artifact && toolkit.canAssemble);
+  if (binary && !toolkit.canAssemble)
+    return makeError("cubin needs ptxas from the CUDA toolkit, which was not "
+                     "found: set CUDA_ROOT or --toolkit-path, or emit ptx");
+  // MLIR's ROCDL serializer runs `<toolkit>/llvm/bin/ld.lld`: give it the
+  // lld of the LLVM Tessera is built with.
+  std::string linkerRoot = toolkit.root;
+  if (!nvptx && binary) {
+    SmallString<256> root;
+    if (std::error_code error =
+            llvm::sys::fs::createUniqueDirectory("tessera-lld", root))
+      return makeError("cannot create a temporary directory: " +
+                       error.message());
+    SmallString<256> bin(root);
+    llvm::sys::path::append(bin, "llvm", "bin");
+    SmallString<256> lld(bin);
+    llvm::sys::path::append(lld, "ld.lld");
+    if (llvm::sys::fs::create_directories(bin) ||
+        llvm::sys::fs::create_link(TESSERA_LLD_PATH, lld))
+      return makeError("cannot link " TESSERA_LLD_PATH " into " + bin);
+    linkerRoot = std::string(root);
+  }
+  auto removeLinkerRoot = llvm::make_scope_exit([&] {
+    if (linkerRoot != toolkit.root)
+      llvm::sys::fs::remove_directories(linkerRoot);
+  });
+  {
+    TimingScope serializeTiming = timing.nest("Serialize kernels");
+    PassManager pm(module.getContext(), ModuleOp::getOperationName());
+    GpuModuleToBinaryPassOptions toBinary;
+    toBinary.compilationTarget = binary ? "bin" : "isa";
+    toBinary.toolkitPath = linkerRoot;
+    // Serialization errors name the module; its text would bury them.
+    module.getContext()->printOpOnDiagnostic(false);
+    pm.addPass(createGpuModuleToBinaryPass(toBinary));
+    if (failed(pm.run(module)))
+      return makeError("serializing the kernels failed");
+  }
+
+  auto binaryOp = module.lookupSymbol<gpu::BinaryOp>("tessera_kernels");
+  if (!binaryOp)
+    return makeError("the module has no kernels");
+  auto object = cast<gpu::ObjectAttr>(binaryOp.getObjects()[0]);
+  StringRef image = object.getObject().getValue();
+  if (nvptx && !binary && image.contains(".extern .func __nv_"))
+    return makeError("the PTX calls libdevice functions that were not "
+                     "linked");
+
+  switch (options.emit) {
+  case EmitKind::PTX:
+  case EmitKind::Cubin:
+  case EmitKind::Assembly:
+  case EmitKind::HSACO:
+    os << image;
+    return llvm::Error::success();
+  case EmitKind::Artifact: {
+    StringRef format =
+        !binary ? (nvptx ? "ptx" : "asm") : (nvptx ? "cubin" : "hsaco");
+    return writeGPUArtifact(module, target.getName(), (*pipelineOptions)->chip,
+                            format, image, os);
+  }
+  default:
+    llvm_unreachable("checked by verifyGPUCompilerOptions");
+  }
 }
 
 /// Gives every public function with a body a C wrapper,
@@ -368,6 +645,14 @@ llvm::Error mlir::tessera::compileModule(ModuleOp module,
                                          raw_ostream &os, TimingScope &timing) {
   if (llvm::Error error = verifyCompilerOptions(options))
     return error;
+  if (options.target != CompileTarget::CPU) {
+    DialectRegistry registry;
+    registerTesseraGPUPipelineDialects(registry);
+    registerAllToLLVMIRTranslations(registry);
+    registerGPUTargetInterfaces(registry);
+    module.getContext()->appendDialectRegistry(registry);
+    return compileGPUModule(module, options, os, timing);
+  }
 
   DialectRegistry registry;
   registerAllToLLVMIRTranslations(registry);
@@ -394,5 +679,7 @@ llvm::Error mlir::tessera::compileModule(ModuleOp module,
 
 void mlir::tessera::registerCompilerDialects(DialectRegistry &registry) {
   registerTesseraCPUPipelineDialects(registry);
+  registerTesseraGPUPipelineDialects(registry);
+  registerGPUTargetInterfaces(registry);
   registerAllToLLVMIRTranslations(registry);
 }

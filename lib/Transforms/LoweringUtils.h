@@ -51,6 +51,13 @@ Value createAttentionScale(OpBuilder &b, Location loc, AttentionOp op,
 /// An `index` constant.
 Value createIndexConstant(OpBuilder &b, Location loc, int64_t value);
 
+class GroupedMatmulOp;
+/// The result of `op` from its f32 product `[M, N]`, as the reference
+/// lowering makes it: the SwiGLU epilogue, or the product rounded to the
+/// result's element type (MoEToLinalg.cpp).
+Value createGroupedMatmulResult(OpBuilder &b, Location loc, GroupedMatmulOp op,
+                                Value product);
+
 /// `offsets[index]` (an i32 tensor) as an index clamped to [lo, hi]: the
 /// segment bounds of the MoE ops, which malformed offsets can never push
 /// outside the rows.

@@ -716,13 +716,10 @@ struct GroupedMatmulOpLowering : public OpRewritePattern<GroupedMatmulOp> {
   LogicalResult matchAndRewrite(GroupedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Type elementType = op.getOut().getType().getElementType();
     Value product = buildSegmentProducts(rewriter, loc, op.getRows(),
                                          op.getWeights(), op.getOffsets());
-    Value out = op.getEpilogue() == Epilogue::swiglu
-                    ? buildSwiGLU(rewriter, loc, product, elementType)
-                    : truncateTensor(rewriter, loc, product, elementType);
-    rewriter.replaceOp(op, castTo(rewriter, loc, op.getOut().getType(), out));
+    rewriter.replaceOp(op,
+                       createGroupedMatmulResult(rewriter, loc, op, product));
     return success();
   }
 };
@@ -837,6 +834,16 @@ struct CombineOpLowering : public OpRewritePattern<CombineOp> {
 };
 
 } // namespace
+
+Value mlir::tessera::createGroupedMatmulResult(OpBuilder &b, Location loc,
+                                               GroupedMatmulOp op,
+                                               Value product) {
+  Type elementType = op.getOut().getType().getElementType();
+  Value out = op.getEpilogue() == Epilogue::swiglu
+                  ? buildSwiGLU(b, loc, product, elementType)
+                  : truncateTensor(b, loc, product, elementType);
+  return castTo(b, loc, op.getOut().getType(), out);
+}
 
 void mlir::tessera::populateTesseraMoEToLinalgPatterns(
     RewritePatternSet &patterns) {

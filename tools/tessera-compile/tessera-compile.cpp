@@ -19,6 +19,7 @@
 #include "tessera/Compiler/Compiler.h"
 #include "tessera/Dialect/Tessera/IR/TesseraDialect.h"
 #include "tessera/Target/CPU/CPUPipeline.h"
+#include "tessera/Target/GPU/GPUPipeline.h"
 #include "tessera/Transforms/Passes.h"
 
 #include "mlir/IR/AsmState.h"
@@ -65,8 +66,8 @@ int main(int argc, char **argv) {
       llvm::cl::cat(category));
   static llvm::cl::opt<std::string> target(
       "target",
-      llvm::cl::desc("Target to compile for: cpu (nvptx and amdgpu are "
-                     "not supported yet)"),
+      llvm::cl::desc("Target to compile for: cpu, nvptx (NVIDIA GPUs) or "
+                     "amdgpu (AMD GPUs)"),
       llvm::cl::value_desc("name"), llvm::cl::init("cpu"),
       llvm::cl::cat(category));
   static llvm::cl::opt<std::string> cpu(
@@ -78,10 +79,26 @@ int main(int argc, char **argv) {
       llvm::cl::cat(category));
   static llvm::cl::opt<std::string> emit(
       "emit",
-      llvm::cl::desc("Artifact: mlir (LLVM dialect), llvm (LLVM IR after O3), "
-                     "asm or obj"),
+      llvm::cl::desc("What to write. cpu: mlir (LLVM dialect), llvm (LLVM IR "
+                     "after O3), asm or obj. nvptx: mlir (NVVM kernels and "
+                     "launches), ptx, cubin or artifact. amdgpu: mlir, asm, "
+                     "hsaco or artifact. An artifact is what "
+                     "tessera-gpu-launch runs: the launch manifest plus the "
+                     "device image (the default for GPU targets)"),
       llvm::cl::value_desc("kind"), llvm::cl::init("obj"),
       llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> chip(
+      "chip",
+      llvm::cl::desc("GPU architecture for nvptx/amdgpu: sm_80, sm_90, "
+                     "sm_90a, gfx90a, gfx942 (default: sm_90, gfx942)"),
+      llvm::cl::value_desc("name"), llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> toolkitPath(
+      "toolkit-path",
+      llvm::cl::desc("CUDA toolkit (ptxas, libdevice) or ROCm device "
+                     "library root; default: CUDA_ROOT, CUDA_HOME, "
+                     "CUDA_PATH, /usr/local/cuda (nvptx); ROCM_PATH, "
+                     "/opt/rocm, /usr/lib/x86_64-linux-gnu (amdgpu)"),
+      llvm::cl::value_desc("dir"), llvm::cl::cat(category));
   static llvm::cl::opt<std::string> passPipeline(
       "pass-pipeline",
       llvm::cl::desc("Textual pass pipeline anchored on builtin.module that "
@@ -89,13 +106,16 @@ int main(int argc, char **argv) {
       llvm::cl::value_desc("pipeline"), llvm::cl::cat(category));
   static llvm::cl::opt<std::string> pipelineOptions(
       "pipeline-options",
-      llvm::cl::desc("Options of the default tessera-cpu-pipeline, e.g. "
-                     "\"reference=true attention-q-block=32\""),
+      llvm::cl::desc("Options of the target's pipeline "
+                     "(tessera-cpu-pipeline, tessera-nvptx-pipeline, "
+                     "tessera-amdgpu-pipeline), e.g. \"reference=true "
+                     "attention-q-block=32\""),
       llvm::cl::value_desc("options"), llvm::cl::cat(category));
 
   registerAllPasses();
   tessera::registerTesseraPasses();
   tessera::registerTesseraCPUPipeline();
+  tessera::registerTesseraGPUPipelines();
 
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
@@ -111,11 +131,17 @@ int main(int argc, char **argv) {
   if (!parsedTarget)
     return fail(parsedTarget.takeError());
   options.target = *parsedTarget;
+  // GPU targets write the runtime's artifact unless told otherwise.
+  if (emit.getNumOccurrences() == 0 &&
+      *parsedTarget != tessera::CompileTarget::CPU)
+    emit = "artifact";
   llvm::Expected<tessera::EmitKind> parsedEmit = tessera::parseEmitKind(emit);
   if (!parsedEmit)
     return fail(parsedEmit.takeError());
   options.emit = *parsedEmit;
   options.cpu = cpu;
+  options.chip = chip;
+  options.toolkitPath = toolkitPath;
   options.passPipeline = passPipeline;
   options.pipelineOptions = pipelineOptions;
   options.configurePassManager = [](PassManager &pm) {

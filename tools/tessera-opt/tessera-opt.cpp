@@ -6,6 +6,7 @@
 
 #include "tessera/Dialect/Tessera/IR/TesseraDialect.h"
 #include "tessera/Target/CPU/CPUPipeline.h"
+#include "tessera/Target/GPU/GPUPipeline.h"
 #include "tessera/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -18,6 +19,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::tessera::registerTesseraPasses();
   mlir::tessera::registerTesseraCPUPipeline();
+  mlir::tessera::registerTesseraGPUPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

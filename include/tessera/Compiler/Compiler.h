@@ -41,7 +41,7 @@ class TimingScope;
 
 namespace tessera {
 
-/// The targets `tessera-compile` knows by name. Only `CPU` compiles today.
+/// The targets `tessera-compile` knows by name.
 enum class CompileTarget { CPU, NVPTX, AMDGPU };
 
 /// What the compiler writes.
@@ -54,12 +54,22 @@ enum class EmitKind {
   Assembly,
   /// A relocatable object file (ELF on Linux).
   Object,
+  /// NVPTX: the kernels' PTX text.
+  PTX,
+  /// NVPTX: the kernels assembled by ptxas (needs the CUDA toolkit).
+  Cubin,
+  /// AMDGPU: the kernels' code object, linked by lld.
+  HSACO,
+  /// GPU targets: the runtime's self-contained artifact, a launch manifest
+  /// plus the device image (cubin when ptxas is found, else PTX; HSACO).
+  Artifact,
 };
 
 /// Parses `cpu`, `nvptx` or `amdgpu`; anything else is an error.
 llvm::Expected<CompileTarget> parseCompileTarget(StringRef name);
 
-/// Parses `mlir`, `llvm`, `asm` or `obj`; anything else is an error.
+/// Parses `mlir`, `llvm`, `asm`, `obj`, `ptx`, `cubin`, `hsaco` or
+/// `artifact`; anything else is an error.
 llvm::Expected<EmitKind> parseEmitKind(StringRef name);
 
 /// The name `parseCompileTarget` accepts for `target`.
@@ -72,9 +82,20 @@ struct CompilerOptions {
   /// features the host reports.
   std::string cpu = "native";
   EmitKind emit = EmitKind::Object;
+  /// GPU targets: the architecture (sm_80, sm_90, sm_90a, gfx90a, gfx942).
+  /// Empty: the target's default (sm_90, gfx942). Pipeline options that name
+  /// a chip take precedence.
+  std::string chip;
+  /// GPU targets: the CUDA toolkit (ptxas, libdevice) or the directory of
+  /// ROCm's device libraries. Empty: CUDA_ROOT, CUDA_HOME, CUDA_PATH, then
+  /// /usr/local/cuda; ROCM_PATH, then /opt/rocm and
+  /// /usr/lib/x86_64-linux-gnu (rocm-device-libs).
+  std::string toolkitPath;
   /// A textual pass pipeline anchored on the module, as for `mlir-opt
   /// --pass-pipeline` (`builtin.module(tessera-cpu-pipeline{reference=1})`).
-  /// Empty: `tessera-cpu-pipeline` with `pipelineOptions`. For anything but
+  /// Empty: the target's pipeline (`tessera-cpu-pipeline`,
+  /// `tessera-nvptx-pipeline`, `tessera-amdgpu-pipeline`) with
+  /// `pipelineOptions`. For anything but
   /// `EmitKind::MLIR` the pipeline must end in the LLVM dialect.
   std::string passPipeline;
   /// Options of the default pipeline, in its option syntax

@@ -9,8 +9,10 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -50,6 +52,10 @@ void populateTesseraFuseRoutePatterns(RewritePatternSet &patterns);
 void populateTesseraTileGroupedMatmulPatterns(RewritePatternSet &patterns,
                                               int64_t columnBlock,
                                               int64_t kBlock, int64_t rowBlock);
+
+/// `tessera.grouped_matmul` as a gathering contraction with a static
+/// iteration space (lib/Transforms/GatherGroupedMatmul.cpp).
+void populateTesseraGatherGroupedMatmulPatterns(RewritePatternSet &patterns);
 
 class MoEOp;
 /// Reports why `op` cannot be decomposed (its number of experts is dynamic).

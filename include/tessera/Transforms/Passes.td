@@ -280,4 +280,79 @@ def TesseraRelaxVectorReductions : Pass<"tessera-relax-vector-reductions",
   let dependentDialects = ["::mlir::vector::VectorDialect"];
 }
 
+def TesseraGatherGroupedMatmul : Pass<"tessera-gather-grouped-matmul"> {
+  let summary = "Grouped GEMM as one parallel contraction that gathers "
+                "each row's expert weights";
+  let description = [{
+    Rewrites `tessera.grouped_matmul` into two `linalg.generic` ops with
+    static iteration spaces: `expert[r]`, the segment each row belongs to
+    (the last expert whose clamped segment holds it, -1 for none), and
+    `acc[r, n] = sum_k x[r, k] * w[expert[r], k, n]` (0 for rows in no
+    segment), followed by the reference epilogue. The reference's loop over
+    experts has segments of data-dependent size; this form has one
+    independent (row, column) per GPU thread and no dynamic shapes. The f32
+    products are summed in the reference's order, so results are equal.
+
+    Example:
+
+    ```mlir
+    %y = tessera.grouped_matmul %rows, %w, %offsets
+        : (tensor<256x64xf32>, tensor<8x64x32xf32>, tensor<9xi32>)
+        -> tensor<256x32xf32>
+    ```
+    becomes a `linalg.generic` over `(256, 8)` computing each row's expert
+    and one over `(256, 32, 64)` whose body reads
+    `tensor.extract %w[%expert, %k, %n]`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def TesseraMapToGPU : Pass<"tessera-map-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Turn the parallel loops of each function into GPU kernels";
+  let description = [{
+    Maps a bufferized function with static shapes onto a GPU: every
+    top-level `scf.parallel` (and every top-level `memref.copy`, first
+    rewritten as one) becomes a `gpu.func` kernel in the module's one
+    `gpu.module @tessera_kernels` and a `gpu.launch_func` in its place. The
+    iteration space is linearized: a 1-D grid of `block-size`-thread blocks,
+    one thread per iteration, the last loop dimension fastest (so that
+    consecutive threads touch consecutive elements), threads past the end
+    doing nothing. Loops nested in a mapped loop run sequentially in its
+    thread. Constants and memref views used by a loop are recreated inside
+    its kernel, so kernel arguments are whole buffers only (function
+    arguments and `memref.alloc`s), which is what the GPU artifact's launch
+    list can describe (docs/GPU-runtime.md).
+
+    What is left on the host is allocations, constants, launches and the
+    return; anything else (dynamic shapes, loops with reductions, host
+    control flow, scalars computed on the host) is an error naming the op.
+
+    Example:
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c16, %c128) step (%c1, %c1) {
+      %v = memref.load %a[%i, %j] : memref<16x128xf32>
+      memref.store %v, %b[%i, %j] : memref<16x128xf32>
+    }
+    ```
+    becomes `gpu.launch_func @tessera_kernels::@f_k0 blocks in (%c8, %c1,
+    %c1) threads in (%c256, %c1, %c1) args(%a, %b)` with a kernel that
+    computes `%i, %j` from `block_id x * 256 + thread_id x`.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block (a multiple of 32, at most 1024)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 #endif // TESSERA_TRANSFORMS_PASSES_TD

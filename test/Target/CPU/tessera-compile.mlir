@@ -104,13 +104,13 @@
 // OVERRIDE-NOT: __kmpc
 
 // Errors: one line each, exit code 1, no output file.
-// RUN: not tessera-compile %s --target=nvptx -o %t/e.o 2>&1 \
+// RUN: not tessera-compile %s --target=nvptx --emit=obj -o %t/e.o 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NVPTX
-// NVPTX: tessera-compile: error: target 'nvptx' is not supported yet
+// NVPTX: tessera-compile: error: target 'nvptx' emits mlir, artifact or its device code (ptx, cubin)
 // NVPTX-NOT: {{.}}
-// RUN: not tessera-compile %s --target=amdgpu -o %t/e.o 2>&1 \
+// RUN: not tessera-compile %s --target=amdgpu --emit=obj -o %t/e.o 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=AMDGPU
-// AMDGPU: tessera-compile: error: target 'amdgpu' is not supported yet
+// AMDGPU: tessera-compile: error: target 'amdgpu' emits mlir, artifact or its device code (asm, hsaco)
 // RUN: not tessera-compile %s --target=tpu -o %t/e.o 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=UNKNOWN-TARGET
 // UNKNOWN-TARGET: tessera-compile: error: unknown target 'tpu' (expected cpu, nvptx or amdgpu)
@@ -121,7 +121,7 @@
 // CPU-NOT: {{.}}
 // RUN: not tessera-compile %s --emit=exe -o %t/e.o 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=EMIT
-// EMIT: tessera-compile: error: unknown emit kind 'exe' (expected mlir, llvm, asm or obj)
+// EMIT: tessera-compile: error: unknown emit kind 'exe' (expected mlir, llvm, asm, obj, ptx, cubin, hsaco or artifact)
 // EMIT-NOT: {{.}}
 // RUN: not tessera-compile %t/missing.mlir -o %t/e.o 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=MISSING

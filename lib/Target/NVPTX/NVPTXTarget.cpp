@@ -1,0 +1,72 @@
+//===- NVPTXTarget.cpp - NVIDIA GPUs: NVVM and PTX ------------------------===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The NVIDIA side of the GPU pipelines: kernels lowered to NVVM with
+// bare-pointer memref arguments (what the runtime's launch list passes),
+// `#nvvm.target` with the chip, PTX features and libdevice.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Target/GPU/GPUPipeline.h"
+
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+
+class NVPTXTarget final : public GPUTarget {
+public:
+  StringRef getName() const override { return "nvptx"; }
+  StringRef getDefaultChip() const override { return "sm_90"; }
+
+  llvm::Error verifyChip(StringRef chip) const override {
+    StringRef number = chip;
+    unsigned version = 0;
+    if (number.consume_front("sm_")) {
+      number.consume_back("a");
+      if (!number.getAsInteger(10, version) && version >= 50)
+        return llvm::Error::success();
+    }
+    return llvm::createStringError(
+        "unknown NVIDIA chip '%s' (expected sm_<NN>[a] with NN >= 50, e.g. "
+        "sm_80, sm_90, sm_90a)",
+        chip.str().c_str());
+  }
+
+  void addKernelLoweringPasses(OpPassManager &pm) const override {
+    ConvertGpuOpsToNVVMOpsOptions toNVVM;
+    toNVVM.useBarePtrCallConv = true;
+    toNVVM.indexBitwidth = 64;
+    pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(toNVVM));
+  }
+
+  void
+  addAttachTargetPass(OpPassManager &pm,
+                      const TesseraGPUPipelineOptions &options) const override {
+    GpuNVVMAttachTargetOptions attach;
+    attach.chip = options.chip.empty() ? getDefaultChip().str()
+                                       : std::string(options.chip);
+    attach.features =
+        options.features.empty() ? "+ptx80" : std::string(options.features);
+    attach.optLevel = 3;
+    attach.linkLibs.assign(options.link.begin(), options.link.end());
+    pm.addPass(createGpuNVVMAttachTarget(attach));
+  }
+};
+
+} // namespace
+
+const GPUTarget &mlir::tessera::getNVPTXTarget() {
+  static const NVPTXTarget target;
+  return target;
+}

@@ -1,0 +1,152 @@
+"""The GPU execution suite, in two phases that may run on different machines.
+
+usage:
+  gpu_suite.py prepare --build BUILD --out DIR [--target nvptx] [--chip sm_90]
+  gpu_suite.py execute --dir DIR --launcher PATH [--platform cuda]
+
+`prepare` needs the compiler and no GPU: for every execution case of
+test/Integration/check.py whose entry function has static shapes, it compiles
+that function to a GPU artifact (tessera-compile --emit=artifact) and stores
+the case's seeded inputs and its expected outputs, which come from the numpy
+reference (reference.py), independent of the compiler. `execute` needs the
+GPU and no compiler: it runs each artifact with tessera-gpu-launch and
+compares every output with check.py's tolerances. The lent GPU machine has
+no LLVM, so the two phases run apart there; a machine with both runs them
+back to back (test/GPU/execution.test).
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INTEGRATION = os.path.join(HERE, "..", "Integration")
+sys.path.insert(0, INTEGRATION)
+import check  # noqa: E402
+
+
+def find_function(entry):
+    """The text of `func.func @entry` in test/Integration/*.mlir."""
+    for path in sorted(glob.glob(os.path.join(INTEGRATION, "*.mlir"))):
+        text = open(path).read()
+        m = re.search(r"^func\.func @" + re.escape(entry) + r"\(", text, re.M)
+        if not m:
+            continue
+        end = text.index("\n}\n", m.start()) + 3
+        return text[m.start():end]
+    return None
+
+
+def prepare(args):
+    compiler = os.path.join(args.build, "bin", "tessera-compile")
+    os.makedirs(args.out, exist_ok=True)
+    prepared, failures = [], []
+    for name in sorted(check.CASES):
+        c = check.CASES[name]()
+        func = find_function(c.entry)
+        if func is None:
+            failures.append(f"{name}: no function @{c.entry}")
+            continue
+        signature = func.split("{", 1)[0]
+        if "?" in signature:
+            print(f"skip {name}: dynamic shapes")
+            continue
+        if any(want is None for want in c.expected):
+            print(f"skip {name}: results without expected values")
+            continue
+        case_dir = os.path.join(args.out, name)
+        os.makedirs(case_dir, exist_ok=True)
+        source = os.path.join(case_dir, "case.mlir")
+        with open(source, "w") as f:
+            f.write(func)
+        cmd = [compiler, source, f"--target={args.target}",
+               "--emit=artifact", "-o", os.path.join(case_dir, "case.tgpu")]
+        if args.chip:
+            cmd.append(f"--chip={args.chip}")
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            failures.append(f"{name}: tessera-compile failed:\n{proc.stderr}")
+            continue
+        for i, a in enumerate(c.inputs):
+            np.save(os.path.join(case_dir, f"in{i}.npy"), a)
+        for i, want in enumerate(c.expected):
+            np.save(os.path.join(case_dir, f"want{i}.npy"), np.asarray(want))
+        tols = c.tol if isinstance(c.tol, list) else [c.tol] * len(c.expected)
+        with open(os.path.join(case_dir, "case.json"), "w") as f:
+            json.dump({"entry": c.entry, "inputs": len(c.inputs),
+                       "outputs": len(c.expected),
+                       "tol": [list(t) for t in tols]}, f)
+        prepared.append(name)
+        print(f"prepared {name}")
+    for failure in failures:
+        print("FAIL " + failure)
+    print(f"prepared {len(prepared)} cases, {len(failures)} failed")
+    return 1 if failures or not prepared else 0
+
+
+def execute(args):
+    cases = sorted(d for d in os.listdir(args.dir)
+                   if os.path.exists(os.path.join(args.dir, d, "case.json")))
+    failures = []
+    for name in cases:
+        case_dir = os.path.join(args.dir, name)
+        meta = json.load(open(os.path.join(case_dir, "case.json")))
+        cmd = [args.launcher, os.path.join(case_dir, "case.tgpu"),
+               f"--entry={meta['entry']}"]
+        if args.platform:
+            cmd.append(f"--platform={args.platform}")
+        cmd += [f"--input={os.path.join(case_dir, f'in{i}.npy')}"
+                for i in range(meta["inputs"])]
+        outs = [os.path.join(case_dir, f"got{i}.npy")
+                for i in range(meta["outputs"])]
+        for out in outs:
+            if os.path.exists(out):
+                os.remove(out)
+        cmd += [f"--output={out}" for out in outs]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            failures.append(f"{name}: tessera-gpu-launch exited "
+                            f"{proc.returncode}: {proc.stderr.strip()}")
+            continue
+        errors = []
+        for i, out in enumerate(outs):
+            want = np.load(os.path.join(case_dir, f"want{i}.npy"))
+            error = check.compare(f"{name} result #{i}", np.load(out), want,
+                                  tuple(meta["tol"][i]))
+            if error:
+                errors.append(error)
+        if errors:
+            failures += errors
+        else:
+            print(f"PASS {name}")
+    for failure in failures:
+        print("FAIL " + failure)
+    print(f"gpu suite: {len(cases) - len({f.split(':')[0] for f in failures})}"
+          f" of {len(cases)} cases passed")
+    return 1 if failures or not cases else 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="phase", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("--build", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--target", default="nvptx")
+    p.add_argument("--chip", default="")
+    e = sub.add_parser("execute")
+    e.add_argument("--dir", required=True)
+    e.add_argument("--launcher", required=True)
+    e.add_argument("--platform", default="")
+    args = parser.parse_args()
+    return prepare(args) if args.phase == "prepare" else execute(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+// RUN: tessera-opt %s --tessera-nvptx-pipeline | FileCheck %s
+// RUN: tessera-opt %s --tessera-nvptx-pipeline="chip=sm_90a block-size=128" | FileCheck %s --check-prefix=SM90A
+// RUN: not tessera-opt %s --tessera-nvptx-pipeline="chip=gfx942" 2>&1 | FileCheck %s --check-prefix=BADCHIP
+// RUN: not tessera-opt %s --tessera-nvptx-pipeline="block-size=100" 2>&1 | FileCheck %s --check-prefix=BADBLOCK
+
+// After the pipeline the host function holds allocations and launches only;
+// the result is an out-parameter; the kernels are NVVM functions taking bare
+// pointers in one module with the NVVM target attached. The grouped GEMM is
+// a gathering contraction (no loop over experts on the host).
+
+// CHECK-LABEL: func.func @grouped
+// CHECK-SAME:    %{{.+}}: memref<12x5xbf16> {bufferize.result})
+// CHECK-NOT:     scf.
+// CHECK-NOT:     linalg.
+// CHECK:         gpu.launch_func @tessera_kernels::@grouped_k0
+// CHECK:         return
+
+// SM90A:       gpu.module @tessera_kernels [#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">]
+// SM90A:         nvvm.maxntid = array<i32: 128, 1, 1>
+
+// BADCHIP: tessera-nvptx-pipeline: unknown NVIDIA chip 'gfx942'
+// BADBLOCK: tessera-nvptx-pipeline: block-size must be a multiple of 32 in [32, 1024], got 100
+func.func @grouped(%r: tensor<12x8xbf16>, %w: tensor<3x8x10xbf16>, %o: tensor<4xi32>) -> tensor<12x5xbf16> {
+  %y = tessera.grouped_matmul %r, %w, %o {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<12x8xbf16>, tensor<3x8x10xbf16>, tensor<4xi32>) -> tensor<12x5xbf16>
+  return %y : tensor<12x5xbf16>
+}
+
+// Attention: every stage of the reference lowering is a kernel.
+// CHECK-LABEL: func.func @attention
+// CHECK-COUNT-3: gpu.launch_func
+// CHECK:         return
+// CHECK:       gpu.module @tessera_kernels [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">]
+// CHECK:         llvm.func @grouped_k0(%{{.+}}: !llvm.ptr)
+// CHECK-SAME:      nvvm.kernel
+// CHECK-SAME:      nvvm.maxntid = array<i32: 12, 1, 1>
+// CHECK:         nvvm.read.ptx.sreg.ctaid.x
+// CHECK:         nvvm.read.ptx.sreg.tid.x
+// CHECK:         llvm.call @__nv_expf
+func.func @attention(%q: tensor<1x4x16x8xf16>, %k: tensor<1x2x16x8xf16>, %v: tensor<1x2x16x8xf16>)
+    -> tensor<1x4x16x8xf16> {
+  %o = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<1x4x16x8xf16>, tensor<1x2x16x8xf16>, tensor<1x2x16x8xf16>) -> tensor<1x4x16x8xf16>
+  return %o : tensor<1x4x16x8xf16>
+}

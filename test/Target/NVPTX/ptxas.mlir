@@ -1,0 +1,26 @@
+// REQUIRES: ptxas
+// Every chip's PTX assembles, math (libdevice) included; cubin and the
+// default artifact are ELF.
+// RUN: tessera-compile %s --target=nvptx --chip=sm_80 --emit=ptx -o %t.sm80.ptx
+// RUN: %ptxas -arch=sm_80 %t.sm80.ptx -o %t.sm80.cubin
+// RUN: tessera-compile %s --target=nvptx --chip=sm_90 --emit=ptx -o %t.sm90.ptx
+// RUN: %ptxas -arch=sm_90 %t.sm90.ptx -o %t.sm90.cubin
+// RUN: tessera-compile %s --target=nvptx --chip=sm_90a --emit=ptx -o %t.sm90a.ptx
+// RUN: %ptxas -arch=sm_90a %t.sm90a.ptx -o %t.sm90a.cubin
+// RUN: FileCheck %s --check-prefix=PTX < %t.sm90a.ptx
+// RUN: tessera-compile %s --target=nvptx --emit=cubin -o %t.cubin
+// RUN: llvm-readelf -h %t.cubin | FileCheck %s --check-prefix=CUBIN
+// RUN: tessera-compile %s --target=nvptx --emit=artifact -o %t.tgpu
+// RUN: FileCheck %s --check-prefix=ARTIFACT < %t.tgpu
+
+// PTX: .target sm_90a
+// PTX-NOT: .extern .func __nv_
+// PTX: ex2.approx
+// CUBIN: Machine: {{.*}}CUDA
+// ARTIFACT: image cubin
+func.func @attention(%q: tensor<1x4x16x8xbf16>, %k: tensor<1x2x16x8xbf16>, %v: tensor<1x2x16x8xbf16>)
+    -> tensor<1x4x16x8xbf16> {
+  %o = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<1x4x16x8xbf16>, tensor<1x2x16x8xbf16>, tensor<1x2x16x8xbf16>) -> tensor<1x4x16x8xbf16>
+  return %o : tensor<1x4x16x8xbf16>
+}
