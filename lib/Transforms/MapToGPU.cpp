@@ -88,7 +88,6 @@ public:
 private:
   gpu::GPUModuleOp getKernelModule();
   LogicalResult mapLoop(func::FuncOp func, scf::ParallelOp loop);
-  scf::ParallelOp rewriteCopy(memref::CopyOp copy);
   FailureOr<scf::ParallelOp> hoistParallelLoop(scf::ForOp outer);
   scf::ParallelOp wrapInSingleThread(ArrayRef<Operation *> ops);
 
@@ -111,26 +110,36 @@ gpu::GPUModuleOp KernelBuilder::getKernelModule() {
   return kernelModule;
 }
 
-scf::ParallelOp KernelBuilder::rewriteCopy(memref::CopyOp copy) {
+/// Replaces `copy` by element loads and stores in a loop nest over the
+/// source's sizes: one `scf.parallel` (a kernel's worth, on the host) or
+/// nested `scf.for`s (inside a kernel, which cannot call memrefCopy).
+/// Returns the parallel loop, if any.
+static scf::ParallelOp expandCopy(memref::CopyOp copy, bool parallel) {
   OpBuilder b(copy);
   Location loc = copy.getLoc();
   auto type = cast<MemRefType>(copy.getSource().getType());
   SmallVector<Value> lower, upper, steps;
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  for (int64_t size : type.getShape()) {
+  for (int64_t d = 0; d < type.getRank(); ++d) {
     lower.push_back(zero);
-    upper.push_back(arith::ConstantIndexOp::create(b, loc, size));
+    upper.push_back(
+        type.isDynamicDim(d)
+            ? memref::DimOp::create(b, loc, copy.getSource(), d).getResult()
+            : arith::ConstantIndexOp::create(b, loc, type.getDimSize(d))
+                  .getResult());
     steps.push_back(one);
   }
-  auto loop = scf::ParallelOp::create(
-      b, loc, lower, upper, steps,
-      [&](OpBuilder &nested, Location nestedLoc, ValueRange ivs) {
-        Value value =
-            memref::LoadOp::create(nested, nestedLoc, copy.getSource(), ivs);
-        memref::StoreOp::create(nested, nestedLoc, value, copy.getTarget(),
-                                ivs);
-      });
+  auto body = [&](OpBuilder &nested, Location nestedLoc, ValueRange ivs) {
+    Value value =
+        memref::LoadOp::create(nested, nestedLoc, copy.getSource(), ivs);
+    memref::StoreOp::create(nested, nestedLoc, value, copy.getTarget(), ivs);
+  };
+  scf::ParallelOp loop;
+  if (parallel)
+    loop = scf::ParallelOp::create(b, loc, lower, upper, steps, body);
+  else
+    scf::buildLoopNest(b, loc, lower, upper, steps, body);
   copy.erase();
   return loop;
 }
@@ -380,25 +389,8 @@ LogicalResult KernelBuilder::mapLoop(func::FuncOp func, scf::ParallelOp loop) {
 
   // Copies inside a kernel (bufferization's, in sequential code) become
   // loops: kernels cannot call the host's memrefCopy.
-  kernel.walk([&](memref::CopyOp copy) {
-    OpBuilder inner(copy);
-    auto type = cast<MemRefType>(copy.getSource().getType());
-    SmallVector<Value> lower, upper, steps;
-    for (int64_t d = 0; d < type.getRank(); ++d) {
-      lower.push_back(arith::ConstantIndexOp::create(inner, loc, 0));
-      upper.push_back(memref::DimOp::create(inner, loc, copy.getSource(), d));
-      steps.push_back(arith::ConstantIndexOp::create(inner, loc, 1));
-    }
-    scf::buildLoopNest(
-        inner, loc, lower, upper, steps,
-        [&](OpBuilder &nested, Location nestedLoc, ValueRange ivs) {
-          Value value =
-              memref::LoadOp::create(nested, nestedLoc, copy.getSource(), ivs);
-          memref::StoreOp::create(nested, nestedLoc, value, copy.getTarget(),
-                                  ivs);
-        });
-    copy.erase();
-  });
+  kernel.walk(
+      [](memref::CopyOp copy) { expandCopy(copy, /*parallel=*/false); });
 
   // The launch.
   OpBuilder host(loop);
@@ -436,7 +428,7 @@ LogicalResult KernelBuilder::mapFunction(func::FuncOp func) {
       if (!cast<MemRefType>(copy.getSource().getType()).hasStaticShape())
         return copy.emitOpError("of a dynamically shaped memref is not "
                                 "mapped to the GPU");
-      if (failed(mapLoop(func, rewriteCopy(copy))))
+      if (failed(mapLoop(func, expandCopy(copy, /*parallel=*/true))))
         return failure();
       continue;
     }
