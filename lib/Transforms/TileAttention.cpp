@@ -38,6 +38,12 @@
 // row of the tile (`scf.if`) computes its scores without a mask; the others
 // apply the reference's per-element rule.
 //
+// Decode (Sq = 1, static) with G = Hq / Hkv > 1 query heads per KV head and
+// no bias: the forall runs over (b, kvh, hb) in (B, Hkv, ceildiv(G, Bq)) and
+// the rows of a tile are the heads kvh·G + hb·Bq + [0, n) at the single query
+// position, so every row has the same diagonal and each K/V block serves n
+// heads (decode and MLA decode are bound by reading K/V).
+//
 // `tessera.latent_attention` is first rewritten into a `tessera.attention`
 // over its single latent KV head (values = the first `latent_dim` columns),
 // which is then tiled.
@@ -125,6 +131,21 @@ static Value extractTile(OpBuilder &b, Location loc, Value source,
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1), rows,
                                      cols};
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  auto type = tensor::ExtractSliceOp::inferCanonicalRankReducedResultType(
+      2, cast<RankedTensorType>(source.getType()), sizes);
+  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
+                                        strides);
+}
+
+/// The 2-d tile source[i0, h : h + heads, 0, 0 : cols] of a rank-4 tensor
+/// with one row per head, rank-reduced to [heads, cols]. A view.
+static Value extractHeadTile(OpBuilder &b, Location loc, Value source,
+                             OpFoldResult i0, OpFoldResult h,
+                             OpFoldResult heads, OpFoldResult cols) {
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> offsets = {i0, h, zero, zero};
+  SmallVector<OpFoldResult> sizes = {one, heads, one, cols};
+  SmallVector<OpFoldResult> strides(4, one);
   auto type = tensor::ExtractSliceOp::inferCanonicalRankReducedResultType(
       2, cast<RankedTensorType>(source.getType()), sizes);
   return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
@@ -222,9 +243,12 @@ namespace {
 struct QueryTile {
   Value batch, head;
   OpFoldResult kvHead;
-  Value rowStart;      // r0
-  OpFoldResult rows;   // n
-  Value diagStart;     // diag(r0) = r0 + Skv_eff - Sq
+  Value rowStart;    // r0
+  OpFoldResult rows; // n
+  Value diagStart;   // diag(r0) = r0 + Skv_eff - Sq
+  /// Decode with GQA/MQA: the rows are query heads of one KV head at the
+  /// single query position, so every row has the diagonal `diagStart`.
+  bool rowsAreHeads = false;
   Value q;             // [n, D]
   OpFoldResult qWidth; // D
   OpFoldResult vWidth; // Dv
@@ -282,12 +306,23 @@ struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
           SmallVector<OpFoldResult>{qSizes[0], qSizes[1], qSizes[2]},
           rewriter.getF32Type()));
 
-    auto forall = scf::ForallOp::create(
-        rewriter, loc,
-        SmallVector<OpFoldResult>{qSizes[0], qSizes[1],
-                                  getAsOpFoldResult(numQBlocks)},
-        inits,
-        /*mapping=*/std::nullopt);
+    // Decode (one static query row) with several query heads per KV head
+    // and no per-head bias: a tile's rows are up to `queryBlock` heads of
+    // one KV head, which then read each K/V block once for all of them.
+    int64_t headsPerKV = 0, blockH = 0;
+    if (!qType.isDynamicDim(2) && qType.getDimSize(2) == 1 &&
+        !qType.isDynamicDim(1) && !kType.isDynamicDim(1) && !op.getBias() &&
+        qType.getDimSize(1) > kType.getDimSize(1)) {
+      headsPerKV = qType.getDimSize(1) / kType.getDimSize(1);
+      blockH = std::min(queryBlock, headsPerKV);
+    }
+    SmallVector<OpFoldResult> space = {qSizes[0], qSizes[1],
+                                       getAsOpFoldResult(numQBlocks)};
+    if (headsPerKV)
+      space = {qSizes[0], kSizes[1],
+               rewriter.getIndexAttr(llvm::divideCeil(headsPerKV, blockH))};
+    auto forall = scf::ForallOp::create(rewriter, loc, space, inits,
+                                        /*mapping=*/std::nullopt);
     {
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPointToStart(forall.getBody());
@@ -297,16 +332,33 @@ struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
       tile.batch = ivs[0];
       tile.head = ivs[1];
       // GQA: KV head h / (Hq / Hkv); 0 for MQA and latent attention.
-      tile.kvHead = kType.getDimSize(1) == 1
-                        ? OpFoldResult(rewriter.getIndexAttr(0))
-                        : OpFoldResult(rewriter.createOrFold<arith::DivUIOp>(
-                              loc, ivs[1], groupSize));
-      tile.rowStart = rewriter.createOrFold<arith::MulIOp>(
-          loc, ivs[2], createIndexConstant(rewriter, loc, blockQ));
-      tile.rows = getTileExtent(rewriter, loc, tile.rowStart, seqQ, blockQ,
-                                qType.isDynamicDim(2)
-                                    ? std::nullopt
-                                    : std::optional(qType.getDimSize(2)));
+      if (headsPerKV) {
+        // Heads [kvh·G + hb·Bh, ...) at query position 0.
+        tile.kvHead = ivs[1];
+        Value headInGroup = rewriter.createOrFold<arith::MulIOp>(
+            loc, ivs[2], createIndexConstant(rewriter, loc, blockH));
+        tile.head = createAdd(
+            rewriter, loc,
+            rewriter.createOrFold<arith::MulIOp>(
+                loc, ivs[1], createIndexConstant(rewriter, loc, headsPerKV)),
+            headInGroup);
+        tile.rowStart = createIndexConstant(rewriter, loc, 0);
+        tile.rows = getTileExtent(
+            rewriter, loc, headInGroup,
+            createIndexConstant(rewriter, loc, headsPerKV), blockH, headsPerKV);
+        tile.rowsAreHeads = true;
+      } else {
+        tile.kvHead = kType.getDimSize(1) == 1
+                          ? OpFoldResult(rewriter.getIndexAttr(0))
+                          : OpFoldResult(rewriter.createOrFold<arith::DivUIOp>(
+                                loc, ivs[1], groupSize));
+        tile.rowStart = rewriter.createOrFold<arith::MulIOp>(
+            loc, ivs[2], createIndexConstant(rewriter, loc, blockQ));
+        tile.rows = getTileExtent(rewriter, loc, tile.rowStart, seqQ, blockQ,
+                                  qType.isDynamicDim(2)
+                                      ? std::nullopt
+                                      : std::optional(qType.getDimSize(2)));
+      }
       Value seqKVEff = buildEffectiveKVLength(rewriter, loc, op.getKvLens(),
                                               tile.batch, seqKV);
       tile.diagStart =
@@ -314,8 +366,12 @@ struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
                     createAdd(rewriter, loc, tile.rowStart, seqKVEff), seqQ);
       tile.q = createF32Tile(
           rewriter, loc,
-          extractTile(rewriter, loc, q, tile.batch, tile.head, tile.rowStart,
-                      rewriter.getIndexAttr(0), tile.rows, qSizes[3]),
+          tile.rowsAreHeads
+              ? extractHeadTile(rewriter, loc, q, tile.batch, tile.head,
+                                tile.rows, qSizes[3])
+              : extractTile(rewriter, loc, q, tile.batch, tile.head,
+                            tile.rowStart, rewriter.getIndexAttr(0), tile.rows,
+                            qSizes[3]),
           /*transpose=*/false);
       tile.qWidth = qSizes[3];
       tile.vWidth = vSizes[3];
@@ -334,16 +390,19 @@ struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
       SmallVector<OpFoldResult> one(4, rewriter.getIndexAttr(1));
       OpFoldResult zero = rewriter.getIndexAttr(0);
       Block::BlockArgListType outArgs = forall.getRegionOutArgs();
+      // Rows are query positions of one head, or heads at one position.
+      OpFoldResult heads = tile.rowsAreHeads ? tile.rows : one[1];
+      OpFoldResult positions = tile.rowsAreHeads ? one[2] : tile.rows;
       tensor::ParallelInsertSliceOp::create(
           rewriter, loc, outTile, outArgs[0],
           SmallVector<OpFoldResult>{tile.batch, tile.head, tile.rowStart, zero},
-          SmallVector<OpFoldResult>{one[0], one[1], tile.rows, tile.vWidth},
+          SmallVector<OpFoldResult>{one[0], heads, positions, tile.vWidth},
           one);
       if (lseTile)
         tensor::ParallelInsertSliceOp::create(
             rewriter, loc, lseTile, outArgs[1],
             SmallVector<OpFoldResult>{tile.batch, tile.head, tile.rowStart},
-            SmallVector<OpFoldResult>{one[0], one[1], tile.rows},
+            SmallVector<OpFoldResult>{one[0], heads, positions},
             SmallVector<OpFoldResult>(3, rewriter.getIndexAttr(1)));
     }
 
@@ -383,7 +442,9 @@ private:
     Value one = createIndexConstant(b, loc, 1);
     // diag of the last row of the tile.
     Value diagEnd =
-        createSub(b, loc, createAdd(b, loc, tile.diagStart, rows), one);
+        tile.rowsAreHeads
+            ? tile.diagStart
+            : createSub(b, loc, createAdd(b, loc, tile.diagStart, rows), one);
 
     Value lower = createIndexConstant(b, loc, 0);
     if (window > 0)
@@ -482,7 +543,9 @@ private:
       Value i = linalg::IndexOp::create(nb, nl, 0);
       Value j = linalg::IndexOp::create(nb, nl, 1);
       Value key = arith::AddIOp::create(nb, nl, kvStart, j);
-      Value diag = arith::AddIOp::create(nb, nl, tile.diagStart, i);
+      Value diag = tile.rowsAreHeads
+                       ? tile.diagStart
+                       : arith::AddIOp::create(nb, nl, tile.diagStart, i);
       Value visible;
       if (causal)
         visible =
@@ -512,8 +575,10 @@ private:
     }
     if (window > 0) {
       Value lastDiag =
-          createSub(b, loc, createAdd(b, loc, tile.diagStart, rows),
-                    createIndexConstant(b, loc, 1));
+          tile.rowsAreHeads
+              ? tile.diagStart
+              : createSub(b, loc, createAdd(b, loc, tile.diagStart, rows),
+                          createIndexConstant(b, loc, 1));
       Value start =
           createSub(b, loc, lastDiag, createIndexConstant(b, loc, window));
       Value inWindow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,

@@ -1,4 +1,5 @@
 // RUN: tessera-opt %s --tessera-tile-attention="q-block=16 kv-block=32" --split-input-file | FileCheck %s
+// RUN: tessera-opt %s --tessera-tile-attention="q-block=4 kv-block=16" --split-input-file | FileCheck %s --check-prefix=BLOCKS
 
 // GQA (8 query heads over 2 KV heads), causal with Sq < Skv, with the lse.
 // CHECK-LABEL: func.func @gqa_causal_lse
@@ -186,21 +187,49 @@ func.func @dynamic(%q: tensor<?x4x?x16xf32>, %k: tensor<?x?x?x16xf32>, %v: tenso
 // -----
 
 // Latent attention: one shared KV head (head index 0), values are the first
-// latent_dim columns of the same cache, read through slices.
+// latent_dim columns of the same cache, read through slices. Decode: the 4
+// query heads of the KV head are the rows of one tile, so each K/V block is
+// read once for all of them.
 // CHECK-LABEL: func.func @latent_decode
-// CHECK-SAME:    %[[KV:[^:]+]]: tensor<1x100x40xf32>
+// CHECK-SAME:    %[[Q:[^:]+]]: tensor<1x4x1x40xf32>, %[[KV:[^:]+]]: tensor<1x100x40xf32>
 // CHECK-NOT:     tessera.latent_attention
 // CHECK-NOT:     tessera.attention
 // CHECK:         %[[K4:.+]] = tensor.expand_shape %[[KV]] {{\[\[}}0, 1], [2], [3]] output_shape [1, 1, 100, 40]
 // CHECK:         %[[V4:.+]] = tensor.extract_slice %[[K4]][0, 0, 0, 0] [1, 1, 100, 32] [1, 1, 1, 1]
-// CHECK:         scf.forall (%[[B:[a-z0-9_]+]], %{{.+}}, %{{.+}}) in (1, 4, 1)
+// CHECK:         scf.forall (%[[B:[a-z0-9_]+]], %[[KVH:[a-z0-9_]+]], %{{.+}}) in (1, 1, 1)
+// CHECK:           tensor.extract_slice %[[Q]][%[[B]], %[[H:[a-z0-9_]+]], 0, 0] [1, 4, 1, 40] [1, 1, 1, 1] : tensor<1x4x1x40xf32> to tensor<4x40xf32>
 // CHECK:           scf.for %[[KB:[a-z0-9_]+]] =
-// CHECK:             tensor.extract_slice %[[K4]][%[[B]], 0, %[[KB]], 0] [1, 1, %{{.+}}, 40]
-// CHECK:             tensor.extract_slice %[[V4]][%[[B]], 0, %[[KB]], 0] [1, 1, %{{.+}}, 32]
-// CHECK:             linalg.matmul {{.*}} -> tensor<1x?xf32>
+// CHECK:             tensor.extract_slice %[[K4]][%[[B]], %[[KVH]], %[[KB]], 0] [1, 1, %{{.+}}, 40]
+// CHECK:             tensor.extract_slice %[[V4]][%[[B]], %[[KVH]], %[[KB]], 0] [1, 1, %{{.+}}, 32]
+// CHECK:             linalg.matmul {{.*}} -> tensor<4x?xf32>
+// CHECK:         tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[B]], %[[H]], %{{.+}}, 0] [1, 4, 1, 32] [1, 1, 1, 1] : tensor<4x32xf32> into tensor<1x4x1x32xf32>
 func.func @latent_decode(%q: tensor<1x4x1x40xf32>, %kv: tensor<1x100x40xf32>, %lens: tensor<1xi32>)
     -> tensor<1x4x1x32xf32> {
   %o = tessera.latent_attention %q, %kv kv_lens %lens {latent_dim = 32 : i64, causal = true}
       : (tensor<1x4x1x40xf32>, tensor<1x100x40xf32>, tensor<1xi32>) -> tensor<1x4x1x32xf32>
   return %o : tensor<1x4x1x32xf32>
+}
+
+// -----
+
+// GQA decode, 8 query heads per KV head in tiles of q-block heads: the
+// forall runs over (batch, KV head, head block); a tile's rows are heads
+// kvh * 8 + hb * 4 + [0, 4) at the one query position; the lse follows.
+// BLOCKS-LABEL: func.func @gqa_decode
+// BLOCKS-SAME:    %[[Q:[^:]+]]: tensor<2x16x1x8xbf16>
+// BLOCKS:         scf.forall (%[[B:[a-z0-9_]+]], %[[KVH:[a-z0-9_]+]], %[[HB:[a-z0-9_]+]]) in (2, 2, 2)
+// BLOCKS-DAG:       %[[OFF:.+]] = arith.muli %[[HB]], %c4
+// BLOCKS-DAG:       %[[BASE:.+]] = arith.muli %[[KVH]], %c8
+// BLOCKS:           %[[H:[a-z0-9_]+]] = arith.addi %[[BASE]], %[[OFF]]
+// BLOCKS:           tensor.extract_slice %[[Q]][%[[B]], %[[H]], 0, 0] [1, 4, 1, 8] [1, 1, 1, 1] : tensor<2x16x1x8xbf16> to tensor<4x8xbf16>
+// BLOCKS:           scf.for
+// BLOCKS:             linalg.matmul {{.*}} -> tensor<4x16xf32>
+// BLOCKS:         tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[B]], %[[H]], %{{.+}}, 0] [1, 4, 1, 8] [1, 1, 1, 1] : tensor<4x8xbf16> into tensor<2x16x1x8xbf16>
+// BLOCKS:         tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[B]], %[[H]], %{{.+}}] [1, 4, 1] [1, 1, 1] : tensor<4xf32> into tensor<2x16x1xf32>
+func.func @gqa_decode(%q: tensor<2x16x1x8xbf16>, %k: tensor<2x2x64x8xbf16>, %v: tensor<2x2x64x8xbf16>)
+    -> (tensor<2x16x1x8xbf16>, tensor<2x16x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<2x16x1x8xbf16>, tensor<2x2x64x8xbf16>, tensor<2x2x64x8xbf16>)
+      -> (tensor<2x16x1x8xbf16>, tensor<2x16x1xf32>)
+  return %o, %lse : tensor<2x16x1x8xbf16>, tensor<2x16x1xf32>
 }

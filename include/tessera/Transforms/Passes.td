@@ -86,7 +86,11 @@ def TesseraTileAttention : Pass<"tessera-tile-attention"> {
     `Sq x Skv` score matrix is materialized. KV blocks that lie entirely
     outside the causal/window band or past `kv_lens[b]` are skipped by the
     loop bounds; only blocks that cross a boundary are masked. GQA reads KV
-    head `h / (Hq / Hkv)` by index, never by copy.
+    head `h / (Hq / Hkv)` by index, never by copy. Decode (a static single
+    query row) with several query heads per KV head and no bias is tiled
+    over (batch, KV head, head block) instead: the rows of a tile are up to
+    `q-block` query heads of one KV head (GQA, MQA, latent attention's 128
+    heads), so each K/V block is read and converted once for all of them.
 
     Example:
 
