@@ -57,18 +57,19 @@ constexpr StringLiteral kKernelModuleName = "tessera_kernels";
 /// Ops that may stay on the host: they only describe buffers and launches.
 bool isHostOp(Operation *op) {
   return isa<arith::ConstantOp, memref::AllocOp, memref::DeallocOp,
-             gpu::LaunchFuncOp, func::ReturnOp>(op) ||
+             memref::GetGlobalOp, gpu::LaunchFuncOp, func::ReturnOp>(op) ||
          isa<ViewLikeOpInterface>(op);
 }
 
 /// Ops whose results a kernel recomputes instead of receiving: constants,
 /// views of buffers and index arithmetic, all free of side effects.
 bool isRecomputable(Operation *op) {
-  return isa<arith::ConstantOp, ViewLikeOpInterface, affine::AffineApplyOp,
-             arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::DivUIOp,
-             arith::DivSIOp, arith::RemUIOp, arith::RemSIOp, arith::IndexCastOp,
-             arith::MinSIOp, arith::MaxSIOp, arith::MinUIOp, arith::MaxUIOp,
-             arith::CeilDivSIOp, arith::FloorDivSIOp, memref::DimOp>(op);
+  return isa<arith::ConstantOp, memref::GetGlobalOp, ViewLikeOpInterface,
+             affine::AffineApplyOp, arith::AddIOp, arith::SubIOp, arith::MulIOp,
+             arith::DivUIOp, arith::DivSIOp, arith::RemUIOp, arith::RemSIOp,
+             arith::IndexCastOp, arith::MinSIOp, arith::MaxSIOp, arith::MinUIOp,
+             arith::MaxUIOp, arith::CeilDivSIOp, arith::FloorDivSIOp,
+             memref::DimOp>(op);
 }
 
 /// A statically shaped memref with the identity layout: what the bare-pointer
@@ -89,6 +90,7 @@ private:
   gpu::GPUModuleOp getKernelModule();
   LogicalResult mapLoop(func::FuncOp func, scf::ParallelOp loop);
   FailureOr<scf::ParallelOp> hoistParallelLoop(scf::ForOp outer);
+  LogicalResult copyGlobalToKernels(memref::GetGlobalOp use);
   scf::ParallelOp wrapInSingleThread(ArrayRef<Operation *> ops);
 
   ModuleOp module;
@@ -142,6 +144,20 @@ static scf::ParallelOp expandCopy(memref::CopyOp copy, bool parallel) {
     scf::buildLoopNest(b, loc, lower, upper, steps, body);
   copy.erase();
   return loop;
+}
+
+/// Gives the kernel module its own copy of the constant global `use` reads.
+LogicalResult KernelBuilder::copyGlobalToKernels(memref::GetGlobalOp use) {
+  gpu::GPUModuleOp kernels = getKernelModule();
+  if (kernels.lookupSymbol(use.getNameAttr()))
+    return success();
+  auto global = module.lookupSymbol<memref::GlobalOp>(use.getNameAttr());
+  if (!global || !global.getConstant() || !global.getInitialValue())
+    return use.emitOpError("reads a global that is not a constant, which a "
+                           "GPU kernel cannot share with the host");
+  OpBuilder b = OpBuilder::atBlockBegin(kernels.getBody());
+  b.clone(*global);
+  return success();
 }
 
 /// Moves `ops` (sequential code: a loop that is not a parallel nest in
@@ -351,8 +367,13 @@ LogicalResult KernelBuilder::mapLoop(func::FuncOp func, scf::ParallelOp loop) {
   SmallVector<Operation *> ordered(recomputed.begin(), recomputed.end());
   llvm::sort(ordered,
              [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
-  for (Operation *op : ordered)
+  for (Operation *op : ordered) {
+    // Constant tensors (bufferized to globals) get a copy in device memory.
+    if (auto global = dyn_cast<memref::GetGlobalOp>(op))
+      if (failed(copyGlobalToKernels(global)))
+        return failure();
     b.clone(*op, mapping);
+  }
 
   Value blockId = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);

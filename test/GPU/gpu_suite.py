@@ -4,11 +4,17 @@ usage:
   gpu_suite.py prepare --build BUILD --out DIR [--target nvptx] [--chip sm_90]
   gpu_suite.py execute --dir DIR --launcher PATH [--platform cuda]
 
-`prepare` needs the compiler and no GPU: for every execution case of
-test/Integration/check.py whose entry function has static shapes, it compiles
-that function to a GPU artifact (tessera-compile --emit=artifact) and stores
-the case's seeded inputs and its expected outputs, which come from the numpy
-reference (reference.py), independent of the compiler. `execute` needs the
+`prepare` needs the compiler and no GPU. It compiles each case to a GPU
+artifact (tessera-compile --emit=artifact) and stores its seeded inputs and
+expected outputs:
+- every execution case of test/Integration/check.py whose entry function has
+  static shapes; expected values from the numpy reference (reference.py),
+  independent of the compiler;
+- every random case of the tiled-attention, tiled-grouped-matmul and
+  fused-route tests (the CPU issue's edge cases: ragged segments, empty
+  experts, decode, GQA 1/4/8, windows, kv_lens, ties; f32/f16/bf16);
+  expected values from the CPU reference lowering (tessera-run
+  reference=true), tolerances as in compare_tiled.py. `execute` needs the
 GPU and no compiler: it runs each artifact with tessera-gpu-launch and
 compares every output with check.py's tolerances. The lent GPU machine has
 no LLVM, so the two phases run apart there; a machine with both runs them
@@ -28,7 +34,12 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTEGRATION = os.path.join(HERE, "..", "Integration")
 sys.path.insert(0, INTEGRATION)
+sys.path.insert(0, os.path.join(INTEGRATION, "Inputs"))
 import check  # noqa: E402
+import compare_tiled  # noqa: E402
+
+GENERATED = ["tiled-attention.mlir", "tiled-grouped-matmul.mlir",
+             "fused-route.mlir"]
 
 
 def find_function(entry):
@@ -43,8 +54,81 @@ def find_function(entry):
     return None
 
 
+def compile_case(args, case_dir, func):
+    """Writes func to case_dir/case.mlir and compiles it; None or an error."""
+    os.makedirs(case_dir, exist_ok=True)
+    source = os.path.join(case_dir, "case.mlir")
+    with open(source, "w") as f:
+        f.write(func)
+    cmd = [os.path.join(args.build, "bin", "tessera-compile"), source,
+           f"--target={args.target}", "--emit=artifact", "-o",
+           os.path.join(case_dir, "case.tgpu")]
+    if args.chip:
+        cmd.append(f"--chip={args.chip}")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return None if proc.returncode == 0 else (
+        f"tessera-compile failed:\n{proc.stderr}")
+
+
+def save_case(case_dir, entry, inputs, expected, tols):
+    for i, a in enumerate(inputs):
+        np.save(os.path.join(case_dir, f"in{i}.npy"), a)
+    for i, want in enumerate(expected):
+        np.save(os.path.join(case_dir, f"want{i}.npy"), np.asarray(want))
+    with open(os.path.join(case_dir, "case.json"), "w") as f:
+        json.dump({"entry": entry, "inputs": len(inputs),
+                   "outputs": len(expected),
+                   "tol": [list(t) for t in tols]}, f)
+
+
+def prepare_generated(args, prepared, failures):
+    """The random cases of the tiled-* and fused-route tests."""
+    tessera_run = os.path.join(args.build, "bin", "tessera-run")
+    for file_name in GENERATED:
+        text = open(os.path.join(INTEGRATION, file_name)).read()
+        chunks = compare_tiled.split_chunks(os.path.join(INTEGRATION,
+                                                         file_name))
+        for m in compare_tiled.CASE_RE.finditer(text):
+            name, types = m.group(1), compare_tiled.TYPE_RE.findall(m.group(2))
+            outputs = int(m.group(3))
+            chunk = chunks.get(name)
+            if chunk is None:
+                failures.append(f"{name}: no function in {file_name}")
+                continue
+            func = chunk[chunk.index("func.func @"):]
+            if "?" in func.split("{", 1)[0]:
+                continue
+            case_dir = os.path.join(args.out, name)
+            error = compile_case(args, case_dir, func)
+            if error:
+                failures.append(f"{name}: {error}")
+                continue
+            inputs = compare_tiled.make_inputs(name, types)
+            paths = [os.path.join(case_dir, f"in{i}.npy")
+                     for i in range(len(inputs))]
+            for path, a in zip(paths, inputs):
+                np.save(path, a)
+            wants = [os.path.join(case_dir, f"ref{i}.npy")
+                     for i in range(outputs)]
+            cmd = [tessera_run, os.path.join(case_dir, "case.mlir"),
+                   f"--entry={name}", "--pipeline-options=reference=true"]
+            cmd += [f"--input={p}" for p in paths]
+            cmd += [f"--output={p}" for p in wants]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                failures.append(f"{name}: reference run failed:\n"
+                                f"{proc.stderr}")
+                continue
+            out_dtype = types[0][1]
+            tols = [(compare_tiled.TOLERANCE[out_dtype if i == 0 else "f32"],)
+                    * 2 for i in range(outputs)]
+            save_case(case_dir, name, inputs, [np.load(w) for w in wants],
+                      tols)
+            prepared.append(name)
+            print(f"prepared {name}")
+
+
 def prepare(args):
-    compiler = os.path.join(args.build, "bin", "tessera-compile")
     os.makedirs(args.out, exist_ok=True)
     prepared, failures = [], []
     for name in sorted(check.CASES):
@@ -61,29 +145,15 @@ def prepare(args):
             print(f"skip {name}: results without expected values")
             continue
         case_dir = os.path.join(args.out, name)
-        os.makedirs(case_dir, exist_ok=True)
-        source = os.path.join(case_dir, "case.mlir")
-        with open(source, "w") as f:
-            f.write(func)
-        cmd = [compiler, source, f"--target={args.target}",
-               "--emit=artifact", "-o", os.path.join(case_dir, "case.tgpu")]
-        if args.chip:
-            cmd.append(f"--chip={args.chip}")
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            failures.append(f"{name}: tessera-compile failed:\n{proc.stderr}")
+        error = compile_case(args, case_dir, func)
+        if error:
+            failures.append(f"{name}: {error}")
             continue
-        for i, a in enumerate(c.inputs):
-            np.save(os.path.join(case_dir, f"in{i}.npy"), a)
-        for i, want in enumerate(c.expected):
-            np.save(os.path.join(case_dir, f"want{i}.npy"), np.asarray(want))
         tols = c.tol if isinstance(c.tol, list) else [c.tol] * len(c.expected)
-        with open(os.path.join(case_dir, "case.json"), "w") as f:
-            json.dump({"entry": c.entry, "inputs": len(c.inputs),
-                       "outputs": len(c.expected),
-                       "tol": [list(t) for t in tols]}, f)
+        save_case(case_dir, c.entry, c.inputs, c.expected, tols)
         prepared.append(name)
         print(f"prepared {name}")
+    prepare_generated(args, prepared, failures)
     for failure in failures:
         print("FAIL " + failure)
     print(f"prepared {len(prepared)} cases, {len(failures)} failed")

@@ -58,3 +58,20 @@ func.func @dynamic_alloc() {
   %t = memref.alloc(%n) : memref<?xf32>
   return
 }
+
+// -----
+
+memref.global "private" @state : memref<4xf32> = dense<0.0>
+func.func @mutable_global(%out: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  // expected-error @below {{reads a global that is not a constant, which a GPU kernel cannot share with the host}}
+  %g = memref.get_global @state : memref<4xf32>
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %v = memref.load %g[%i] : memref<4xf32>
+    memref.store %v, %out[%i] : memref<4xf32>
+    scf.reduce
+  }
+  return
+}

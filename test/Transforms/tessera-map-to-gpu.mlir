@@ -145,3 +145,27 @@ func.func @sequential(%ids: memref<8xi32>, %count: memref<4xi32>, %out: memref<8
   memref.copy %ids, %out : memref<8xi32> to memref<8xi32>
   return
 }
+
+// -----
+
+// A constant tensor (bufferized to a global) is read in the kernel from the
+// kernel module's own copy of the global; it is not a kernel argument.
+// CHECK-LABEL: func.func @constant_table
+// CHECK:         gpu.launch_func @tessera_kernels::@constant_table_k0 {{.*}} args(%{{.+}} : memref<4xi32>)
+// CHECK:       gpu.module @tessera_kernels
+// CHECK:         memref.global "private" constant @table : memref<4xi32> = dense<[3, 1, 4, 1]>
+// CHECK:         gpu.func @constant_table_k0(%{{.+}}: memref<4xi32>) kernel
+// CHECK:           memref.get_global @table : memref<4xi32>
+memref.global "private" constant @table : memref<4xi32> = dense<[3, 1, 4, 1]>
+func.func @constant_table(%out: memref<4xi32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %t = memref.get_global @table : memref<4xi32>
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %v = memref.load %t[%i] : memref<4xi32>
+    memref.store %v, %out[%i] : memref<4xi32>
+    scf.reduce
+  }
+  return
+}

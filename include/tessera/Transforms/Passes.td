@@ -327,9 +327,10 @@ def TesseraMapToGPU : Pass<"tessera-map-to-gpu", "::mlir::ModuleOp"> {
     consecutive threads touch consecutive elements), threads past the end
     doing nothing. Loops nested in a mapped loop run sequentially in its
     thread. Constants and memref views used by a loop are recreated inside
-    its kernel, so kernel arguments are whole buffers only (function
-    arguments and `memref.alloc`s), which is what the GPU artifact's launch
-    list can describe (docs/GPU-runtime.md).
+    its kernel, and constant globals (bufferized constant tensors) are
+    copied into the kernel module, so kernel arguments are whole buffers
+    only (function arguments and `memref.alloc`s), which is what the GPU
+    artifact's launch list can describe (docs/GPU-runtime.md).
 
     What is left on the host is allocations, constants, launches and the
     return; anything else (dynamic shapes, loops with reductions, host
