@@ -82,3 +82,10 @@ if os.path.exists(launcher) and subprocess.call(
         [launcher, "--list-devices"], stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL) == 0:
     config.available_features.add("cuda-gpu")
+
+# `rocm-device-libs`: ocml and the oclc control files (Debian's
+# rocm-device-libs, which scripts/tessera.sh installs), for AMDGPU math.
+if any(os.path.exists(os.path.join(d, "amdgcn", "bitcode", "ocml.bc"))
+       for d in [os.environ.get("ROCM_PATH", ""), "/opt/rocm",
+                 "/usr/lib/x86_64-linux-gnu"] if d):
+    config.available_features.add("rocm-device-libs")

@@ -452,6 +452,15 @@ static llvm::Error compileGPUModule(ModuleOp module,
     if (llvm::sys::fs::create_directories(bin) ||
         llvm::sys::fs::create_link(TESSERA_LLD_PATH, lld))
       return makeError("cannot link " TESSERA_LLD_PATH " into " + bin);
+    // The serializer also takes the device libraries' control files
+    // (oclc_*) from `<toolkit>/amdgcn/bitcode`.
+    if (!toolkit.root.empty()) {
+      SmallString<256> from(toolkit.root), to(root);
+      llvm::sys::path::append(from, "amdgcn");
+      llvm::sys::path::append(to, "amdgcn");
+      if (llvm::sys::fs::create_link(from, to))
+        return makeError("cannot link " + from + " into " + root);
+    }
     linkerRoot = std::string(root);
   }
   auto removeLinkerRoot = llvm::make_scope_exit([&] {
