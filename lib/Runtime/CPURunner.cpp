@@ -283,9 +283,9 @@ void mlir::tessera::retainFreedHostMemory() {
 // The tessera-run driver
 //===----------------------------------------------------------------------===//
 
-llvm::Expected<bool> mlir::tessera::runCPUEntry(ModuleOp module,
-                                                const CPURunnerOptions &options,
-                                                raw_ostream &os) {
+llvm::Expected<RunnerEntry>
+mlir::tessera::prepareRunnerEntry(ModuleOp module,
+                                  const CPURunnerOptions &options) {
   auto func = module.lookupSymbol<func::FuncOp>(options.entry);
   if (!func)
     return makeError("no function '" + options.entry + "' in " +
@@ -308,6 +308,32 @@ llvm::Expected<bool> mlir::tessera::runCPUEntry(ModuleOp module,
                          : loadInputs(*signature, options.inputFiles);
   if (!inputs)
     return inputs.takeError();
+  return RunnerEntry{std::move(*signature), std::move(*inputs)};
+}
+
+llvm::Expected<bool> mlir::tessera::checkAgainstReference(
+    ModuleOp module, const RunnerEntry &entry, ArrayRef<HostTensor> results,
+    const CPURunnerOptions &options, raw_ostream &os) {
+  llvm::Expected<std::unique_ptr<CompiledEntry>> reference =
+      CompiledEntry::compile(module, entry.signature,
+                             buildRunnerReferencePipeline,
+                             options.configurePassManager);
+  if (!reference)
+    return reference.takeError();
+  llvm::Expected<std::vector<HostTensor>> expected =
+      (*reference)->invoke(entry.inputs);
+  if (!expected)
+    return expected.takeError();
+  return reportComparisons(results, *expected, os);
+}
+
+llvm::Expected<bool> mlir::tessera::runCPUEntry(ModuleOp module,
+                                                const CPURunnerOptions &options,
+                                                raw_ostream &os) {
+  llvm::Expected<RunnerEntry> entry = prepareRunnerEntry(module, options);
+  if (!entry)
+    return entry.takeError();
+  const std::vector<HostTensor> &inputs = entry->inputs;
 
   std::unique_ptr<TesseraCPUPipelineOptions> pipelineOptions =
       TesseraCPUPipelineOptions::createFromString(options.pipelineOptions);
@@ -318,7 +344,7 @@ llvm::Expected<bool> mlir::tessera::runCPUEntry(ModuleOp module,
     return std::move(error);
   llvm::Expected<std::unique_ptr<CompiledEntry>> compiled =
       CompiledEntry::compile(
-          module, *signature,
+          module, entry->signature,
           [&](OpPassManager &pm) {
             buildTesseraCPUPipeline(pm, *pipelineOptions);
           },
@@ -328,61 +354,75 @@ llvm::Expected<bool> mlir::tessera::runCPUEntry(ModuleOp module,
 
   double elapsedMs = 0.0;
   llvm::Expected<std::vector<HostTensor>> results =
-      (*compiled)->invoke(*inputs, &elapsedMs);
+      (*compiled)->invoke(inputs, &elapsedMs);
   if (!results)
     return results.takeError();
   os << "time: " << llvm::format("%.4g", elapsedMs) << " ms\n";
 
-  for (auto [index, fileName] : llvm::enumerate(options.outputFiles)) {
-    const HostTensor &result = (*results)[index];
-    if (llvm::Error error = writeNpyFile(result.toNpy(), fileName))
-      return std::move(error);
-    os << "result #" << index << ": " << result.getTypeString()
-       << " written to " << fileName << "\n";
-  }
+  if (llvm::Error error = writeResults(*results, options.outputFiles, os))
+    return std::move(error);
 
   bool passed = true;
   if (options.check) {
-    llvm::Expected<std::unique_ptr<CompiledEntry>> reference =
-        CompiledEntry::compile(module, *signature, buildRunnerReferencePipeline,
-                               options.configurePassManager);
-    if (!reference)
-      return reference.takeError();
-    llvm::Expected<std::vector<HostTensor>> expected =
-        (*reference)->invoke(*inputs);
-    if (!expected)
-      return expected.takeError();
-    for (size_t i = 0; i < numResults; ++i) {
-      TensorComparison comparison =
-          compareTensors((*results)[i], (*expected)[i]);
-      passed &= comparison.passed;
-      os << "result #" << i << ": ";
-      if (!comparison.mismatch.empty())
-        os << "type mismatch " << comparison.mismatch;
-      else
-        os << "max abs err " << llvm::format("%g", comparison.maxAbsError)
-           << ", max rel err " << llvm::format("%g", comparison.maxRelError);
-      os << ": " << (comparison.passed ? "PASS" : "FAIL") << "\n";
-    }
+    llvm::Expected<bool> checked =
+        checkAgainstReference(module, *entry, *results, options, os);
+    if (!checked)
+      return checked.takeError();
+    passed = *checked;
   }
 
   if (options.benchIterations > 0) {
     // One warm-up run, then the timed ones.
-    if (llvm::Error error = (*compiled)->invoke(*inputs).takeError())
+    if (llvm::Error error = (*compiled)->invoke(inputs).takeError())
       return std::move(error);
     std::vector<double> times;
     for (unsigned i = 0; i < options.benchIterations; ++i) {
       double ms = 0.0;
-      if (llvm::Error error = (*compiled)->invoke(*inputs, &ms).takeError())
+      if (llvm::Error error = (*compiled)->invoke(inputs, &ms).takeError())
         return std::move(error);
       times.push_back(ms);
     }
-    std::sort(times.begin(), times.end());
-    size_t n = times.size();
-    double median =
-        n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2.0;
-    os << "bench: " << n << " runs, median " << llvm::format("%.4g", median)
-       << " ms, min " << llvm::format("%.4g", times.front()) << " ms\n";
+    reportBench(times, os);
   }
   return passed;
+}
+
+llvm::Error mlir::tessera::writeResults(ArrayRef<HostTensor> results,
+                                        ArrayRef<std::string> fileNames,
+                                        raw_ostream &os) {
+  for (auto [index, fileName] : llvm::enumerate(fileNames)) {
+    const HostTensor &result = results[index];
+    if (llvm::Error error = writeNpyFile(result.toNpy(), fileName))
+      return error;
+    os << "result #" << index << ": " << result.getTypeString()
+       << " written to " << fileName << "\n";
+  }
+  return llvm::Error::success();
+}
+
+bool mlir::tessera::reportComparisons(ArrayRef<HostTensor> results,
+                                      ArrayRef<HostTensor> expected,
+                                      raw_ostream &os) {
+  bool passed = true;
+  for (size_t i = 0; i < results.size(); ++i) {
+    TensorComparison comparison = compareTensors(results[i], expected[i]);
+    passed &= comparison.passed;
+    os << "result #" << i << ": ";
+    if (!comparison.mismatch.empty())
+      os << "type mismatch " << comparison.mismatch;
+    else
+      os << "max abs err " << llvm::format("%g", comparison.maxAbsError)
+         << ", max rel err " << llvm::format("%g", comparison.maxRelError);
+    os << ": " << (comparison.passed ? "PASS" : "FAIL") << "\n";
+  }
+  return passed;
+}
+
+void mlir::tessera::reportBench(std::vector<double> times, raw_ostream &os) {
+  std::sort(times.begin(), times.end());
+  size_t n = times.size();
+  double median =
+      n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2.0;
+  os << "bench: " << n << " runs, median " << llvm::format("%.4g", median)
+     << " ms, min " << llvm::format("%.4g", times.front()) << " ms\n";
 }

@@ -4,18 +4,22 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Runs a `func.func` on tensors on the host CPU:
+// Runs a `func.func` on tensors on the host CPU or, with --target=nvptx or
+// amdgpu, compiled for a GPU and run through the GPU runtime:
 //
 //   tessera-run FILE.mlir --entry=NAME [--input=a.npy ...]
 //       [--random-inputs=SEED] [--output=out.npy ...] [--check] [--bench=N]
+//       [--target=cpu|nvptx|amdgpu [--chip=NAME]]
 //
-// The work is done by the TesseraRuntimeCPU library (CPURunner.h); this file
-// only parses the command line and the input module.
+// The work is done by the TesseraRuntimeCPU and TesseraGPURunner libraries
+// (CPURunner.h, GPURunner.h); this file only parses the command line and the
+// input module.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Dialect/Tessera/IR/TesseraDialect.h"
 #include "tessera/Runtime/CPURunner.h"
+#include "tessera/Runtime/GPURunner.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -70,6 +74,18 @@ int main(int argc, char **argv) {
       "check",
       llvm::cl::desc("Compare the results with the reference lowering"),
       llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> target(
+      "target",
+      llvm::cl::desc("Where to run: cpu (JIT), nvptx (CUDA) or amdgpu (HIP); "
+                     "the GPU targets compile with tessera-compile's "
+                     "pipeline and run with the GPU runtime"),
+      llvm::cl::value_desc("name"), llvm::cl::init("cpu"),
+      llvm::cl::cat(category));
+  static llvm::cl::opt<std::string> chip(
+      "chip",
+      llvm::cl::desc("GPU architecture for nvptx/amdgpu (default sm_90, "
+                     "gfx942)"),
+      llvm::cl::value_desc("name"), llvm::cl::cat(category));
   static llvm::cl::opt<unsigned> bench(
       "bench",
       llvm::cl::desc("Time this many runs after a warm-up and print the "
@@ -117,11 +133,22 @@ int main(int argc, char **argv) {
     return applyPassManagerCLOptions(pm);
   };
 
+  llvm::Expected<tessera::CompileTarget> parsedTarget =
+      tessera::parseCompileTarget(target);
+  if (!parsedTarget) {
+    llvm::WithColor::error(llvm::errs(), "tessera-run")
+        << llvm::toString(parsedTarget.takeError()) << "\n";
+    return 1;
+  }
+
   // Kernels allocate their results on every call; reuse freed memory so
   // that repeated runs (--bench) do not pay for fresh pages each time.
   tessera::retainFreedHostMemory();
   llvm::Expected<bool> passed =
-      tessera::runCPUEntry(*module, options, llvm::outs());
+      *parsedTarget == tessera::CompileTarget::CPU
+          ? tessera::runCPUEntry(*module, options, llvm::outs())
+          : tessera::runGPUEntry(*module, options, *parsedTarget, chip,
+                                 llvm::outs());
   if (!passed) {
     llvm::outs().flush();
     llvm::WithColor::error(llvm::errs(), "tessera-run")

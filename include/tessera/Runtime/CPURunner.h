@@ -243,6 +243,39 @@ struct CPURunnerOptions {
   std::string pipelineOptions;
 };
 
+/// The entry `options` names, with its inputs (from files or the seed).
+struct RunnerEntry {
+  EntrySignature signature;
+  std::vector<HostTensor> inputs;
+};
+
+/// Finds the entry, checks the number of --output files and loads or draws
+/// the inputs; every misuse is a one-line error.
+llvm::Expected<RunnerEntry> prepareRunnerEntry(ModuleOp module,
+                                               const CPURunnerOptions &options);
+
+/// Runs the reference lowering of the entry on its inputs and reports each
+/// of `results` against it (reportComparisons); true when all pass.
+llvm::Expected<bool> checkAgainstReference(ModuleOp module,
+                                           const RunnerEntry &entry,
+                                           ArrayRef<HostTensor> results,
+                                           const CPURunnerOptions &options,
+                                           raw_ostream &os);
+
+/// Writes `results[i]` to `fileNames[i]` (as many as there are names) and
+/// reports each file on `os`.
+llvm::Error writeResults(ArrayRef<HostTensor> results,
+                         ArrayRef<std::string> fileNames, raw_ostream &os);
+
+/// Compares each result with its reference (compareTensors), reports one
+/// "result #i: max abs err ..., max rel err ...: PASS|FAIL" line each and
+/// returns whether all passed.
+bool reportComparisons(ArrayRef<HostTensor> results,
+                       ArrayRef<HostTensor> expected, raw_ostream &os);
+
+/// Reports "bench: N runs, median M ms, min m ms" for per-run `times` (ms).
+void reportBench(std::vector<double> times, raw_ostream &os);
+
 /// Makes the C allocator keep freed memory for reuse instead of returning it
 /// to the operating system (glibc: no mmap for large blocks, no trimming).
 /// Compiled kernels malloc their results and workspaces on every call; the
