@@ -473,8 +473,13 @@ static llvm::Error compileGPUModule(ModuleOp module,
     GpuModuleToBinaryPassOptions toBinary;
     toBinary.compilationTarget = binary ? "bin" : "isa";
     toBinary.toolkitPath = linkerRoot;
-    // Serialization errors name the module; its text would bury them.
-    module.getContext()->printOpOnDiagnostic(false);
+    // Serialization errors name the module; its text would bury them. The
+    // caller's setting comes back afterwards.
+    MLIRContext *context = module.getContext();
+    bool printOp = context->shouldPrintOpOnDiagnostic();
+    context->printOpOnDiagnostic(false);
+    auto restorePrintOp =
+        llvm::make_scope_exit([&] { context->printOpOnDiagnostic(printOp); });
     pm.addPass(createGpuModuleToBinaryPass(toBinary));
     if (failed(pm.run(module)))
       return makeError("serializing the kernels failed");
