@@ -51,8 +51,9 @@ struct GatherGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
-    Value rows = op.getRows(), weights = op.getWeights(),
-          offsets = op.getOffsets();
+    // With a gather index, its rows are gathered first (one parallel copy).
+    Value rows = createGroupedMatmulOperand(rewriter, loc, op),
+          weights = op.getWeights(), offsets = op.getOffsets();
     Type i32 = rewriter.getI32Type();
     OpFoldResult m = tensor::getMixedSize(rewriter, loc, rows, 0);
     OpFoldResult k = tensor::getMixedSize(rewriter, loc, rows, 1);

@@ -53,11 +53,17 @@ Value createIndexConstant(OpBuilder &b, Location loc, int64_t value);
 
 class GroupedMatmulOp;
 /// The result of `op` from its f32 product `[M, N]`, as the reference
-/// lowering makes it: the SwiGLU epilogue, or the product rounded to the
-/// result's element type (MoEToLinalg.cpp).
+/// lowering makes it: the SwiGLU epilogue (or none), the `scale` of each
+/// row when `op` has one, and the rounding to the result's element type
+/// (MoEToLinalg.cpp).
 Value createGroupedMatmulResult(OpBuilder &b, Location loc, GroupedMatmulOp op,
                                 Value product);
 
+/// The left operand `[M, K]` of `op`'s expert GEMMs: `rows`, or with a
+/// `gather` index the rows it selects (zeros for an index outside the
+/// table), materialized by a linalg.generic (MoEToLinalg.cpp).
+Value createGroupedMatmulOperand(OpBuilder &b, Location loc,
+                                 GroupedMatmulOp op);
 /// `offsets[index]` (an i32 tensor) as an index clamped to [lo, hi]: the
 /// segment bounds of the MoE ops, which malformed offsets can never push
 /// outside the rows.

@@ -614,7 +614,14 @@ struct DispatchOpLowering : public OpRewritePattern<DispatchOp> {
         buildPermutation(rewriter, loc, ids, offsets, numExperts, numRows);
     Value topK = getValueOrCreateConstantIndexOp(
         rewriter, loc, tensor::getMixedSize(rewriter, loc, ids, 1));
-    Value rows = buildGatheredRows(rewriter, loc, x, perm, topK, numRows);
+    // Without users (tessera-fuse-moe gathers from x in the GEMM), the copy
+    // is not made.
+    Value rows =
+        op.getRows().use_empty()
+            ? buildEmpty(rewriter, loc,
+                         {numRows, tensor::getMixedSize(rewriter, loc, x, 1)},
+                         cast<RankedTensorType>(x.getType()).getElementType())
+            : buildGatheredRows(rewriter, loc, x, perm, topK, numRows);
 
     rewriter.replaceOp(
         op, {castTo(rewriter, loc, op.getRows().getType(), rows),
@@ -675,8 +682,10 @@ Value buildSegmentProducts(OpBuilder &b, Location loc, Value rows,
 }
 
 /// `out [M, N/2] = silu(a[:, :N/2]) * a[:, N/2:]` with
-/// `silu(x) = x / (1 + exp(-x))`, truncated to `elementType`.
-Value buildSwiGLU(OpBuilder &b, Location loc, Value product, Type elementType) {
+/// `silu(x) = x / (1 + exp(-x))`, times `scale[r]` when a scale is given,
+/// truncated to `elementType`.
+Value buildSwiGLU(OpBuilder &b, Location loc, Value product, Value scale,
+                  Type elementType) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   OpFoldResult m = tensor::getMixedSize(b, loc, product, 0);
@@ -696,8 +705,15 @@ Value buildSwiGLU(OpBuilder &b, Location loc, Value product, Type elementType) {
                                             {m, half}, {oneAttr, oneAttr});
   Value init = buildEmpty(b, loc, {m, half}, elementType);
   AffineMap id = loopMap(ctx, 2, {0, 1});
+  SmallVector<Value> inputs = {gate, up};
+  SmallVector<AffineMap> maps = {id, id};
+  if (scale) {
+    inputs.push_back(scale);
+    maps.push_back(loopMap(ctx, 2, {0}));
+  }
+  maps.push_back(id);
   return buildGeneric(
-      b, loc, ValueRange{gate, up}, init, {id, id, id}, {kParallel, kParallel},
+      b, loc, inputs, init, maps, {kParallel, kParallel},
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
         Value g = args[0], u = args[1];
         Value one = floatConstant(nb, nloc, f32, 1.0);
@@ -706,6 +722,25 @@ Value buildSwiGLU(OpBuilder &b, Location loc, Value product, Type elementType) {
         Value silu = arith::DivFOp::create(
             nb, nloc, g, arith::AddFOp::create(nb, nloc, one, negExp));
         Value result = arith::MulFOp::create(nb, nloc, silu, u);
+        if (scale)
+          result = arith::MulFOp::create(nb, nloc, result, args[2]);
+        yieldValue(nb, nloc, truncateFromF32(nb, nloc, elementType, result));
+      })[0];
+}
+
+/// `product [M, N]` (f32) times `scale[r]` per row, truncated to
+/// `elementType`.
+Value buildScaledRows(OpBuilder &b, Location loc, Value product, Value scale,
+                      Type elementType) {
+  MLIRContext *ctx = b.getContext();
+  Value init =
+      buildEmpty(b, loc, tensor::getMixedSizes(b, loc, product), elementType);
+  AffineMap id = loopMap(ctx, 2, {0, 1});
+  return buildGeneric(
+      b, loc, ValueRange{product, scale}, init, {id, loopMap(ctx, 2, {0}), id},
+      {kParallel, kParallel},
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value result = arith::MulFOp::create(nb, nloc, args[0], args[1]);
         yieldValue(nb, nloc, truncateFromF32(nb, nloc, elementType, result));
       })[0];
 }
@@ -716,8 +751,9 @@ struct GroupedMatmulOpLowering : public OpRewritePattern<GroupedMatmulOp> {
   LogicalResult matchAndRewrite(GroupedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value product = buildSegmentProducts(rewriter, loc, op.getRows(),
-                                         op.getWeights(), op.getOffsets());
+    Value product = buildSegmentProducts(
+        rewriter, loc, createGroupedMatmulOperand(rewriter, loc, op),
+        op.getWeights(), op.getOffsets());
     rewriter.replaceOp(op,
                        createGroupedMatmulResult(rewriter, loc, op, product));
     return success();
@@ -777,6 +813,7 @@ struct CombineOpLowering : public OpRewritePattern<CombineOp> {
     MLIRContext *ctx = rewriter.getContext();
     Type f32 = rewriter.getF32Type();
     Value y = op.getY(), weights = op.getWeights();
+    bool prescaled = op.getPrescaled();
     OpFoldResult numTokens = tensor::getMixedSize(rewriter, loc, weights, 0);
     OpFoldResult slots = tensor::getMixedSize(rewriter, loc, weights, 1);
     OpFoldResult numPairs = mulSizes(rewriter, loc, numTokens, slots);
@@ -813,9 +850,9 @@ struct CombineOpLowering : public OpRewritePattern<CombineOp> {
                     extendToF32(tb, tloc,
                                 tensor::ExtractOp::create(
                                     tb, tloc, y, ValueRange{rowIdx, col}));
-                scf::YieldOp::create(
-                    tb, tloc,
-                    arith::MulFOp::create(tb, tloc, args[0], v).getResult());
+                if (!prescaled)
+                  v = arith::MulFOp::create(tb, tloc, args[0], v);
+                scf::YieldOp::create(tb, tloc, v);
               },
               [&](OpBuilder &eb, Location eloc) {
                 scf::YieldOp::create(eb, eloc,
@@ -839,10 +876,55 @@ Value mlir::tessera::createGroupedMatmulResult(OpBuilder &b, Location loc,
                                                GroupedMatmulOp op,
                                                Value product) {
   Type elementType = op.getOut().getType().getElementType();
-  Value out = op.getEpilogue() == Epilogue::swiglu
-                  ? buildSwiGLU(b, loc, product, elementType)
-                  : truncateTensor(b, loc, product, elementType);
+  Value scale = op.getScale();
+  Value out;
+  if (op.getEpilogue() == Epilogue::swiglu)
+    out = buildSwiGLU(b, loc, product, scale, elementType);
+  else if (scale)
+    out = buildScaledRows(b, loc, product, scale, elementType);
+  else
+    out = truncateTensor(b, loc, product, elementType);
   return castTo(b, loc, op.getOut().getType(), out);
+}
+
+Value mlir::tessera::createGroupedMatmulOperand(OpBuilder &b, Location loc,
+                                                GroupedMatmulOp op) {
+  Value rows = op.getRows(), index = op.getGather();
+  if (!index)
+    return rows;
+  MLIRContext *ctx = b.getContext();
+  Type elementType = cast<RankedTensorType>(rows.getType()).getElementType();
+  Value init = buildEmpty(b, loc,
+                          {tensor::getMixedSize(b, loc, index, 0),
+                           tensor::getMixedSize(b, loc, rows, 1)},
+                          elementType);
+  Value numTableRows = getValueOrCreateConstantIndexOp(
+      b, loc, tensor::getMixedSize(b, loc, rows, 0));
+  // Loops (r, c): rows[index[r], c], or zero for an index outside [0, T).
+  return buildGeneric(
+      b, loc, index, init, {loopMap(ctx, 2, {0}), loopMap(ctx, 2, {0, 1})},
+      {kParallel, kParallel},
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value col = linalg::IndexOp::create(nb, nloc, 1);
+        Value row =
+            arith::IndexCastOp::create(nb, nloc, nb.getIndexType(), args[0]);
+        // Unsigned: negative indices are out of range too.
+        Value valid = arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::ult,
+                                            row, numTableRows);
+        auto ifOp = scf::IfOp::create(
+            nb, nloc, valid,
+            [&](OpBuilder &tb, Location tloc) {
+              scf::YieldOp::create(tb, tloc,
+                                   tensor::ExtractOp::create(
+                                       tb, tloc, rows, ValueRange{row, col})
+                                       .getResult());
+            },
+            [&](OpBuilder &eb, Location eloc) {
+              scf::YieldOp::create(eb, eloc,
+                                   floatConstant(eb, eloc, elementType, 0.0));
+            });
+        yieldValue(nb, nloc, ifOp.getResult(0));
+      })[0];
 }
 
 void mlir::tessera::populateTesseraMoEToLinalgPatterns(

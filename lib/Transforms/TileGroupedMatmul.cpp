@@ -31,6 +31,11 @@
 // (Br = row-block, the register block), which tessera-vectorize turns into
 // register-blocked micro-kernels.
 //
+// With a `gather` index (tessera-fuse-moe), each expert's rows are first
+// gathered from the table into a dense f32 `[len, K]` buffer (one copy per
+// expert, in cache for all of its column blocks), which the blocks read
+// instead of `rows`; with a `scale`, the epilogue multiplies each row by it.
+//
 // Experts run in order, so that where malformed offsets make segments
 // overlap, the later expert's rows win, as in the reference lowering. With
 // b_e the offsets clamped like the reference's segment starts, the rows
@@ -141,7 +146,9 @@ struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
     Type elementType = outType.getElementType();
     bool swiglu = op.getEpilogue() == Epilogue::swiglu;
 
-    OpFoldResult numRows = tensor::getMixedSize(rewriter, loc, rows, 0);
+    // The output rows: those of `rows`, or of the gather index.
+    OpFoldResult numRows = tensor::getMixedSize(
+        rewriter, loc, op.getGather() ? op.getGather() : rows, 0);
     OpFoldResult depth = tensor::getMixedSize(rewriter, loc, rows, 1);
     OpFoldResult width = tensor::getMixedSize(rewriter, loc, weights, 2);
     if (swiglu) {
@@ -185,7 +192,10 @@ struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
         [&](OpBuilder &b, Location l, Value expert, ValueRange iterArgs) {
           auto [begin, length] =
               createExpertSegment(b, l, offsets, expert, numRowsValue);
-          Segment segment{expert, begin, length};
+          Segment segment{expert, begin, length, /*gathered=*/nullptr};
+          if (Value index = op.getGather())
+            segment.gathered =
+                gatherSegment(b, l, op.getRows(), index, begin, length);
           scf::YieldOp::create(
               b, l,
               buildColumnBlocks(b, l, op, segment, iterArgs[0], depth, width));
@@ -200,7 +210,60 @@ struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
 private:
   struct Segment {
     Value expert, begin, length;
+    /// With a gather index: the segment's rows gathered from the table and
+    /// widened to f32, `[length, K]`; the blocks read it from row 0.
+    Value gathered;
   };
+
+  /// `gathered[r, c] = f32(table[index[begin + r], c])` for r < `length`,
+  /// zero where the index is outside the table: the segment's rows copied
+  /// once per expert into a dense f32 buffer that stays in cache while all
+  /// of its column blocks run (the dispatched copy of every row is never
+  /// written).
+  static Value gatherSegment(OpBuilder &b, Location loc, Value table,
+                             Value index, Value begin, Value length) {
+    MLIRContext *ctx = b.getContext();
+    Type f32 = b.getF32Type();
+    OpFoldResult one = b.getIndexAttr(1);
+    Value segmentIndex = tensor::ExtractSliceOp::create(
+        b, loc, index, ArrayRef<OpFoldResult>{begin},
+        ArrayRef<OpFoldResult>{length}, ArrayRef<OpFoldResult>{one});
+    Value init = tensor::EmptyOp::create(
+        b, loc,
+        SmallVector<OpFoldResult>{length,
+                                  tensor::getMixedSize(b, loc, table, 1)},
+        f32);
+    Value numTableRows = getValueOrCreateConstantIndexOp(
+        b, loc, tensor::getMixedSize(b, loc, table, 0));
+    AffineMap rowMap = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+    AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+    SmallVector<utils::IteratorType> iterators(2,
+                                               utils::IteratorType::parallel);
+    return linalg::GenericOp::create(
+               b, loc, init.getType(), segmentIndex, init, {rowMap, id},
+               iterators,
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 Value col = linalg::IndexOp::create(nb, l, 1);
+                 Value row = arith::IndexCastOp::create(
+                     nb, l, nb.getIndexType(), args[0]);
+                 // Unsigned: negative indices are outside the table too.
+                 Value valid = arith::CmpIOp::create(
+                     nb, l, arith::CmpIPredicate::ult, row, numTableRows);
+                 // Invalid rows read row 0 and are replaced by zero.
+                 Value safeRow = arith::SelectOp::create(
+                     nb, l, valid, row, createIndexConstant(nb, l, 0));
+                 Value v =
+                     extendToF32(nb, l,
+                                 tensor::ExtractOp::create(
+                                     nb, l, table, ValueRange{safeRow, col}));
+                 linalg::YieldOp::create(
+                     nb, l,
+                     arith::SelectOp::create(nb, l, valid, v,
+                                             createF32Constant(nb, l, 0.0f))
+                         .getResult());
+               })
+        .getResult(0);
+  }
 
   /// The forall over the column blocks of one expert's segment, writing the
   /// segment's rows of `out`.
@@ -244,7 +307,7 @@ private:
                    OpFoldResult depth, OpFoldResult width, Value dest) const {
     bool swiglu = op.getEpilogue() == Epilogue::swiglu;
     Type elementType = op.getOut().getType().getElementType();
-    bool inPlace = !swiglu && elementType.isF32();
+    bool inPlace = !swiglu && !op.getScale() && elementType.isF32();
     Value zero = createF32Constant(b, loc, 0.0f);
     SmallVector<Value> accs(swiglu ? 2 : 1);
     for (Value &acc : accs)
@@ -268,9 +331,9 @@ private:
       weightBuffers.push_back(tensor::EmptyOp::create(
           b, loc, SmallVector<OpFoldResult>{kMax, cols}, f32));
     Value rowBuffer;
-    if (!cast<RankedTensorType>(op.getRows().getType())
-             .getElementType()
-             .isF32())
+    if (!segment.gathered && !cast<RankedTensorType>(op.getRows().getType())
+                                  .getElementType()
+                                  .isF32())
       rowBuffer = tensor::EmptyOp::create(
           b, loc, SmallVector<OpFoldResult>{segment.length, kMax}, f32);
 
@@ -281,9 +344,14 @@ private:
         [&](OpBuilder &nb, Location l, Value kStart, ValueRange iterArgs) {
           OpFoldResult kSize = getBlockExtent(nb, l, kStart, depth, kBlock);
           OpFoldResult one = nb.getIndexAttr(1);
-          Value lhs = tensor::ExtractSliceOp::create(
-              nb, l, op.getRows(), {segment.begin, kStart},
-              {segment.length, kSize}, {one, one});
+          Value lhs =
+              segment.gathered
+                  ? tensor::ExtractSliceOp::create(
+                        nb, l, segment.gathered, {nb.getIndexAttr(0), kStart},
+                        {segment.length, kSize}, {one, one})
+                  : tensor::ExtractSliceOp::create(
+                        nb, l, op.getRows(), {segment.begin, kStart},
+                        {segment.length, kSize}, {one, one});
           if (rowBuffer)
             lhs = packBlock(nb, l, lhs, rowBuffer);
           SmallVector<Value> updated;
@@ -311,7 +379,14 @@ private:
         });
     if (inPlace)
       return kLoop.getResult(0);
-    return buildEpilogue(b, loc, kLoop.getResults(), dest);
+    Value scale;
+    if (Value rowScale = op.getScale()) {
+      OpFoldResult one = b.getIndexAttr(1);
+      scale = tensor::ExtractSliceOp::create(
+          b, loc, rowScale, ArrayRef<OpFoldResult>{segment.begin},
+          ArrayRef<OpFoldResult>{segment.length}, ArrayRef<OpFoldResult>{one});
+    }
+    return buildEpilogue(b, loc, kLoop.getResults(), scale, dest);
   }
 
   /// `acc + lhs · rhs` for a segment of `length` rows, split so that the
@@ -363,20 +438,27 @@ private:
     return acc;
   }
 
-  /// The epilogue of the accumulators, rounded to the element type of
+  /// The epilogue of the accumulators, times the row's `scale` (a
+  /// `[rows]` f32 tensor) when there is one, rounded to the element type of
   /// `init` and written into it:
   /// `silu(gate) * up` with SwiGLU (`silu(x) = x / (1 + exp(-x))`, as in the
   /// reference lowering), else the accumulator itself.
   static Value buildEpilogue(OpBuilder &b, Location loc, ValueRange accs,
-                             Value init) {
+                             Value scale, Value init) {
     MLIRContext *ctx = b.getContext();
     Type elementType = cast<RankedTensorType>(init.getType()).getElementType();
     AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-    SmallVector<AffineMap> maps(accs.size() + 1, id);
+    SmallVector<Value> inputs(accs);
+    SmallVector<AffineMap> maps(accs.size(), id);
+    if (scale) {
+      inputs.push_back(scale);
+      maps.push_back(AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx));
+    }
+    maps.push_back(id);
     SmallVector<utils::IteratorType> iterators(2,
                                                utils::IteratorType::parallel);
     return linalg::GenericOp::create(
-               b, loc, init.getType(), accs, init, maps, iterators,
+               b, loc, init.getType(), inputs, init, maps, iterators,
                [&](OpBuilder &nb, Location l, ValueRange args) {
                  Value result = args[0];
                  if (accs.size() == 2) {
@@ -388,6 +470,9 @@ private:
                        nb, l, gate, arith::AddFOp::create(nb, l, one, negExp));
                    result = arith::MulFOp::create(nb, l, silu, up);
                  }
+                 if (scale)
+                   result =
+                       arith::MulFOp::create(nb, l, result, args[accs.size()]);
                  linalg::YieldOp::create(
                      nb, l, truncateFromF32(nb, l, elementType, result));
                })

@@ -272,6 +272,76 @@ func.func @combine(%y: tensor<28x32xf32>, %perm: tensor<28xi32>,
 
 // -----
 
+// The operands of tessera-fuse-moe: gathered rows (an index outside the 8
+// rows of x reads zeros), the scale applied in f32 before the rounding to
+// bf16; a prescaled combine only adds; a dispatch whose rows have no user
+// does not copy them.
+
+// CHECK-LABEL: func.func @gather_scale_bf16(
+// CHECK-SAME:      %[[X:[^:]+]]: tensor<8x32xbf16>, %[[W:[^:]+]]: tensor<4x32x16xbf16>, %[[OFF:[^:]+]]: tensor<5xi32>, %[[INDEX:[^:]+]]: tensor<28xi32>, %[[S:[^:]+]]: tensor<28xf32>)
+// CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
+// CHECK-DAG:     %[[ZERO:.+]] = arith.constant 0.000000e+00 : bf16
+// CHECK:         %[[LHS:.+]] = linalg.generic {{.*}} ins(%[[INDEX]] : tensor<28xi32>) outs(%{{.+}} : tensor<28x32xbf16>)
+// CHECK:           %[[COL:.+]] = linalg.index 1 : index
+// CHECK:           %[[ROW:.+]] = arith.index_cast %{{.+}} : i32 to index
+// CHECK:           %[[VALID:.+]] = arith.cmpi ult, %[[ROW]], %[[C8]] : index
+// CHECK:           scf.if %[[VALID]] -> (bf16)
+// CHECK:             tensor.extract %[[X]][%[[ROW]], %[[COL]]]
+// CHECK:             scf.yield %[[ZERO]]
+// CHECK:         %[[PROD:.+]] = scf.for
+// CHECK:           tensor.extract_slice %[[LHS]]
+// CHECK:           linalg.matmul
+// CHECK:         %[[OUT:.+]] = linalg.generic {{.*}} ins(%[[PROD]], %[[S]] : tensor<28x16xf32>, tensor<28xf32>) outs(%{{.+}} : tensor<28x16xbf16>)
+// CHECK:           %[[SCALED:.+]] = arith.mulf
+// CHECK:           arith.truncf %[[SCALED]] : f32 to bf16
+// CHECK:         return %[[OUT]]
+func.func @gather_scale_bf16(%x: tensor<8x32xbf16>, %w: tensor<4x32x16xbf16>, %off: tensor<5xi32>,
+                             %index: tensor<28xi32>, %s: tensor<28xf32>) -> tensor<28x16xbf16> {
+  %y = tessera.grouped_matmul %x, %w, %off gather %index scale %s
+      : (tensor<8x32xbf16>, tensor<4x32x16xbf16>, tensor<5xi32>, tensor<28xi32>, tensor<28xf32>) -> tensor<28x16xbf16>
+  return %y : tensor<28x16xbf16>
+}
+
+// CHECK-LABEL: func.func @swiglu_scale(
+// CHECK:         linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %{{.+}} : tensor<28x8xf32>, tensor<28x8xf32>, tensor<28xf32>)
+// CHECK:           math.exp
+// CHECK:           %[[H:.+]] = arith.mulf
+// CHECK:           %[[SCALED:.+]] = arith.mulf %[[H]], %{{.+}} : f32
+// CHECK:           linalg.yield %[[SCALED]] : f32
+func.func @swiglu_scale(%rows: tensor<28x32xf32>, %w: tensor<4x32x16xf32>, %off: tensor<5xi32>,
+                        %s: tensor<28xf32>) -> tensor<28x8xf32> {
+  %y = tessera.grouped_matmul %rows, %w, %off scale %s {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<28x32xf32>, tensor<4x32x16xf32>, tensor<5xi32>, tensor<28xf32>) -> tensor<28x8xf32>
+  return %y : tensor<28x8xf32>
+}
+
+// CHECK-LABEL: func.func @combine_prescaled(
+// CHECK-SAME:      %[[Y:[^:]+]]: tensor<28x32xf32>
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK:           %[[TERM:.+]] = scf.if %{{.+}} -> (f32)
+// CHECK:             %[[V:.+]] = tensor.extract %[[Y]]
+// CHECK-NEXT:        scf.yield %[[V]] : f32
+// CHECK:           arith.addf %{{.+}}, %[[TERM]]
+func.func @combine_prescaled(%y: tensor<28x32xf32>, %perm: tensor<28xi32>,
+                             %w: tensor<8x2xf32>) -> tensor<8x32xf32> {
+  %out = tessera.combine %y, %perm, %w {prescaled}
+      : (tensor<28x32xf32>, tensor<28xi32>, tensor<8x2xf32>) -> tensor<8x32xf32>
+  return %out : tensor<8x32xf32>
+}
+
+// CHECK-LABEL: func.func @dispatch_rows_unused(
+// CHECK-SAME:      %[[X:[^:]+]]: tensor<8x32xf32>
+// CHECK-NOT:     tensor.extract %[[X]]
+// CHECK:         return
+func.func @dispatch_rows_unused(%x: tensor<8x32xf32>, %ids: tensor<8x2xi32>)
+    -> (tensor<5xi32>, tensor<16xi32>) {
+  %rows, %off, %perm = tessera.dispatch %x, %ids {num_experts = 4 : i64}
+      : (tensor<8x32xf32>, tensor<8x2xi32>) -> (tensor<16x32xf32>, tensor<5xi32>, tensor<16xi32>)
+  return %off, %perm : tensor<5xi32>, tensor<16xi32>
+}
+
+// -----
+
 // Dynamic token counts: sizes come from tensor.dim, the dispatch row count
 // is T * k, and the results keep their dynamic types.
 

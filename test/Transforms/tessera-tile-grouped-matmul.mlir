@@ -113,3 +113,56 @@ func.func @dynamic(%rows: tensor<?x?xf16>, %w: tensor<?x?x?xf16>, %offsets: tens
       : (tensor<?x?xf16>, tensor<?x?x?xf16>, tensor<?xi32>) -> tensor<?x?xf16>
   return %y : tensor<?x?xf16>
 }
+
+// -----
+
+// Gathered rows and a row scale (tessera-fuse-moe): each expert's rows are
+// gathered once from x, widened to f32 (zeros for an index outside the 10
+// rows of x), before its column blocks; the blocks read the gathered rows
+// from row 0; the scale of the segment's rows multiplies the SwiGLU result
+// before the rounding.
+// CHECK-LABEL: func.func @gather_scale_bf16
+// CHECK-SAME: (%[[X:.+]]: tensor<10x300xbf16>, %[[W:.+]]: tensor<4x300x128xbf16>, %[[OFF:.+]]: tensor<5xi32>, %[[INDEX:.+]]: tensor<40xi32>, %[[S:.+]]: tensor<40xf32>)
+// CHECK-DAG: %[[C10:.+]] = arith.constant 10 : index
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}}) -> (tensor<40x64xbf16>)
+// CHECK: %[[BEGIN:.+]] = arith.minsi
+// CHECK: %[[LEN:.+]] = arith.subi
+// CHECK: %[[SEGINDEX:.+]] = tensor.extract_slice %[[INDEX]][%[[BEGIN]]] [%[[LEN]]] [1]
+// CHECK: %[[GATHERED:.+]] = linalg.generic {{.+}} ins(%[[SEGINDEX]] : tensor<?xi32>) outs(%{{.+}} : tensor<?x300xf32>)
+// CHECK: %[[VALID:.+]] = arith.cmpi ult, %{{.+}}, %[[C10]] : index
+// CHECK: tensor.extract %[[X]]
+// CHECK: arith.extf
+// CHECK: arith.select %[[VALID]]
+// CHECK: scf.forall
+// CHECK: scf.for %[[K0:[a-z0-9_]+]] =
+// CHECK: tensor.extract_slice %[[GATHERED]][0, %[[K0]]] [%[[LEN]], %{{.+}}]
+// CHECK-NOT: tensor.extract_slice %[[X]]
+// CHECK: %[[SEGSCALE:.+]] = tensor.extract_slice %[[S]][%[[BEGIN]]] [%[[LEN]]] [1]
+// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}}, %[[SEGSCALE]] : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?xf32>)
+// CHECK: math.exp
+// CHECK: %[[H:.+]] = arith.mulf
+// CHECK: %[[SCALED:.+]] = arith.mulf %[[H]], %{{.+}} : f32
+// CHECK: arith.truncf %[[SCALED]] : f32 to bf16
+func.func @gather_scale_bf16(%x: tensor<10x300xbf16>, %w: tensor<4x300x128xbf16>, %off: tensor<5xi32>,
+                             %index: tensor<40xi32>, %s: tensor<40xf32>) -> tensor<40x64xbf16> {
+  %y = tessera.grouped_matmul %x, %w, %off gather %index scale %s {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<10x300xbf16>, tensor<4x300x128xbf16>, tensor<5xi32>, tensor<40xi32>, tensor<40xf32>) -> tensor<40x64xbf16>
+  return %y : tensor<40x64xbf16>
+}
+
+// -----
+
+// A scaled f32 GEMM without epilogue needs an accumulator and the scaling
+// pass: its output block is no longer its own accumulator.
+// CHECK-LABEL: func.func @scale_f32
+// CHECK: scf.forall
+// CHECK: %[[ACC:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<?x64xf32>)
+// CHECK: %[[RES:.+]] = scf.for {{.+}} iter_args(%{{.+}} = %[[ACC]])
+// CHECK: linalg.generic {{.+}} ins(%[[RES]], %{{.+}} : tensor<?x64xf32>, tensor<?xf32>) outs(%{{.+}} : tensor<?x64xf32>)
+// CHECK: arith.mulf
+func.func @scale_f32(%rows: tensor<40x32xf32>, %w: tensor<4x32x64xf32>, %off: tensor<5xi32>,
+                     %s: tensor<40xf32>) -> tensor<40x64xf32> {
+  %y = tessera.grouped_matmul %rows, %w, %off scale %s
+      : (tensor<40x32xf32>, tensor<4x32x64xf32>, tensor<5xi32>, tensor<40xf32>) -> tensor<40x64xf32>
+  return %y : tensor<40x64xf32>
+}

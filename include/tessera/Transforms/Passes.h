@@ -47,6 +47,11 @@ void populateTesseraTileAttentionPatterns(RewritePatternSet &patterns,
 /// `tessera.route` as one fused pass per token (lib/Transforms/FuseRoute.cpp).
 void populateTesseraFuseRoutePatterns(RewritePatternSet &patterns);
 
+/// Gathered rows and routing-weight scaling folded into the grouped GEMMs
+/// of a decomposed MoE layer (lib/Transforms/FuseMoE.cpp).
+void populateTesseraFuseMoEPatterns(RewritePatternSet &patterns,
+                                    bool gatherRows, bool scaleRows);
+
 /// Cache-blocked tiling of `tessera.grouped_matmul`
 /// (lib/Transforms/TileGroupedMatmul.cpp).
 void populateTesseraTileGroupedMatmulPatterns(RewritePatternSet &patterns,

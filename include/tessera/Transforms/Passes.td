@@ -151,6 +151,66 @@ def TesseraFuseRoute : Pass<"tessera-fuse-route"> {
   ];
 }
 
+def TesseraFuseMoE : Pass<"tessera-fuse-moe"> {
+  let summary = "Fold the dispatch copy and the routing weights into the "
+                "expert GEMMs";
+  let description = [{
+    Fuses the steps around the expert GEMMs of a decomposed MoE layer
+    (`tessera-decompose-moe` output) into `tessera.grouped_matmul`:
+
+    - **Gathered rows** (`gather-rows`): a grouped GEMM whose rows are the
+      `rows` result of a `tessera.dispatch` reads them from the dispatch's
+      `x` through a `gather` index instead, `index[r] = perm[r] / k` (`-1`
+      for padding rows, which read zeros). The dispatched `[M, d]` copy of
+      the tokens is then never written: `tessera-tile-grouped-matmul` copies
+      one expert's rows at a time into a buffer that stays in cache, and the
+      dispatch lowering skips the copy of a `rows` result without users.
+    - **Routing weights in the epilogue** (`scale-rows`): a grouped GEMM
+      whose only user is a `tessera.combine` gets the combine's routing
+      weights as a per-row `scale` (`s[r] = weights[perm[r]]`, 0 for padding
+      rows), applied in f32 after its epilogue and before the rounding; the
+      combine becomes `prescaled` (an unweighted scatter-add).
+
+    The SwiGLU activation is fused by construction: `tessera-decompose-moe`
+    emits it as the `swiglu` epilogue of the up-projection GEMM, which
+    `tessera-tile-grouped-matmul` applies to each block in registers.
+
+    The results are those of the unfused ops up to rounding: with f16/bf16
+    outputs the fused GEMM rounds `w * h` where the unfused path rounds `h`.
+
+    Example (`k = 2`):
+
+    ```mlir
+    %rows, %off, %perm = tessera.dispatch %x, %ids {num_experts = 4 : i64}
+    %h = tessera.grouped_matmul %rows, %up, %off {epilogue = ...<swiglu>}
+    %y = tessera.grouped_matmul %h, %down, %off
+    %out = tessera.combine %y, %perm, %w
+    ```
+    becomes
+    ```mlir
+    %index = linalg.generic ... // perm[r] >= 0 ? perm[r] / 2 : -1
+    %scale = linalg.generic ... // perm[r] valid ? w[perm[r] / 2, perm[r] % 2] : 0
+    %h = tessera.grouped_matmul %x, %up, %off gather %index {epilogue = ...}
+    %y = tessera.grouped_matmul %h, %down, %off scale %scale
+    %out = tessera.combine %y, %perm, %w {prescaled}
+    ```
+  }];
+  let options = [
+    Option<"gatherRows", "gather-rows", "bool", /*default=*/"true",
+           "Read the dispatched rows of a grouped GEMM from the tokens "
+           "through a gather index">,
+    Option<"scaleRows", "scale-rows", "bool", /*default=*/"true",
+           "Move the routing-weight scaling of a combine into the grouped "
+           "GEMM that feeds it">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
   let summary = "Cache-blocked tiling of the expert GEMMs";
   let description = [{
@@ -160,8 +220,10 @@ def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
     it an `scf.for` over blocks of `k-block` rows of the weights that
     accumulates `linalg.matmul` products of the segment's columns and the
     weight block in f32. The epilogue (SwiGLU, with the gate and up blocks
-    accumulated side by side, and the rounding to the output type) runs on
-    each block. Every weight is read once per call and each weight block
+    accumulated side by side, the row `scale` when the op has one, and the
+    rounding to the output type) runs on each block. With a `gather` index
+    each expert's rows are gathered once, in f32, into a buffer that its
+    column blocks share. Every weight is read once per call and each weight block
     is reused by all the rows of its expert; `tessera-vectorize` turns the
     block matmuls into register-blocked micro-kernels.
 

@@ -102,6 +102,8 @@ void mlir::tessera::buildTesseraCPUPipeline(
   // 0. Tessera's own tiling and fusion.
   if (!options.reference) {
     pm.addPass(createTesseraDecomposeMoE());
+    if (options.fuseMoE)
+      pm.addPass(createTesseraFuseMoE());
     TesseraTileAttentionOptions tileAttention;
     tileAttention.queryBlock = options.attentionQueryBlock;
     tileAttention.kvBlock = options.attentionKVBlock;

@@ -226,6 +226,46 @@ func.func @f(%r: tensor<16x32xf16>, %w: tensor<4x32x8xf16>, %o: tensor<5xi32>) {
 
 // -----
 
+func.func @f(%x: tensor<8x32xf32>, %w: tensor<4x32x8xf32>, %o: tensor<5xi32>, %i: tensor<16xi32>) {
+  // expected-error @+1 {{'out' has shape [15, 8] but expected [M, N] with M = 16 (from 'gather')}}
+  %y = tessera.grouped_matmul %x, %w, %o gather %i : (tensor<8x32xf32>, tensor<4x32x8xf32>, tensor<5xi32>, tensor<16xi32>) -> tensor<15x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<8x32xf32>, %w: tensor<4x32x8xf32>, %o: tensor<5xi32>, %i: tensor<16x1xi32>) {
+  // expected-error @+1 {{'gather' must be a rank-1 tensor [M], got 'tensor<16x1xi32>'}}
+  %y = tessera.grouped_matmul %x, %w, %o gather %i : (tensor<8x32xf32>, tensor<4x32x8xf32>, tensor<5xi32>, tensor<16x1xi32>) -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<8x32xf32>, %w: tensor<4x32x8xf32>, %o: tensor<5xi32>, %i: tensor<16xf32>) {
+  // expected-error @+1 {{operand #3 must be ranked tensor of 32-bit signless integer values, but got 'tensor<16xf32>'}}
+  %y = tessera.grouped_matmul %x, %w, %o gather %i : (tensor<8x32xf32>, tensor<4x32x8xf32>, tensor<5xi32>, tensor<16xf32>) -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%r: tensor<16x32xf32>, %w: tensor<4x32x8xf32>, %o: tensor<5xi32>, %s: tensor<12xf32>) {
+  // expected-error @+1 {{'scale' has shape [12] but expected [M] with M = 16 (from 'rows')}}
+  %y = tessera.grouped_matmul %r, %w, %o scale %s : (tensor<16x32xf32>, tensor<4x32x8xf32>, tensor<5xi32>, tensor<12xf32>) -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%r: tensor<16x32xbf16>, %w: tensor<4x32x8xbf16>, %o: tensor<5xi32>, %s: tensor<16xbf16>) {
+  // expected-error @+1 {{operand #3 must be ranked tensor of 32-bit float values, but got 'tensor<16xbf16>'}}
+  %y = tessera.grouped_matmul %r, %w, %o scale %s : (tensor<16x32xbf16>, tensor<4x32x8xbf16>, tensor<5xi32>, tensor<16xbf16>) -> tensor<16x8xbf16>
+  return
+}
+
+// -----
+
 func.func @f(%y: tensor<16x32xf32>, %p: tensor<15xi32>, %w: tensor<8x2xf32>) {
   // expected-error @+1 {{'perm' has shape [15] but expected [M] with M = 16 (from 'y')}}
   %o = tessera.combine %y, %p, %w : (tensor<16x32xf32>, tensor<15xi32>, tensor<8x2xf32>) -> tensor<8x32xf32>

@@ -116,6 +116,28 @@ func.func @grouped_matmul_dynamic(%rows: tensor<?x32xf32>, %w: tensor<4x32x16xf3
   return %out : tensor<?x16xf32>
 }
 
+// CHECK-LABEL: func.func @grouped_matmul_gather_scale
+// CHECK: tessera.grouped_matmul %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} gather %{{[a-z0-9_]+}} scale %{{[a-z0-9_]+}} {epilogue = #tessera.epilogue<swiglu>} : (tensor<8x32xbf16>, tensor<4x32x64xbf16>, tensor<5xi32>, tensor<28xi32>, tensor<28xf32>) -> tensor<28x32xbf16>
+// CHECK: tessera.grouped_matmul %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} scale %{{[a-z0-9_]+}} : (tensor<28x32xbf16>, tensor<4x32x16xbf16>, tensor<5xi32>, tensor<28xf32>) -> tensor<28x16xbf16>
+func.func @grouped_matmul_gather_scale(%x: tensor<8x32xbf16>, %up: tensor<4x32x64xbf16>,
+    %down: tensor<4x32x16xbf16>, %offsets: tensor<5xi32>, %index: tensor<28xi32>,
+    %s: tensor<28xf32>) -> tensor<28x16xbf16> {
+  %h = tessera.grouped_matmul %x, %up, %offsets gather %index scale %s {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<8x32xbf16>, tensor<4x32x64xbf16>, tensor<5xi32>, tensor<28xi32>, tensor<28xf32>) -> tensor<28x32xbf16>
+  %y = tessera.grouped_matmul %h, %down, %offsets scale %s
+      : (tensor<28x32xbf16>, tensor<4x32x16xbf16>, tensor<5xi32>, tensor<28xf32>) -> tensor<28x16xbf16>
+  return %y : tensor<28x16xbf16>
+}
+
+// CHECK-LABEL: func.func @combine_prescaled
+// CHECK: tessera.combine %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} {prescaled} : (tensor<28x32xf32>, tensor<28xi32>, tensor<8x2xf32>) -> tensor<8x32xf32>
+func.func @combine_prescaled(%y: tensor<28x32xf32>, %perm: tensor<28xi32>, %w: tensor<8x2xf32>)
+    -> tensor<8x32xf32> {
+  %out = tessera.combine %y, %perm, %w {prescaled}
+      : (tensor<28x32xf32>, tensor<28xi32>, tensor<8x2xf32>) -> tensor<8x32xf32>
+  return %out : tensor<8x32xf32>
+}
+
 // CHECK-LABEL: func.func @combine
 // CHECK: tessera.combine %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} : (tensor<28x32xf32>, tensor<28xi32>, tensor<8x2xf32>) -> tensor<8x32xf32>
 func.func @combine(%y: tensor<28x32xf32>, %perm: tensor<28xi32>, %w: tensor<8x2xf32>)

@@ -63,7 +63,7 @@ def make_inputs(name, types):
     return arrays
 
 
-def compare(label, got, want, tol):
+def compare(label, got, want, tol, row_relative=False):
     if got.shape != want.shape:
         return f"{label}: shape {got.shape}, expected {want.shape}"
     if np.isnan(got).any() or np.isnan(want).any():
@@ -72,8 +72,16 @@ def compare(label, got, want, tol):
     if np.any(got[inf] != want[inf]):
         i = tuple(np.argwhere(inf & (got != want))[0])
         return f"{label}: infinity mismatch at {i}: {got[i]} vs {want[i]}"
+    magnitude = np.abs(want)
+    if row_relative and want.ndim > 0:
+        # Relative to the largest magnitude of the row: for results that are
+        # sums of terms rounded differently by the two variants, the
+        # difference scales with the terms, not with their (cancelling) sum.
+        magnitude = np.broadcast_to(
+            np.abs(np.where(inf, 0, want)).max(axis=-1, keepdims=True),
+            want.shape)
     err = np.abs(got[~inf] - want[~inf])
-    limit = tol + tol * np.abs(want[~inf])
+    limit = tol + tol * magnitude[~inf]
     if np.any(err > limit):
         worst = np.argmax(err - limit)
         return (f"{label}: max abs err {err.max():.3g} exceeds {tol} + {tol}"
@@ -120,7 +128,8 @@ def check_case(args, variants, name, types, num_outputs):
     for label, got in results.items():
         for i, (g, w) in enumerate(zip(got, reference)):
             tol = TOLERANCE[out_dtype if i == 0 else "f32"]
-            error = compare(f"{name} result #{i} ({label})", g, w, tol)
+            error = compare(f"{name} result #{i} ({label})", g, w, tol,
+                            args.row_relative)
             if error:
                 errors.append(error)
     return errors
@@ -133,6 +142,9 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--tessera-run", default="tessera-run")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--row-relative", action="store_true",
+                        help="relative tolerance against the largest "
+                             "magnitude of each result row")
     parser.add_argument("tiled", nargs="+")
     args = parser.parse_args()
 

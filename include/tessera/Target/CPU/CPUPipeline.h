@@ -40,6 +40,11 @@ struct TesseraCPUPipelineOptions
       *this, "moe-k-block",
       llvm::cl::desc("Reduction block of the expert GEMMs (kept in cache)"),
       llvm::cl::init(256)};
+  PassOptions::Option<bool> fuseMoE{
+      *this, "fuse-moe",
+      llvm::cl::desc("Gather the expert GEMMs' rows from the tokens and fold "
+                     "the routing weights into them (tessera-fuse-moe)"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> cpu{
       *this, "cpu",
       llvm::cl::desc("CPU the vector code is for: native (the host) or an "

@@ -316,10 +316,18 @@ LogicalResult GroupedMatmulOp::verify() {
   static constexpr StringRef plainOut[] = {"M", "N"};
   static constexpr StringRef swigluOut[] = {"M", "N/2"};
   ArrayRef<StringRef> outLayout = swiglu ? swigluOut : plainOut;
-  if (failed(shapes.bind("rows", getRows(), {"M", "K"})) ||
+  // With `gather`, `rows` is a table of T rows that `gather [M]` indexes.
+  if (failed(shapes.bind("rows", getRows(), {getGather() ? "T" : "M", "K"})) ||
       failed(shapes.bind("weights", getWeights(), {"E", "K", "N"})) ||
-      failed(shapes.bind("offsets", getOffsets(), offsetsLayout)) ||
-      failed(shapes.bind("out", getOut(), outLayout)))
+      failed(shapes.bind("offsets", getOffsets(), offsetsLayout)))
+    return failure();
+  if (Value gather = getGather())
+    if (failed(shapes.bind("gather", gather, {"M"})))
+      return failure();
+  if (Value scale = getScale())
+    if (failed(shapes.bind("scale", scale, {"M"})))
+      return failure();
+  if (failed(shapes.bind("out", getOut(), outLayout)))
     return failure();
   if (failed(expectSameElementType(*this, "weights", getWeights(), "rows",
                                    getRows())) ||

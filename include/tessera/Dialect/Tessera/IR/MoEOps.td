@@ -98,7 +98,8 @@ def Tessera_DispatchOp : Tessera_Op<"dispatch"> {
   }];
 }
 
-def Tessera_GroupedMatmulOp : Tessera_Op<"grouped_matmul"> {
+def Tessera_GroupedMatmulOp : Tessera_Op<"grouped_matmul",
+    [AttrSizedOperandSegments]> {
   let summary = "one GEMM per expert over ragged row segments";
   let description = [{
     `rows [M, K]`, `weights [E, K, N]`, `offsets [E + 1]` i32 (as produced by
@@ -111,23 +112,47 @@ def Tessera_GroupedMatmulOp : Tessera_Op<"grouped_matmul"> {
     - `swiglu`: with `a` the product, `out [M, N/2] = silu(a[:, :N/2]) *
       a[:, N/2:]` (the gate half first, as in fused up/gate projections).
 
+    Two optional operands fold neighbouring MoE steps into the GEMM (what
+    `tessera-fuse-moe` introduces):
+    - `gather %index` (i32 `[M]`): the left operand's row r is
+      `rows[index[r]]` instead of `rows[r]`, so `rows` may be the token
+      matrix `x [T, K]` itself rather than its dispatched copy; an index
+      outside `[0, T)` (the `-1` of padding rows) reads a row of zeros. M is
+      then the length of `index`.
+    - `scale %s` (f32 `[M]`): every output row r is multiplied by `s[r]`
+      after the epilogue, in f32, before the rounding to the output type
+      (the routing weight of the row's (token, slot) pair).
+
     ```mlir
     %h = tessera.grouped_matmul %rows, %w_up, %offsets
         {epilogue = #tessera.epilogue<swiglu>}
         : (tensor<28x32xf32>, tensor<4x32x64xf32>, tensor<5xi32>)
         -> tensor<28x32xf32>
+    // The rows gathered from x [8, 32], the outputs scaled per row.
+    %y = tessera.grouped_matmul %x, %w_down, %offsets gather %index scale %s
+        : (tensor<8x32xf32>, tensor<4x32x32xf32>, tensor<5xi32>,
+           tensor<28xi32>, tensor<28xf32>) -> tensor<28x32xf32>
     ```
   }];
 
   let arguments = (ins Tessera_FloatTensor:$rows,
       Tessera_FloatTensor:$weights, Tessera_I32Tensor:$offsets,
+      Optional<Tessera_I32Tensor>:$gather, Optional<Tessera_F32Tensor>:$scale,
       DefaultValuedAttr<Tessera_EpilogueAttr, "Epilogue::none">:$epilogue);
   let results = (outs Tessera_FloatTensor:$out);
 
   let assemblyFormat = [{
-    $rows `,` $weights `,` $offsets attr-dict
-    `:` functional-type(operands, results)
+    $rows `,` $weights `,` $offsets (`gather` $gather^)? (`scale` $scale^)?
+    attr-dict `:` functional-type(operands, results)
   }];
+
+  let builders = [
+    OpBuilder<(ins "Type":$out, "Value":$rows, "Value":$weights,
+        "Value":$offsets, "Epilogue":$epilogue), [{
+      build($_builder, $_state, out, rows, weights, offsets, /*gather=*/Value(),
+            /*scale=*/Value(), epilogue);
+    }]>
+  ];
 }
 
 def Tessera_CombineOp : Tessera_Op<"combine"> {
@@ -140,6 +165,10 @@ def Tessera_CombineOp : Tessera_Op<"combine"> {
     Rows with `perm = -1` are ignored; a pair held by no row contributes 0.
     Accumulates in f32; `out [T, d]` has the element type of `y`.
 
+    With `prescaled`, the rows of `y` already carry their routing weights
+    (`tessera-fuse-moe` moved the scaling into the grouped GEMM that makes
+    `y`): `out[t] = Σ_slot y[r]`, and `weights` only gives `[T, k]`.
+
     ```mlir
     %out = tessera.combine %y, %perm, %w
         : (tensor<28x32xf32>, tensor<28xi32>, tensor<8x2xf32>)
@@ -148,7 +177,7 @@ def Tessera_CombineOp : Tessera_Op<"combine"> {
   }];
 
   let arguments = (ins Tessera_FloatTensor:$y, Tessera_I32Tensor:$perm,
-      Tessera_F32Tensor:$weights);
+      Tessera_F32Tensor:$weights, UnitAttr:$prescaled);
   let results = (outs Tessera_FloatTensor:$out);
 
   let assemblyFormat = [{
