@@ -89,3 +89,18 @@ if any(os.path.exists(os.path.join(d, "amdgcn", "bitcode", "ocml.bc"))
        for d in [os.environ.get("ROCM_PATH", ""), "/opt/rocm",
                  "/usr/lib/x86_64-linux-gnu"] if d):
     config.available_features.add("rocm-device-libs")
+
+# `avx512bf16`: the host runs AVX512-BF16 dot products (vdpbf16ps), which
+# tessera-tile-grouped-matmul's bf16-dot kernels use.
+def host_cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+if "avx512_bf16" in host_cpu_flags():
+    config.available_features.add("avx512bf16")

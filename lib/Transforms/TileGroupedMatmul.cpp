@@ -54,6 +54,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -131,11 +133,16 @@ Value packBlock(OpBuilder &b, Location loc, Value source, Value buffer) {
       .getResult(0);
 }
 
+/// The bf16 dot-product micro-kernel works on 16 f32 lanes and pairs of K.
+constexpr int64_t kDotLanes = 16;
+constexpr int64_t kDotVectors = 2;
+constexpr int64_t kDotColumns = kDotLanes * kDotVectors;
+
 struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
   TileGroupedMatmul(MLIRContext *ctx, int64_t columnBlock, int64_t kBlock,
-                    int64_t rowBlock)
+                    int64_t rowBlock, bool bf16Dot)
       : OpRewritePattern(ctx), columnBlock(columnBlock), kBlock(kBlock),
-        rowBlock(rowBlock) {}
+        rowBlock(rowBlock), bf16Dot(bf16Dot) {}
 
   LogicalResult matchAndRewrite(GroupedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -159,6 +166,7 @@ struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
             loc, getValueOrCreateConstantIndexOp(rewriter, loc, width),
             createIndexConstant(rewriter, loc, 2));
     }
+    bool useDot = canUseBF16Dot(op, depth, width);
     Value numRowsValue =
         getValueOrCreateConstantIndexOp(rewriter, loc, numRows);
     Value numExperts = getValueOrCreateConstantIndexOp(
@@ -192,10 +200,10 @@ struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
         [&](OpBuilder &b, Location l, Value expert, ValueRange iterArgs) {
           auto [begin, length] =
               createExpertSegment(b, l, offsets, expert, numRowsValue);
-          Segment segment{expert, begin, length, /*gathered=*/nullptr};
+          Segment segment{expert, begin, length, /*gathered=*/nullptr, useDot};
           if (Value index = op.getGather())
-            segment.gathered =
-                gatherSegment(b, l, op.getRows(), index, begin, length);
+            segment.gathered = gatherSegment(b, l, op.getRows(), index, begin,
+                                             length, /*widen=*/!useDot);
           scf::YieldOp::create(
               b, l,
               buildColumnBlocks(b, l, op, segment, iterArgs[0], depth, width));
@@ -210,10 +218,32 @@ struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
 private:
   struct Segment {
     Value expert, begin, length;
-    /// With a gather index: the segment's rows gathered from the table and
-    /// widened to f32, `[length, K]`; the blocks read it from row 0.
+    /// With a gather index: the segment's rows gathered from the table (and
+    /// widened to f32 unless `dot`), `[length, K]`; the blocks read it from
+    /// row 0.
     Value gathered;
+    /// Whether the blocks use the bf16 dot-product micro-kernel.
+    bool dot;
   };
+
+  /// Whether `op` can use the bf16 dot-product kernel (`bf16-dot`): bf16
+  /// rows and weights, an even static K (pairs of K never straddle a block
+  /// or the end of a row) and static column blocks made of whole 32-column
+  /// register blocks.
+  bool canUseBF16Dot(GroupedMatmulOp op, OpFoldResult depth,
+                     OpFoldResult width) const {
+    if (!bf16Dot || kBlock % 2 != 0 ||
+        !getElementTypeOrSelf(op.getRows().getType()).isBF16() ||
+        !getElementTypeOrSelf(op.getWeights().getType()).isBF16())
+      return false;
+    std::optional<int64_t> k = getConstantIntValue(depth);
+    std::optional<int64_t> w = getConstantIntValue(width);
+    if (!k || *k % 2 != 0 || !w)
+      return false;
+    if (*w <= columnBlock)
+      return *w % kDotColumns == 0;
+    return *w % columnBlock == 0 && columnBlock % kDotColumns == 0;
+  }
 
   /// `gathered[r, c] = f32(table[index[begin + r], c])` for r < `length`,
   /// zero where the index is outside the table: the segment's rows copied
@@ -221,9 +251,10 @@ private:
   /// of its column blocks run (the dispatched copy of every row is never
   /// written).
   static Value gatherSegment(OpBuilder &b, Location loc, Value table,
-                             Value index, Value begin, Value length) {
+                             Value index, Value begin, Value length,
+                             bool widen) {
     MLIRContext *ctx = b.getContext();
-    Type f32 = b.getF32Type();
+    Type f32 = widen ? b.getF32Type() : getElementTypeOrSelf(table.getType());
     OpFoldResult one = b.getIndexAttr(1);
     Value segmentIndex = tensor::ExtractSliceOp::create(
         b, loc, index, ArrayRef<OpFoldResult>{begin},
@@ -252,14 +283,15 @@ private:
                  // Invalid rows read row 0 and are replaced by zero.
                  Value safeRow = arith::SelectOp::create(
                      nb, l, valid, row, createIndexConstant(nb, l, 0));
-                 Value v =
-                     extendToF32(nb, l,
-                                 tensor::ExtractOp::create(
-                                     nb, l, table, ValueRange{safeRow, col}));
+                 Value v = tensor::ExtractOp::create(nb, l, table,
+                                                     ValueRange{safeRow, col});
+                 if (widen)
+                   v = extendToF32(nb, l, v);
+                 Value zero = arith::ConstantOp::create(
+                     nb, l, nb.getZeroAttr(v.getType()));
                  linalg::YieldOp::create(
                      nb, l,
-                     arith::SelectOp::create(nb, l, valid, v,
-                                             createF32Constant(nb, l, 0.0f))
+                     arith::SelectOp::create(nb, l, valid, v, zero)
                          .getResult());
                })
         .getResult(0);
@@ -320,6 +352,13 @@ private:
       weightCols.push_back(b.createOrFold<arith::AddIOp>(
           loc, colStart, getValueOrCreateConstantIndexOp(b, loc, width)));
 
+    if (segment.dot)
+      return finishBlock(b, loc, op, segment,
+                         buildDotProducts(b, loc, op, segment, weightCols,
+                                          *getConstantIntValue(cols),
+                                          *getConstantIntValue(depth), accs),
+                         inPlace, dest);
+
     // Buffers for the packed blocks, allocated once per column block: each
     // weight block [Bk, w] and, for non-f32 rows, the row block in f32.
     OpFoldResult kMax = b.getIndexAttr(kBlock);
@@ -377,8 +416,17 @@ private:
           }
           scf::YieldOp::create(nb, l, updated);
         });
+    return finishBlock(b, loc, op, segment, kLoop.getResults(), inPlace, dest);
+  }
+
+  /// The block in the output type from its f32 products: the accumulator
+  /// itself when it was the output block (`inPlace`), else the epilogue
+  /// (with the segment's row scale) written into `dest`.
+  static Value finishBlock(OpBuilder &b, Location loc, GroupedMatmulOp op,
+                           const Segment &segment, ValueRange products,
+                           bool inPlace, Value dest) {
     if (inPlace)
-      return kLoop.getResult(0);
+      return products[0];
     Value scale;
     if (Value rowScale = op.getScale()) {
       OpFoldResult one = b.getIndexAttr(1);
@@ -386,7 +434,228 @@ private:
           b, loc, rowScale, ArrayRef<OpFoldResult>{segment.begin},
           ArrayRef<OpFoldResult>{segment.length}, ArrayRef<OpFoldResult>{one});
     }
-    return buildEpilogue(b, loc, kLoop.getResults(), scale, dest);
+    return buildEpilogue(b, loc, products, scale, dest);
+  }
+
+  /// The K-blocked f32 products of the bf16 dot-product path: for each K
+  /// block, every weight block is packed into pairs of K (`packPairs`) and
+  /// multiplied by the segment's bf16 rows in register blocks of 8 (then 4,
+  /// 2, 1) rows x 32 columns with vdpbf16ps (`buildDotRowBlocks`).
+  SmallVector<Value> buildDotProducts(OpBuilder &b, Location loc,
+                                      GroupedMatmulOp op,
+                                      const Segment &segment,
+                                      ArrayRef<Value> weightCols, int64_t cols,
+                                      int64_t depth, ValueRange accs) const {
+    int64_t kMax = std::min(depth, kBlock);
+    SmallVector<Value> buffers;
+    for (size_t i = 0; i < accs.size(); ++i)
+      buffers.push_back(tensor::EmptyOp::create(
+          b, loc, ArrayRef<int64_t>{kMax / 2, 2 * cols}, b.getBF16Type()));
+    // The rows: the gathered copy from row 0, or the segment of `rows`.
+    Value lhs = segment.gathered ? segment.gathered : op.getRows();
+    Value rowBase =
+        segment.gathered ? createIndexConstant(b, loc, 0) : segment.begin;
+    Value depthValue = createIndexConstant(b, loc, depth);
+    auto kLoop = scf::ForOp::create(
+        b, loc, createIndexConstant(b, loc, 0), depthValue,
+        createIndexConstant(b, loc, kBlock), accs,
+        [&](OpBuilder &nb, Location l, Value kStart, ValueRange iterArgs) {
+          Value kSize = getValueOrCreateConstantIndexOp(
+              nb, l,
+              getBlockExtent(nb, l, kStart, nb.getIndexAttr(depth), kBlock));
+          Value pairs = nb.createOrFold<arith::DivUIOp>(
+              l, kSize, createIndexConstant(nb, l, 2));
+          SmallVector<Value> updated;
+          for (auto [acc, col, buffer] :
+               llvm::zip_equal(iterArgs, weightCols, buffers)) {
+            Value packed = packPairs(nb, l, op.getWeights(), segment.expert,
+                                     kStart, col, pairs, cols, buffer);
+            updated.push_back(buildDotRowBlocks(nb, l, lhs, rowBase, kStart,
+                                                pairs, packed, acc,
+                                                segment.length, cols));
+          }
+          scf::YieldOp::create(nb, l, updated);
+        });
+    return SmallVector<Value>(kLoop.getResults());
+  }
+
+  /// `packed[p, 2c + q] = weights[expert, kStart + 2p + q, col + c]` for
+  /// p < `pairs`, c < `cols`: each pair of K rows of the weight block
+  /// interleaved column by column, so that 32 consecutive elements hold the
+  /// K pairs of 16 columns, the right operand of vdpbf16ps.
+  static Value packPairs(OpBuilder &b, Location loc, Value weights,
+                         Value expert, Value kStart, Value col, Value pairs,
+                         int64_t cols, Value buffer) {
+    Type bf16 = b.getBF16Type();
+    auto rowType = VectorType::get({kDotColumns}, bf16);
+    auto pairType = VectorType::get({2 * kDotColumns}, bf16);
+    SmallVector<int64_t> interleave;
+    for (int64_t i = 0; i < kDotColumns; ++i)
+      interleave.append({i, i + kDotColumns});
+    Value padding =
+        arith::ConstantOp::create(b, loc, bf16, b.getZeroAttr(bf16));
+    Value c1 = createIndexConstant(b, loc, 1);
+    return scf::ForOp::create(
+               b, loc, createIndexConstant(b, loc, 0), pairs, c1,
+               ValueRange{buffer},
+               [&](OpBuilder &nb, Location l, Value p, ValueRange iterArgs) {
+                 Value k0 = arith::AddIOp::create(
+                     nb, l, kStart,
+                     arith::MulIOp::create(nb, l, p,
+                                           createIndexConstant(nb, l, 2)));
+                 Value k1 = arith::AddIOp::create(nb, l, k0, c1);
+                 Value packed = iterArgs[0];
+                 for (int64_t c = 0; c < cols; c += kDotColumns) {
+                   Value n = nb.createOrFold<arith::AddIOp>(
+                       l, col, createIndexConstant(nb, l, c));
+                   auto readRow = [&](Value k) -> Value {
+                     return vector::TransferReadOp::create(
+                         nb, l, rowType, weights, ValueRange{expert, k, n},
+                         padding, ArrayRef<bool>{true});
+                   };
+                   Value both = vector::ShuffleOp::create(
+                       nb, l, pairType, readRow(k0), readRow(k1), interleave);
+                   packed =
+                       vector::TransferWriteOp::create(
+                           nb, l, both, packed,
+                           ValueRange{p, createIndexConstant(nb, l, 2 * c)},
+                           ArrayRef<bool>{true})
+                           .getResult();
+                 }
+                 scf::YieldOp::create(nb, l, packed);
+               })
+        .getResult(0);
+  }
+
+  /// `acc += lhs[rowBase + r, kStart : kStart + 2 * pairs] · B` for the
+  /// `length` rows r of `acc` (f32 `[length, cols]`), B the packed pairs:
+  /// the rows in register blocks of 8 under an scf.for, then blocks of 4, 2
+  /// and 1 under scf.if, as in the f32 path.
+  Value buildDotRowBlocks(OpBuilder &b, Location loc, Value lhs, Value rowBase,
+                          Value kStart, Value pairs, Value packed, Value acc,
+                          Value length, int64_t cols) const {
+    int64_t block = std::max<int64_t>(rowBlock, 1);
+    Value full = arith::AndIOp::create(
+        b, loc, length, createIndexConstant(b, loc, ~(block - 1)));
+    acc = scf::ForOp::create(
+              b, loc, createIndexConstant(b, loc, 0), full,
+              createIndexConstant(b, loc, block), ValueRange{acc},
+              [&](OpBuilder &nb, Location l, Value r0, ValueRange iterArgs) {
+                scf::YieldOp::create(nb, l,
+                                     buildDotKernel(nb, l, lhs, rowBase, kStart,
+                                                    pairs, packed, iterArgs[0],
+                                                    r0, block, cols));
+              })
+              .getResult(0);
+    return buildRemainderBlocks(b, loc, acc, length, block,
+                                [&](OpBuilder &nb, Location l, Value current,
+                                    Value offset, int64_t rows) {
+                                  return buildDotKernel(
+                                      nb, l, lhs, rowBase, kStart, pairs,
+                                      packed, current, offset, rows, cols);
+                                });
+  }
+
+  /// The last `length % block` rows of `acc` in blocks of block/2, ...,
+  /// 1 rows, each under an scf.if on its bit of `length`: `fn(b, loc, acc,
+  /// offset, rows)` updates the `rows` rows from `offset` (after the full
+  /// blocks and the larger remainder blocks).
+  static Value buildRemainderBlocks(
+      OpBuilder &b, Location loc, Value acc, Value length, int64_t block,
+      function_ref<Value(OpBuilder &, Location, Value, Value, int64_t)> fn) {
+    for (int64_t rows = block / 2; rows >= 1; rows /= 2) {
+      Value present = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ne,
+          arith::AndIOp::create(b, loc, length,
+                                createIndexConstant(b, loc, rows)),
+          createIndexConstant(b, loc, 0));
+      Value offset = arith::AndIOp::create(
+          b, loc, length, createIndexConstant(b, loc, ~int64_t(2 * rows - 1)));
+      auto ifOp = scf::IfOp::create(
+          b, loc, present,
+          [&](OpBuilder &tb, Location tl) {
+            scf::YieldOp::create(tb, tl, fn(tb, tl, acc, offset, rows));
+          },
+          [&](OpBuilder &eb, Location el) {
+            scf::YieldOp::create(eb, el, acc);
+          });
+      acc = ifOp.getResult(0);
+    }
+    return acc;
+  }
+
+  /// The register block of `rows` rows from `r0` x all `cols` columns (in
+  /// steps of 32): 2 * rows f32 accumulators of 16 lanes carried through
+  /// the K pairs; per pair, two 32-element loads of packed weights, one
+  /// broadcast of each row's (bf16, bf16) pair, and 2 * rows vdpbf16ps
+  /// (`x86vector.avx512.dot`).
+  static Value buildDotKernel(OpBuilder &b, Location loc, Value lhs,
+                              Value rowBase, Value kStart, Value pairs,
+                              Value packed, Value acc, Value r0, int64_t rows,
+                              int64_t cols) {
+    Type f32 = b.getF32Type(), bf16 = b.getBF16Type(), i32 = b.getI32Type();
+    auto accType = VectorType::get({kDotLanes}, f32);
+    auto operandType = VectorType::get({2 * kDotLanes}, bf16);
+    Value f32Zero = createF32Constant(b, loc, 0.0f);
+    Value bf16Zero =
+        arith::ConstantOp::create(b, loc, bf16, b.getZeroAttr(bf16));
+    Value c0 = createIndexConstant(b, loc, 0),
+          c1 = createIndexConstant(b, loc, 1);
+    for (int64_t c = 0; c < cols; c += kDotColumns) {
+      SmallVector<Value> rowIndex, accs;
+      for (int64_t r = 0; r < rows; ++r) {
+        rowIndex.push_back(b.createOrFold<arith::AddIOp>(
+            loc, r0, createIndexConstant(b, loc, r)));
+        for (int64_t v = 0; v < kDotVectors; ++v)
+          accs.push_back(vector::TransferReadOp::create(
+              b, loc, accType, acc,
+              ValueRange{rowIndex.back(),
+                         createIndexConstant(b, loc, c + v * kDotLanes)},
+              f32Zero, ArrayRef<bool>{true}));
+      }
+      auto kLoop = scf::ForOp::create(
+          b, loc, c0, pairs, c1, accs,
+          [&](OpBuilder &nb, Location l, Value p, ValueRange iterArgs) {
+            Value k = arith::AddIOp::create(
+                nb, l, kStart,
+                arith::MulIOp::create(nb, l, p, createIndexConstant(nb, l, 2)));
+            SmallVector<Value> weightVectors;
+            for (int64_t v = 0; v < kDotVectors; ++v)
+              weightVectors.push_back(vector::TransferReadOp::create(
+                  nb, l, operandType, packed,
+                  ValueRange{
+                      p, createIndexConstant(nb, l, 2 * (c + v * kDotLanes))},
+                  bf16Zero, ArrayRef<bool>{true}));
+            SmallVector<Value> updated;
+            for (int64_t r = 0; r < rows; ++r) {
+              // The row's pair of K as one 32-bit lane, broadcast.
+              Value row = arith::AddIOp::create(nb, l, rowBase, rowIndex[r]);
+              Value pair = vector::TransferReadOp::create(
+                  nb, l, VectorType::get({2}, bf16), lhs, ValueRange{row, k},
+                  bf16Zero, ArrayRef<bool>{true});
+              Value word = vector::BitCastOp::create(
+                  nb, l, VectorType::get({1}, i32), pair);
+              Value splat = vector::BroadcastOp::create(
+                  nb, l, VectorType::get({kDotLanes}, i32), word);
+              Value rowOperand =
+                  vector::BitCastOp::create(nb, l, operandType, splat);
+              for (int64_t v = 0; v < kDotVectors; ++v)
+                updated.push_back(x86vector::DotBF16Op::create(
+                    nb, l, accType, iterArgs[r * kDotVectors + v], rowOperand,
+                    weightVectors[v]));
+            }
+            scf::YieldOp::create(nb, l, updated);
+          });
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t v = 0; v < kDotVectors; ++v)
+          acc = vector::TransferWriteOp::create(
+                    b, loc, kLoop.getResult(r * kDotVectors + v), acc,
+                    ValueRange{rowIndex[r],
+                               createIndexConstant(b, loc, c + v * kDotLanes)},
+                    ArrayRef<bool>{true})
+                    .getResult();
+    }
+    return acc;
   }
 
   /// `acc + lhs · rhs` for a segment of `length` rows, split so that the
@@ -415,27 +684,12 @@ private:
     Value full = arith::AndIOp::create(
         b, loc, length, createIndexConstant(b, loc, ~(rowBlock - 1)));
     acc = rowsMatmul(b, loc, acc, createIndexConstant(b, loc, 0), full);
-    for (int64_t rows = rowBlock / 2; rows >= 1; rows /= 2) {
-      Value bit = createIndexConstant(b, loc, rows);
-      Value present =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
-                                arith::AndIOp::create(b, loc, length, bit),
-                                createIndexConstant(b, loc, 0));
-      // Rows before this block: the full part and the larger blocks.
-      Value offset = arith::AndIOp::create(
-          b, loc, length, createIndexConstant(b, loc, ~int64_t(2 * rows - 1)));
-      auto ifOp = scf::IfOp::create(
-          b, loc, present,
-          [&](OpBuilder &tb, Location tl) {
-            scf::YieldOp::create(
-                tb, tl, rowsMatmul(tb, tl, acc, offset, tb.getIndexAttr(rows)));
-          },
-          [&](OpBuilder &eb, Location el) {
-            scf::YieldOp::create(eb, el, acc);
-          });
-      acc = ifOp.getResult(0);
-    }
-    return acc;
+    return buildRemainderBlocks(b, loc, acc, length, rowBlock,
+                                [&](OpBuilder &nb, Location l, Value current,
+                                    Value offset, int64_t rows) {
+                                  return rowsMatmul(nb, l, current, offset,
+                                                    nb.getIndexAttr(rows));
+                                });
   }
 
   /// The epilogue of the accumulators, times the row's `scale` (a
@@ -480,15 +734,16 @@ private:
   }
 
   int64_t columnBlock, kBlock, rowBlock;
+  bool bf16Dot;
 };
 
 } // namespace
 
 void mlir::tessera::populateTesseraTileGroupedMatmulPatterns(
     RewritePatternSet &patterns, int64_t columnBlock, int64_t kBlock,
-    int64_t rowBlock) {
+    int64_t rowBlock, bool bf16Dot) {
   patterns.add<TileGroupedMatmul>(patterns.getContext(), columnBlock, kBlock,
-                                  rowBlock);
+                                  rowBlock, bf16Dot);
 }
 
 namespace {
@@ -511,7 +766,7 @@ struct TesseraTileGroupedMatmulPass
     }
     RewritePatternSet patterns(&getContext());
     populateTesseraTileGroupedMatmulPatterns(patterns, columnBlock, kBlock,
-                                             rowBlock);
+                                             rowBlock, bf16Dot);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -55,6 +55,10 @@ struct BlockSizes {
 bool isVectorizable(linalg::LinalgOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0)
     return false;
+  // An empty iteration space (folded from an empty segment or block) has
+  // nothing to tile, and tiling would divide by its extent.
+  if (llvm::is_contained(op.getStaticLoopRanges(), 0))
+    return false;
   if (!llvm::all_of(op.getIndexingMapsArray(),
                     [](AffineMap map) { return map.isProjectedPermutation(); }))
     return false;

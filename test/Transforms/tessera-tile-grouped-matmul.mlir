@@ -1,6 +1,7 @@
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul --split-input-file | FileCheck %s
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul="column-block=16 k-block=32" --split-input-file | FileCheck %s --check-prefix=SMALL
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul="row-block=1" --split-input-file | FileCheck %s --check-prefix=ONEROW
+// RUN: tessera-opt %s --tessera-tile-grouped-matmul="bf16-dot=true" --split-input-file | FileCheck %s --check-prefix=DOT
 
 // f32 without epilogue: experts in order, a forall over 64-column blocks of
 // the segment, K in blocks of 256 (the last one 300 - 256 rows), each weight
@@ -165,4 +166,61 @@ func.func @scale_f32(%rows: tensor<40x32xf32>, %w: tensor<4x32x64xf32>, %off: te
   %y = tessera.grouped_matmul %rows, %w, %off scale %s
       : (tensor<40x32xf32>, tensor<4x32x64xf32>, tensor<5xi32>, tensor<40xf32>) -> tensor<40x64xf32>
   return %y : tensor<40x64xf32>
+}
+
+// -----
+
+// bf16-dot: K = 300 (even) in blocks of 256, two 32-column register blocks
+// per 64-column block. Each weight block is packed into pairs of K
+// ([128, 2 * 64] bf16: rows k and k+1 interleaved by vector.shuffle), then
+// the rows run in register blocks of 8 (an scf.for) and 4, 2, 1 (scf.if):
+// 16 f32 accumulators carried through the K pairs, two packed vectors and
+// one broadcast (bf16, bf16) pair per row, 16 x86vector.avx512.dot.
+// Without the option (the default RUN line) the same op widens to f32.
+// DOT-LABEL: func.func @dot_bf16
+// DOT-SAME: (%[[ROWS:.+]]: tensor<40x300xbf16>, %[[W:.+]]: tensor<4x300x128xbf16>
+// DOT: scf.forall
+// DOT: %[[BUF:.+]] = tensor.empty() : tensor<128x128xbf16>
+// DOT: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}}, %{{.+}}) -> (tensor<?x64xf32>, tensor<?x64xf32>)
+// DOT: %[[PACKED:.+]] = scf.for %[[P:[a-z0-9_]+]] = {{.+}} iter_args(%{{.+}} = %[[BUF]]) -> (tensor<128x128xbf16>)
+// DOT: %[[R0:.+]] = vector.transfer_read %[[W]]{{.+}} : tensor<4x300x128xbf16>, vector<32xbf16>
+// DOT: %[[R1:.+]] = vector.transfer_read %[[W]]{{.+}} : tensor<4x300x128xbf16>, vector<32xbf16>
+// DOT: vector.shuffle %[[R0]], %[[R1]] [0, 32, 1, 33, 2, 34
+// DOT: vector.transfer_write %{{.+}}, %{{.+}}[%[[P]], %{{.+}}] {in_bounds = [true]} : vector<64xbf16>, tensor<128x128xbf16>
+// DOT: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c8 iter_args(%{{.+}}) -> (tensor<?x64xf32>)
+// DOT-COUNT-16: vector.transfer_read {{.+}} : tensor<?x64xf32>, vector<16xf32>
+// DOT: scf.for {{.+}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// DOT: %[[B0:.+]] = vector.transfer_read %[[PACKED]]{{.+}} : tensor<128x128xbf16>, vector<32xbf16>
+// DOT: %[[B1:.+]] = vector.transfer_read %[[PACKED]]{{.+}} : tensor<128x128xbf16>, vector<32xbf16>
+// DOT: %[[PAIR:.+]] = vector.transfer_read %[[ROWS]]{{.+}} : tensor<40x300xbf16>, vector<2xbf16>
+// DOT: %[[WORD:.+]] = vector.bitcast %[[PAIR]] : vector<2xbf16> to vector<1xi32>
+// DOT: %[[SPLAT:.+]] = vector.broadcast %[[WORD]] : vector<1xi32> to vector<16xi32>
+// DOT: %[[A:.+]] = vector.bitcast %[[SPLAT]] : vector<16xi32> to vector<32xbf16>
+// DOT: x86vector.avx512.dot %{{.+}}, %[[A]], %[[B0]] : vector<32xbf16> -> vector<16xf32>
+// DOT: x86vector.avx512.dot %{{.+}}, %[[A]], %[[B1]] : vector<32xbf16> -> vector<16xf32>
+// DOT-COUNT-14: x86vector.avx512.dot
+// DOT: scf.if
+// DOT-COUNT-8: x86vector.avx512.dot
+// DOT: math.exp
+// DOT: arith.truncf %{{.+}} : f32 to bf16
+// CHECK-LABEL: func.func @dot_bf16
+// CHECK-NOT: x86vector
+func.func @dot_bf16(%rows: tensor<40x300xbf16>, %w: tensor<4x300x128xbf16>, %offsets: tensor<5xi32>)
+    -> tensor<40x64xbf16> {
+  %y = tessera.grouped_matmul %rows, %w, %offsets {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<40x300xbf16>, tensor<4x300x128xbf16>, tensor<5xi32>) -> tensor<40x64xbf16>
+  return %y : tensor<40x64xbf16>
+}
+
+// -----
+
+// bf16-dot needs an even K: K = 301 keeps the widening f32 path.
+// DOT-LABEL: func.func @dot_odd_k
+// DOT-NOT: x86vector
+// DOT: linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<?x?xf32>, tensor<?x64xf32>)
+func.func @dot_odd_k(%rows: tensor<40x301xbf16>, %w: tensor<4x301x64xbf16>, %offsets: tensor<5xi32>)
+    -> tensor<40x64xbf16> {
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<40x301xbf16>, tensor<4x301x64xbf16>, tensor<5xi32>) -> tensor<40x64xbf16>
+  return %y : tensor<40x64xbf16>
 }

@@ -148,3 +148,21 @@ func.func @gather_left_alone(%t: tensor<8xf32>, %idx: tensor<4xi32>, %o: tensor<
   } -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// -----
+
+// An empty iteration space (what canonicalization leaves of an empty expert
+// segment) is left alone, not tiled.
+// CHECK-LABEL: func.func @empty_extent
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @empty_extent(%a: tensor<0x32xf32>, %out: tensor<0x32xbf16>) -> tensor<0x32xbf16> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<0x32xf32>) outs(%out : tensor<0x32xbf16>) {
+  ^bb0(%x: f32, %o: bf16):
+    %t = arith.truncf %x : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<0x32xbf16>
+  return %r : tensor<0x32xbf16>
+}

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
@@ -56,7 +57,8 @@ void populateTesseraFuseMoEPatterns(RewritePatternSet &patterns,
 /// (lib/Transforms/TileGroupedMatmul.cpp).
 void populateTesseraTileGroupedMatmulPatterns(RewritePatternSet &patterns,
                                               int64_t columnBlock,
-                                              int64_t kBlock, int64_t rowBlock);
+                                              int64_t kBlock, int64_t rowBlock,
+                                              bool bf16Dot = false);
 
 /// `tessera.grouped_matmul` as a gathering contraction with a static
 /// iteration space (lib/Transforms/GatherGroupedMatmul.cpp).

@@ -252,6 +252,10 @@ def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
     Option<"rowBlock", "row-block", "int64_t", /*default=*/"8",
            "Register block rows of the micro-kernel (a power of two): the "
            "last rows of a segment run in blocks of half, a quarter, ...">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "bf16 rows and weights: multiply pairs of K with AVX512-BF16 "
+           "dot products (x86vector.avx512.dot, vdpbf16ps) instead of "
+           "widening to f32; needs a CPU with avx512_bf16">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -259,6 +263,8 @@ def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+    "::mlir::x86vector::X86VectorDialect",
   ];
 }
 

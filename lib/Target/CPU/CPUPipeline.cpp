@@ -36,6 +36,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Vector/Transforms/Passes.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -49,23 +50,20 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <functional>
 #include <memory>
 #include <mutex>
 
 using namespace mlir;
 using namespace mlir::tessera;
 
-llvm::Expected<int64_t> mlir::tessera::getCPUVectorWidth(llvm::StringRef cpu) {
-  auto widthOf = [](auto hasFeature) -> int64_t {
-    if (hasFeature("avx512f"))
-      return 16;
-    if (hasFeature("avx"))
-      return 8;
-    return 4;
-  };
+/// A predicate telling whether `cpu` (native or an LLVM CPU name) has a
+/// target feature (LLVM's name, e.g. "avx512f").
+static llvm::Expected<std::function<bool(llvm::StringRef)>>
+getCPUFeatureQuery(llvm::StringRef cpu) {
   if (cpu.empty() || cpu == "native") {
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-    return widthOf([&](llvm::StringRef name) { return features.lookup(name); });
+    return [features](llvm::StringRef name) { return features.lookup(name); };
   }
 
   static std::once_flag once;
@@ -83,11 +81,31 @@ llvm::Expected<int64_t> mlir::tessera::getCPUVectorWidth(llvm::StringRef cpu) {
   if (!generic || !generic->isCPUStringValid(cpu))
     return llvm::createStringError("unknown CPU '" + cpu + "' for target '" +
                                    triple.str() + "'");
-  std::unique_ptr<llvm::MCSubtargetInfo> info(
+  std::shared_ptr<llvm::MCSubtargetInfo> info(
       target->createMCSubtargetInfo(triple, cpu, ""));
-  return widthOf([&](llvm::StringRef name) {
+  return [info](llvm::StringRef name) {
     return info->checkFeatures(("+" + name).str());
-  });
+  };
+}
+
+llvm::Expected<int64_t> mlir::tessera::getCPUVectorWidth(llvm::StringRef cpu) {
+  auto hasFeature = getCPUFeatureQuery(cpu);
+  if (!hasFeature)
+    return hasFeature.takeError();
+  if ((*hasFeature)("avx512f"))
+    return 16;
+  if ((*hasFeature)("avx"))
+    return 8;
+  return 4;
+}
+
+bool mlir::tessera::hasCPUBF16Dot(llvm::StringRef cpu) {
+  auto hasFeature = getCPUFeatureQuery(cpu);
+  if (!hasFeature) {
+    llvm::consumeError(hasFeature.takeError());
+    return false;
+  }
+  return (*hasFeature)("avx512bf16");
 }
 
 llvm::Error mlir::tessera::verifyTesseraCPUPipelineOptions(
@@ -116,6 +134,7 @@ void mlir::tessera::buildTesseraCPUPipeline(
             ? options.registerRows
             : static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(
                   std::max<int64_t>(options.registerRows, 1))));
+    tileGroupedMatmul.bf16Dot = options.bf16Dot && hasCPUBF16Dot(options.cpu);
     pm.addPass(createTesseraTileGroupedMatmul(tileGroupedMatmul));
     pm.addPass(createTesseraFuseRoute());
   }
@@ -194,6 +213,8 @@ void mlir::tessera::buildTesseraCPUPipeline(
   vectorToLLVM.vectorContractLowering =
       vector::VectorContractLowering::OuterProduct;
   vectorToLLVM.reassociateFPReductions = true;
+  // The bf16 dot products of tessera-tile-grouped-matmul.
+  vectorToLLVM.x86Vector = true;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
@@ -214,7 +235,8 @@ void mlir::tessera::registerTesseraCPUPipelineDialects(
                   func::FuncDialect, index::IndexDialect, linalg::LinalgDialect,
                   LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
                   omp::OpenMPDialect, scf::SCFDialect, tensor::TensorDialect,
-                  ub::UBDialect, vector::VectorDialect>();
+                  ub::UBDialect, vector::VectorDialect,
+                  x86vector::X86VectorDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);

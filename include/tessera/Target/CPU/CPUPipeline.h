@@ -45,6 +45,11 @@ struct TesseraCPUPipelineOptions
       llvm::cl::desc("Gather the expert GEMMs' rows from the tokens and fold "
                      "the routing weights into them (tessera-fuse-moe)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> bf16Dot{
+      *this, "bf16-dot",
+      llvm::cl::desc("Multiply bf16 expert GEMMs with AVX512-BF16 dot "
+                     "products where `cpu` has them (vdpbf16ps)"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> cpu{
       *this, "cpu",
       llvm::cl::desc("CPU the vector code is for: native (the host) or an "
@@ -75,6 +80,10 @@ struct TesseraCPUPipelineOptions
 /// LLVM CPU name of the host's architecture): 16 with AVX-512, 8 with AVX,
 /// 4 otherwise. An error names an unknown CPU.
 llvm::Expected<int64_t> getCPUVectorWidth(llvm::StringRef cpu);
+
+/// Whether `cpu` (native or an LLVM CPU name) has the AVX512-BF16 dot
+/// product (vdpbf16ps); false for an unknown name.
+bool hasCPUBF16Dot(llvm::StringRef cpu);
 
 /// Checks what `buildTesseraCPUPipeline` cannot report: that `cpu` names a
 /// known CPU. (The passes check their own options when they run.)
