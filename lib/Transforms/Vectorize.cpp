@@ -74,6 +74,28 @@ bool isVectorizable(linalg::LinalgOp op) {
   return true;
 }
 
+/// Whether an input of `op` (2 or more loops) is read transposed in its
+/// last two loops: its innermost dimension follows the second-innermost
+/// loop while the innermost loop indexes an outer dimension, as in
+/// `linalg.transpose` or the K^T tile of attention.
+bool hasTransposedInput(linalg::LinalgOp op) {
+  unsigned numLoops = op.getNumLoops();
+  if (numLoops < 2)
+    return false;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (map.getNumResults() < 2)
+      continue;
+    std::optional<unsigned> inner =
+        map.getResultPosition(getAffineDimExpr(numLoops - 1, op.getContext()));
+    if (map.getResult(map.getNumResults() - 1) ==
+            getAffineDimExpr(numLoops - 2, op.getContext()) &&
+        inner && *inner < map.getNumResults() - 1)
+      return true;
+  }
+  return false;
+}
+
 /// The register-block tile size of each loop of `op` (a loop whose static
 /// extent is smaller is not tiled).
 SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
@@ -87,6 +109,12 @@ SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
   if (succeeded(dims) && !dims->m.empty() && !dims->n.empty()) {
     sizes[dims->m.back()] = block.rows;
     sizes[dims->n.back()] = block.vectors * block.lanes;
+  } else if (hasTransposedInput(op)) {
+    // lanes x lanes blocks: rows of the input are read contiguously and
+    // turned by a vector.transpose (register shuffles), where tiles along
+    // the innermost loop alone would gather a strided column per vector.
+    sizes[numLoops - 2] = block.lanes;
+    sizes.back() = block.lanes;
   } else {
     sizes.back() = block.lanes;
   }

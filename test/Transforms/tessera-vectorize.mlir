@@ -166,3 +166,19 @@ func.func @empty_extent(%a: tensor<0x32xf32>, %out: tensor<0x32xbf16>) -> tensor
   } -> tensor<0x32xbf16>
   return %r : tensor<0x32xbf16>
 }
+
+// -----
+
+// A transposed read (the K^T tile of attention) is tiled 16 x 16: each
+// block reads 16 rows of the input contiguously and transposes them in
+// registers (vector.transfer_read with a permutation map, later a 16x16
+// shuffle transpose), instead of gathering a strided column per vector.
+// CHECK-LABEL: func.func @transpose_tile
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C16:.+]] iter_args
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C16]] iter_args
+// CHECK: vector.transfer_read %{{.+}} {permutation_map = #{{.+}}} : tensor<16x16xf32>, vector<16x16xf32>
+// CHECK: vector.transfer_write %{{.+}} : vector<16x16xf32>, tensor<16x16xf32>
+func.func @transpose_tile(%k: tensor<64x128xf32>, %init: tensor<128x64xf32>) -> tensor<128x64xf32> {
+  %t = linalg.transpose ins(%k : tensor<64x128xf32>) outs(%init : tensor<128x64xf32>) permutation = [1, 0]
+  return %t : tensor<128x64xf32>
+}

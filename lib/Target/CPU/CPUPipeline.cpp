@@ -215,6 +215,10 @@ void mlir::tessera::buildTesseraCPUPipeline(
   vectorToLLVM.reassociateFPReductions = true;
   // The bf16 dot products of tessera-tile-grouped-matmul.
   vectorToLLVM.x86Vector = true;
+  // 16x16 f32 transposes (tessera-vectorize's blocks of transposed reads)
+  // as AVX-512 shuffles.
+  vectorToLLVM.vectorTransposeLowering =
+      vector::VectorTransposeLowering::Shuffle16x16;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
