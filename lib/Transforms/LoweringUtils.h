@@ -59,6 +59,12 @@ class GroupedMatmulOp;
 Value createGroupedMatmulResult(OpBuilder &b, Location loc, GroupedMatmulOp op,
                                 Value product);
 
+/// `out [M, C]` with `out[r, :] = table[index[r], :]` (`index` an i32
+/// `[M]`, `table` a `[T, C]` float tensor), or zeros where `index[r]` is
+/// outside [0, T); `elementType` is the table's or f32 (the rows are then
+/// widened). A linalg.generic (MoEToLinalg.cpp).
+Value createRowGather(OpBuilder &b, Location loc, Value table, Value index,
+                      Type elementType);
 /// The left operand `[M, K]` of `op`'s expert GEMMs: `rows`, or with a
 /// `gather` index the rows it selects (zeros for an index outside the
 /// table), materialized by a linalg.generic (MoEToLinalg.cpp).

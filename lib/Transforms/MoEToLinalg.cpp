@@ -614,14 +614,7 @@ struct DispatchOpLowering : public OpRewritePattern<DispatchOp> {
         buildPermutation(rewriter, loc, ids, offsets, numExperts, numRows);
     Value topK = getValueOrCreateConstantIndexOp(
         rewriter, loc, tensor::getMixedSize(rewriter, loc, ids, 1));
-    // Without users (tessera-fuse-moe gathers from x in the GEMM), the copy
-    // is not made.
-    Value rows =
-        op.getRows().use_empty()
-            ? buildEmpty(rewriter, loc,
-                         {numRows, tensor::getMixedSize(rewriter, loc, x, 1)},
-                         cast<RankedTensorType>(x.getType()).getElementType())
-            : buildGatheredRows(rewriter, loc, x, perm, topK, numRows);
+    Value rows = buildGatheredRows(rewriter, loc, x, perm, topK, numRows);
 
     rewriter.replaceOp(
         op, {castTo(rewriter, loc, op.getRows().getType(), rows),
@@ -887,20 +880,16 @@ Value mlir::tessera::createGroupedMatmulResult(OpBuilder &b, Location loc,
   return castTo(b, loc, op.getOut().getType(), out);
 }
 
-Value mlir::tessera::createGroupedMatmulOperand(OpBuilder &b, Location loc,
-                                                GroupedMatmulOp op) {
-  Value rows = op.getRows(), index = op.getGather();
-  if (!index)
-    return rows;
+Value mlir::tessera::createRowGather(OpBuilder &b, Location loc, Value table,
+                                     Value index, Type elementType) {
   MLIRContext *ctx = b.getContext();
-  Type elementType = cast<RankedTensorType>(rows.getType()).getElementType();
   Value init = buildEmpty(b, loc,
                           {tensor::getMixedSize(b, loc, index, 0),
-                           tensor::getMixedSize(b, loc, rows, 1)},
+                           tensor::getMixedSize(b, loc, table, 1)},
                           elementType);
   Value numTableRows = getValueOrCreateConstantIndexOp(
-      b, loc, tensor::getMixedSize(b, loc, rows, 0));
-  // Loops (r, c): rows[index[r], c], or zero for an index outside [0, T).
+      b, loc, tensor::getMixedSize(b, loc, table, 0));
+  // Loops (r, c).
   return buildGeneric(
       b, loc, index, init, {loopMap(ctx, 2, {0}), loopMap(ctx, 2, {0, 1})},
       {kParallel, kParallel},
@@ -914,10 +903,11 @@ Value mlir::tessera::createGroupedMatmulOperand(OpBuilder &b, Location loc,
         auto ifOp = scf::IfOp::create(
             nb, nloc, valid,
             [&](OpBuilder &tb, Location tloc) {
-              scf::YieldOp::create(tb, tloc,
-                                   tensor::ExtractOp::create(
-                                       tb, tloc, rows, ValueRange{row, col})
-                                       .getResult());
+              Value v = tensor::ExtractOp::create(tb, tloc, table,
+                                                  ValueRange{row, col});
+              if (v.getType() != elementType)
+                v = extendToF32(tb, tloc, v);
+              scf::YieldOp::create(tb, tloc, v);
             },
             [&](OpBuilder &eb, Location eloc) {
               scf::YieldOp::create(eb, eloc,
@@ -925,6 +915,15 @@ Value mlir::tessera::createGroupedMatmulOperand(OpBuilder &b, Location loc,
             });
         yieldValue(nb, nloc, ifOp.getResult(0));
       })[0];
+}
+
+Value mlir::tessera::createGroupedMatmulOperand(OpBuilder &b, Location loc,
+                                                GroupedMatmulOp op) {
+  Value rows = op.getRows(), index = op.getGather();
+  if (!index)
+    return rows;
+  return createRowGather(b, loc, rows, index,
+                         getElementTypeOrSelf(rows.getType()));
 }
 
 void mlir::tessera::populateTesseraMoEToLinalgPatterns(

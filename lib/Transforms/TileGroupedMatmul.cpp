@@ -245,56 +245,21 @@ private:
     return *w % columnBlock == 0 && columnBlock % kDotColumns == 0;
   }
 
-  /// `gathered[r, c] = f32(table[index[begin + r], c])` for r < `length`,
-  /// zero where the index is outside the table: the segment's rows copied
-  /// once per expert into a dense f32 buffer that stays in cache while all
-  /// of its column blocks run (the dispatched copy of every row is never
-  /// written).
+  /// `gathered[r, c] = table[index[begin + r], c]` for r < `length` (in
+  /// f32 when `widen`), zero where the index is outside the table: the
+  /// segment's rows copied once per expert into a dense buffer that stays
+  /// in cache while all of its column blocks run (the dispatched copy of
+  /// every row is never written).
   static Value gatherSegment(OpBuilder &b, Location loc, Value table,
                              Value index, Value begin, Value length,
                              bool widen) {
-    MLIRContext *ctx = b.getContext();
-    Type f32 = widen ? b.getF32Type() : getElementTypeOrSelf(table.getType());
     OpFoldResult one = b.getIndexAttr(1);
     Value segmentIndex = tensor::ExtractSliceOp::create(
         b, loc, index, ArrayRef<OpFoldResult>{begin},
         ArrayRef<OpFoldResult>{length}, ArrayRef<OpFoldResult>{one});
-    Value init = tensor::EmptyOp::create(
-        b, loc,
-        SmallVector<OpFoldResult>{length,
-                                  tensor::getMixedSize(b, loc, table, 1)},
-        f32);
-    Value numTableRows = getValueOrCreateConstantIndexOp(
-        b, loc, tensor::getMixedSize(b, loc, table, 0));
-    AffineMap rowMap = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
-    AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-    SmallVector<utils::IteratorType> iterators(2,
-                                               utils::IteratorType::parallel);
-    return linalg::GenericOp::create(
-               b, loc, init.getType(), segmentIndex, init, {rowMap, id},
-               iterators,
-               [&](OpBuilder &nb, Location l, ValueRange args) {
-                 Value col = linalg::IndexOp::create(nb, l, 1);
-                 Value row = arith::IndexCastOp::create(
-                     nb, l, nb.getIndexType(), args[0]);
-                 // Unsigned: negative indices are outside the table too.
-                 Value valid = arith::CmpIOp::create(
-                     nb, l, arith::CmpIPredicate::ult, row, numTableRows);
-                 // Invalid rows read row 0 and are replaced by zero.
-                 Value safeRow = arith::SelectOp::create(
-                     nb, l, valid, row, createIndexConstant(nb, l, 0));
-                 Value v = tensor::ExtractOp::create(nb, l, table,
-                                                     ValueRange{safeRow, col});
-                 if (widen)
-                   v = extendToF32(nb, l, v);
-                 Value zero = arith::ConstantOp::create(
-                     nb, l, nb.getZeroAttr(v.getType()));
-                 linalg::YieldOp::create(
-                     nb, l,
-                     arith::SelectOp::create(nb, l, valid, v, zero)
-                         .getResult());
-               })
-        .getResult(0);
+    return createRowGather(b, loc, table, segmentIndex,
+                           widen ? b.getF32Type()
+                                 : getElementTypeOrSelf(table.getType()));
   }
 
   /// The forall over the column blocks of one expert's segment, writing the
@@ -601,18 +566,23 @@ private:
         arith::ConstantOp::create(b, loc, bf16, b.getZeroAttr(bf16));
     Value c0 = createIndexConstant(b, loc, 0),
           c1 = createIndexConstant(b, loc, 1);
+    // Each row of the block in `acc` and in `lhs`.
+    SmallVector<Value> rowIndex, lhsRow;
+    for (int64_t r = 0; r < rows; ++r) {
+      rowIndex.push_back(b.createOrFold<arith::AddIOp>(
+          loc, r0, createIndexConstant(b, loc, r)));
+      lhsRow.push_back(
+          b.createOrFold<arith::AddIOp>(loc, rowBase, rowIndex.back()));
+    }
     for (int64_t c = 0; c < cols; c += kDotColumns) {
-      SmallVector<Value> rowIndex, accs;
-      for (int64_t r = 0; r < rows; ++r) {
-        rowIndex.push_back(b.createOrFold<arith::AddIOp>(
-            loc, r0, createIndexConstant(b, loc, r)));
+      SmallVector<Value> accs;
+      for (int64_t r = 0; r < rows; ++r)
         for (int64_t v = 0; v < kDotVectors; ++v)
           accs.push_back(vector::TransferReadOp::create(
               b, loc, accType, acc,
-              ValueRange{rowIndex.back(),
+              ValueRange{rowIndex[r],
                          createIndexConstant(b, loc, c + v * kDotLanes)},
               f32Zero, ArrayRef<bool>{true}));
-      }
       auto kLoop = scf::ForOp::create(
           b, loc, c0, pairs, c1, accs,
           [&](OpBuilder &nb, Location l, Value p, ValueRange iterArgs) {
@@ -629,10 +599,9 @@ private:
             SmallVector<Value> updated;
             for (int64_t r = 0; r < rows; ++r) {
               // The row's pair of K as one 32-bit lane, broadcast.
-              Value row = arith::AddIOp::create(nb, l, rowBase, rowIndex[r]);
               Value pair = vector::TransferReadOp::create(
-                  nb, l, VectorType::get({2}, bf16), lhs, ValueRange{row, k},
-                  bf16Zero, ArrayRef<bool>{true});
+                  nb, l, VectorType::get({2}, bf16), lhs,
+                  ValueRange{lhsRow[r], k}, bf16Zero, ArrayRef<bool>{true});
               Value word = vector::BitCastOp::create(
                   nb, l, VectorType::get({1}, i32), pair);
               Value splat = vector::BroadcastOp::create(

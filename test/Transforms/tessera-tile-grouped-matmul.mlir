@@ -131,9 +131,9 @@ func.func @dynamic(%rows: tensor<?x?xf16>, %w: tensor<?x?x?xf16>, %offsets: tens
 // CHECK: %[[SEGINDEX:.+]] = tensor.extract_slice %[[INDEX]][%[[BEGIN]]] [%[[LEN]]] [1]
 // CHECK: %[[GATHERED:.+]] = linalg.generic {{.+}} ins(%[[SEGINDEX]] : tensor<?xi32>) outs(%{{.+}} : tensor<?x300xf32>)
 // CHECK: %[[VALID:.+]] = arith.cmpi ult, %{{.+}}, %[[C10]] : index
+// CHECK: scf.if %[[VALID]] -> (f32)
 // CHECK: tensor.extract %[[X]]
 // CHECK: arith.extf
-// CHECK: arith.select %[[VALID]]
 // CHECK: scf.forall
 // CHECK: scf.for %[[K0:[a-z0-9_]+]] =
 // CHECK: tensor.extract_slice %[[GATHERED]][0, %[[K0]]] [%[[LEN]], %{{.+}}]

@@ -164,7 +164,7 @@ def TesseraFuseMoE : Pass<"tessera-fuse-moe"> {
       for padding rows, which read zeros). The dispatched `[M, d]` copy of
       the tokens is then never written: `tessera-tile-grouped-matmul` copies
       one expert's rows at a time into a buffer that stays in cache, and the
-      dispatch lowering skips the copy of a `rows` result without users.
+      dispatch's copy, left without users, is erased as dead code.
     - **Routing weights in the epilogue** (`scale-rows`): a grouped GEMM
       whose only user is a `tessera.combine` gets the combine's routing
       weights as a per-row `scale` (`s[r] = weights[perm[r]]`, 0 for padding
