@@ -97,6 +97,13 @@ Value mlir::tessera::createIndexConstant(OpBuilder &b, Location loc,
   return arith::ConstantIndexOp::create(b, loc, value);
 }
 
+SmallVector<AffineMap> mlir::tessera::getDotProductMaps(MLIRContext *ctx) {
+  AffineExpr i = getAffineDimExpr(0, ctx), j = getAffineDimExpr(1, ctx),
+             d = getAffineDimExpr(2, ctx);
+  return {AffineMap::get(3, 0, {i, d}, ctx), AffineMap::get(3, 0, {j, d}, ctx),
+          AffineMap::get(3, 0, {i, j}, ctx)};
+}
+
 std::pair<Value, Value>
 mlir::tessera::createExpertSegment(OpBuilder &b, Location loc, Value offsets,
                                    Value expert, Value numRows) {

@@ -51,6 +51,10 @@ Value createAttentionScale(OpBuilder &b, Location loc, AttentionOp op,
 /// An `index` constant.
 Value createIndexConstant(OpBuilder &b, Location loc, int64_t value);
 
+/// The indexing maps of a block of dot products along the last dimension of
+/// both inputs, over loops (i, j, d): A[i, d], B[j, d] -> C[i, j].
+SmallVector<AffineMap> getDotProductMaps(MLIRContext *ctx);
+
 class GroupedMatmulOp;
 /// The result of `op` from its f32 product `[M, N]`, as the reference
 /// lowering makes it: the SwiGLU epilogue (or none), the `scale` of each

@@ -19,12 +19,16 @@
 
 #include "tessera/Transforms/Passes.h"
 
+#include "LoweringUtils.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -96,19 +100,208 @@ bool hasTransposedInput(linalg::LinalgOp op) {
   return false;
 }
 
+/// Strips an arith.extf off `value`.
+Value stripExtension(Value value) {
+  if (auto ext = value.getDefiningOp<arith::ExtFOp>())
+    return ext.getIn();
+  return value;
+}
+
+/// Whether `op` is C[i, j] += A[i, d] * B[j, d] on 2-d operands, with loops
+/// (i, j, d), an f32 result and inputs used as they are or through
+/// arith.extf: a block of dot products along the innermost dimension of both
+/// inputs (attention's q · kᵀ in decode, with K rows as stored).
+bool isDotProductContraction(linalg::LinalgOp op) {
+  if (op.getNumLoops() != 3 || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
+    return false;
+  SmallVector<AffineMap> expected = getDotProductMaps(op.getContext());
+  if (op.getIndexingMapsArray() != ArrayRef<AffineMap>(expected) ||
+      op.getIteratorTypesArray() !=
+          ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                        utils::IteratorType::parallel,
+                                        utils::IteratorType::reduction})
+    return false;
+  if (!getElementTypeOrSelf(op.getDpsInits()[0].getType()).isF32())
+    return false;
+  // yield (out + a * b), a and b the input elements or their extensions.
+  Block *body = op.getBlock();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value out = body->getArgument(2);
+  Value product = add.getLhs() == out   ? add.getRhs()
+                  : add.getRhs() == out ? add.getLhs()
+                                        : Value();
+  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  Value lhs = stripExtension(mul.getLhs()), rhs = stripExtension(mul.getRhs());
+  Value a = body->getArgument(0), b = body->getArgument(1);
+  if (!((lhs == a && rhs == b) || (lhs == b && rhs == a)))
+    return false;
+  // Nothing else in the body: the add, the mul, the extensions, the yield.
+  return llvm::all_of(body->getOperations(), [](Operation &inner) {
+    return isa<arith::AddFOp, arith::MulFOp, arith::ExtFOp, linalg::YieldOp>(
+        inner);
+  });
+}
+
+/// `index` with its lowest `bits` bits reversed.
+int64_t reverseBits(int64_t index, unsigned bits) {
+  int64_t reversed = 0;
+  for (unsigned bit = 0; bit < bits; ++bit)
+    if (index & (int64_t(1) << bit))
+      reversed |= int64_t(1) << (bits - 1 - bit);
+  return reversed;
+}
+
+/// One level of the transposing reduction tree: lanes of `lhs` and `rhs` in
+/// groups of 2 * half; each group of the result is the sum of the group's
+/// halves of `lhs`, then that of `rhs`.
+Value combineHalves(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                    int64_t half) {
+  int64_t lanes = cast<VectorType>(lhs.getType()).getNumElements();
+  SmallVector<int64_t> low, high;
+  for (int64_t base = 0; base < lanes; base += 2 * half) {
+    for (int64_t t = 0; t < half; ++t) {
+      low.push_back(base + t);
+      high.push_back(base + half + t);
+    }
+    for (int64_t t = 0; t < half; ++t) {
+      low.push_back(lanes + base + t);
+      high.push_back(lanes + base + half + t);
+    }
+  }
+  Value first = vector::ShuffleOp::create(b, loc, lhs, rhs, low);
+  Value second = vector::ShuffleOp::create(b, loc, lhs, rhs, high);
+  return arith::AddFOp::create(b, loc, first, second);
+}
+
+/// Vectorizes a full tile of a dot-product contraction (one row i, n <=
+/// lanes columns j, a static reduction of whole vectors): one accumulator
+/// vector per column, FMAs of a row chunk of A with the same chunk of each
+/// row of B (read as stored), then a reduction tree that transposes as it
+/// adds, log2(lanes) levels of two shuffles and an add per pair, leaving
+/// the n dot products in one vector. The accumulators enter the tree in
+/// bit-reversed order so that the sums leave it in column order.
+void vectorizeDotProductTile(RewriterBase &rewriter, linalg::LinalgOp op,
+                             int64_t lanes) {
+  Location loc = op.getLoc();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t columns = ranges[1], depth = ranges[2];
+  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
+  Value init = op.getDpsInits()[0];
+  Type f32 = rewriter.getF32Type();
+  auto f32Vector = VectorType::get({lanes}, f32);
+
+  rewriter.setInsertionPoint(op);
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value zeroVector = arith::ConstantOp::create(
+      rewriter, loc, f32Vector, DenseElementsAttr::get(f32Vector, 0.0f));
+  // A row chunk [row, d : d + lanes] of `source`, as f32.
+  auto readChunk = [&](OpBuilder &b, Location l, Value source, int64_t row,
+                       Value d) -> Value {
+    Type element = getElementTypeOrSelf(source.getType());
+    Value padding = arith::ConstantOp::create(b, l, b.getZeroAttr(element));
+    Value rowIndex = arith::ConstantIndexOp::create(b, l, row);
+    Value chunk = vector::TransferReadOp::create(
+        b, l, VectorType::get({lanes}, element), source,
+        ValueRange{rowIndex, d}, padding, ArrayRef<bool>{true});
+    if (element != f32)
+      chunk = arith::ExtFOp::create(b, l, f32Vector, chunk);
+    return chunk;
+  };
+  SmallVector<Value> zeros(columns, zeroVector);
+  auto loop = scf::ForOp::create(
+      rewriter, loc, zero, arith::ConstantIndexOp::create(rewriter, loc, depth),
+      arith::ConstantIndexOp::create(rewriter, loc, lanes), zeros,
+      [&](OpBuilder &b, Location l, Value d, ValueRange accumulators) {
+        Value row = readChunk(b, l, lhs, 0, d);
+        SmallVector<Value> next;
+        for (int64_t j = 0; j < columns; ++j)
+          next.push_back(vector::FMAOp::create(
+              b, l, row, readChunk(b, l, rhs, j, d), accumulators[j]));
+        scf::YieldOp::create(b, l, next);
+      });
+
+  unsigned bits = llvm::Log2_64(lanes);
+  SmallVector<Value> level;
+  for (int64_t index = 0; index < lanes; ++index) {
+    int64_t column = reverseBits(index, bits);
+    level.push_back(column < columns ? loop.getResult(column) : zeroVector);
+  }
+  for (int64_t half = lanes / 2; half >= 1; half /= 2) {
+    SmallVector<Value> next;
+    for (size_t pair = 0; pair + 1 < level.size(); pair += 2)
+      next.push_back(
+          combineHalves(rewriter, loc, level[pair], level[pair + 1], half));
+    level = std::move(next);
+  }
+  Value sums = level.front();
+  auto resultVector = VectorType::get({columns}, f32);
+  if (columns < lanes)
+    sums = vector::ExtractStridedSliceOp::create(
+        rewriter, loc, sums, /*offsets=*/ArrayRef<int64_t>{0},
+        /*sizes=*/ArrayRef<int64_t>{columns}, /*strides=*/ArrayRef<int64_t>{1});
+  Value padding =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(f32));
+  Value old = vector::TransferReadOp::create(rewriter, loc, resultVector, init,
+                                             ValueRange{zero, zero}, padding,
+                                             ArrayRef<bool>{true});
+  Value updated = arith::AddFOp::create(rewriter, loc, old, sums);
+  Value written = vector::TransferWriteOp::create(rewriter, loc, updated, init,
+                                                  ValueRange{zero, zero},
+                                                  ArrayRef<bool>{true})
+                      .getResult();
+  rewriter.replaceOp(op, written);
+}
+
+/// Whether the dot-product kernel applies to `op` with `lanes` lanes: a
+/// power-of-two lane count and a static reduction of whole vectors.
+bool isDotProductCandidate(linalg::LinalgOp op, int64_t lanes) {
+  if (!llvm::isPowerOf2_64(lanes) || !isDotProductContraction(op))
+    return false;
+  int64_t depth = op.getStaticLoopRanges()[2];
+  return !ShapedType::isDynamic(depth) && depth % lanes == 0;
+}
+
 /// The register-block tile size of each loop of `op` (a loop whose static
 /// extent is smaller is not tiled).
 SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
                                       const BlockSizes &block) {
   unsigned numLoops = op.getNumLoops();
   SmallVector<int64_t> sizes(numLoops, 1);
+  if (isDotProductCandidate(op, block.lanes)) {
+    // One row, `lanes` columns, the whole reduction.
+    sizes[1] = block.lanes;
+    sizes[2] = op.getStaticLoopRanges()[2];
+    return sizes;
+  }
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::isaContractionOpInterface(op)
           ? linalg::inferContractionDims(op)
           : FailureOr<linalg::ContractionDimensions>(failure());
   if (succeeded(dims) && !dims->m.empty() && !dims->n.empty()) {
-    sizes[dims->m.back()] = block.rows;
-    sizes[dims->n.back()] = block.vectors * block.lanes;
+    // An output with fewer rows than the register block (the query heads of
+    // one KV head in decode attention) gets blocks as wide as its rows, up
+    // to the same number of accumulators: each row of the other operand is
+    // then read whole and in order, which keeps the hardware prefetcher
+    // ahead where that operand streams from memory.
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    int64_t rows = block.rows, vectors = block.vectors;
+    int64_t mRange = ranges[dims->m.back()], nRange = ranges[dims->n.back()];
+    if (!ShapedType::isDynamic(mRange) && mRange < rows &&
+        !ShapedType::isDynamic(nRange)) {
+      int64_t accumulators = rows * vectors;
+      int64_t rowVectors = static_cast<int64_t>(llvm::bit_ceil(
+          static_cast<uint64_t>(llvm::divideCeil(nRange, block.lanes))));
+      vectors = std::clamp<int64_t>(rowVectors, block.vectors, accumulators);
+      rows = std::clamp<int64_t>(accumulators / vectors, 1, mRange);
+    }
+    sizes[dims->m.back()] = rows;
+    sizes[dims->n.back()] = vectors * block.lanes;
   } else if (hasTransposedInput(op)) {
     // lanes x lanes blocks: rows of the input are read contiguously and
     // turned by a vector.transpose (register shuffles), where tiles along
@@ -119,6 +312,21 @@ SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
     sizes.back() = block.lanes;
   }
   return sizes;
+}
+
+/// The discardable attribute that carries an op's register block through
+/// the tiling: the tiles of an op (its peeled remainders included) keep the
+/// block chosen for the whole op, which may differ from the one their own
+/// smaller shapes would get.
+constexpr StringLiteral kBlockAttrName = "tessera.register_block";
+
+/// The register block of `op`: the one recorded on it, else computed.
+SmallVector<int64_t> getTileSizes(linalg::LinalgOp op,
+                                  const BlockSizes &block) {
+  if (auto recorded = op->getAttrOfType<DenseI64ArrayAttr>(kBlockAttrName);
+      recorded && recorded.size() == static_cast<int64_t>(op.getNumLoops()))
+    return SmallVector<int64_t>(recorded.asArrayRef());
+  return computeTileSizes(op, block);
 }
 
 /// Whether loop extent `range` of a tile whose register block along that
@@ -184,6 +392,11 @@ void vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
   for (auto [size, range] : llvm::zip(tileSizes, op.getStaticLoopRanges()))
     if (range > size)
       return;
+  if (isDotProductCandidate(op, tileSizes[1]) &&
+      op.getStaticLoopRanges()[0] == 1) {
+    vectorizeDotProductTile(rewriter, op, tileSizes[1]);
+    return;
+  }
   if (failed(linalg::vectorizeOpPrecondition(op)))
     return;
   // vector.contract needs equal operand element types; mixed-precision
@@ -240,6 +453,11 @@ struct TesseraVectorizePass
     //    split into single elements at once: the last rows of a segment
     //    become single-row blocks, each with the whole reduction loop inside.
     IRRewriter rewriter(&getContext());
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (isVectorizable(op))
+        op->setAttr(kBlockAttrName, rewriter.getDenseI64ArrayAttr(
+                                        computeTileSizes(op, blockSizes)));
+    });
     auto collect = [&](unsigned dim) {
       SmallVector<linalg::LinalgOp> ops;
       getOperation().walk([&](linalg::LinalgOp op) {
@@ -254,7 +472,7 @@ struct TesseraVectorizePass
       for (unsigned level = 0;; ++level) {
         bool tiled = false, deeper = false;
         for (linalg::LinalgOp op : collect(dim)) {
-          int64_t block = computeTileSizes(op, blockSizes)[dim];
+          int64_t block = getTileSizes(op, blockSizes)[dim];
           int64_t range = op.getStaticLoopRanges()[dim];
           int64_t size = getLadderSize(block, level);
           // A dynamic remainder goes straight to single elements: the
@@ -284,7 +502,9 @@ struct TesseraVectorizePass
         candidates.push_back(op);
     });
     for (linalg::LinalgOp op : candidates)
-      vectorizeTile(rewriter, op, computeTileSizes(op, blockSizes));
+      vectorizeTile(rewriter, op, getTileSizes(op, blockSizes));
+    getOperation().walk(
+        [](linalg::LinalgOp op) { op->removeAttr(kBlockAttrName); });
   }
 };
 

@@ -553,3 +553,63 @@ func.func @mixed_53(%q: tensor<2x2x40x24xf32>, %k: tensor<2x2x66x24xf32>, %v: te
       : (tensor<2x2x40x24xf32>, tensor<2x2x66x24xf32>, tensor<2x2x66x24xf32>, tensor<2xi32>) -> (tensor<2x2x40x24xf32>, tensor<2x2x40xf32>)
   return %o, %lse : tensor<2x2x40x24xf32>, tensor<2x2x40xf32>
 }
+
+// -----
+// case: dot_decode_54 inputs: tensor<1x4x1x16xf32> tensor<1x1x79x16xf32> tensor<1x1x79x16xf32> tensor<1xi32> outputs: 2
+
+func.func @dot_decode_54(%q: tensor<1x4x1x16xf32>, %k: tensor<1x1x79x16xf32>, %v: tensor<1x1x79x16xf32>, %lens: tensor<1xi32>)
+    -> (tensor<1x4x1x16xf32>, tensor<1x4x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true, window = 7 : i64}
+      : (tensor<1x4x1x16xf32>, tensor<1x1x79x16xf32>, tensor<1x1x79x16xf32>, tensor<1xi32>) -> (tensor<1x4x1x16xf32>, tensor<1x4x1xf32>)
+  return %o, %lse : tensor<1x4x1x16xf32>, tensor<1x4x1xf32>
+}
+
+// -----
+// case: dot_decode_55 inputs: tensor<2x16x1x32xf32> tensor<2x2x83x32xf32> tensor<2x2x83x32xf32> tensor<2xi32> outputs: 2
+
+func.func @dot_decode_55(%q: tensor<2x16x1x32xf32>, %k: tensor<2x2x83x32xf32>, %v: tensor<2x2x83x32xf32>, %lens: tensor<2xi32>)
+    -> (tensor<2x16x1x32xf32>, tensor<2x16x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true, window = 7 : i64}
+      : (tensor<2x16x1x32xf32>, tensor<2x2x83x32xf32>, tensor<2x2x83x32xf32>, tensor<2xi32>) -> (tensor<2x16x1x32xf32>, tensor<2x16x1xf32>)
+  return %o, %lse : tensor<2x16x1x32xf32>, tensor<2x16x1xf32>
+}
+
+// -----
+// case: dot_decode_56 inputs: tensor<2x8x1x64xbf16> tensor<2x2x49x64xbf16> tensor<2x2x49x64xbf16> outputs: 2
+
+func.func @dot_decode_56(%q: tensor<2x8x1x64xbf16>, %k: tensor<2x2x49x64xbf16>, %v: tensor<2x2x49x64xbf16>)
+    -> (tensor<2x8x1x64xbf16>, tensor<2x8x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<2x8x1x64xbf16>, tensor<2x2x49x64xbf16>, tensor<2x2x49x64xbf16>) -> (tensor<2x8x1x64xbf16>, tensor<2x8x1xf32>)
+  return %o, %lse : tensor<2x8x1x64xbf16>, tensor<2x8x1xf32>
+}
+
+// -----
+// case: dot_decode_57 inputs: tensor<1x4x1x32xf16> tensor<1x1x74x32xf16> tensor<1x1x74x32xf16> tensor<1xi32> outputs: 2
+
+func.func @dot_decode_57(%q: tensor<1x4x1x32xf16>, %k: tensor<1x1x74x32xf16>, %v: tensor<1x1x74x32xf16>, %lens: tensor<1xi32>)
+    -> (tensor<1x4x1x32xf16>, tensor<1x4x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true}
+      : (tensor<1x4x1x32xf16>, tensor<1x1x74x32xf16>, tensor<1x1x74x32xf16>, tensor<1xi32>) -> (tensor<1x4x1x32xf16>, tensor<1x4x1xf32>)
+  return %o, %lse : tensor<1x4x1x32xf16>, tensor<1x4x1xf32>
+}
+
+// -----
+// case: dot_decode_58 inputs: tensor<2x16x1x64xf32> tensor<2x2x53x64xf32> tensor<2x2x53x64xf32> tensor<2xi32> outputs: 2
+
+func.func @dot_decode_58(%q: tensor<2x16x1x64xf32>, %k: tensor<2x2x53x64xf32>, %v: tensor<2x2x53x64xf32>, %lens: tensor<2xi32>)
+    -> (tensor<2x16x1x64xf32>, tensor<2x16x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true, window = 7 : i64}
+      : (tensor<2x16x1x64xf32>, tensor<2x2x53x64xf32>, tensor<2x2x53x64xf32>, tensor<2xi32>) -> (tensor<2x16x1x64xf32>, tensor<2x16x1xf32>)
+  return %o, %lse : tensor<2x16x1x64xf32>, tensor<2x16x1xf32>
+}
+
+// -----
+// case: dot_decode_59 inputs: tensor<2x2x1x16xbf16> tensor<2x2x53x16xbf16> tensor<2x2x53x16xbf16> tensor<2xi32> outputs: 2
+
+func.func @dot_decode_59(%q: tensor<2x2x1x16xbf16>, %k: tensor<2x2x53x16xbf16>, %v: tensor<2x2x53x16xbf16>, %lens: tensor<2xi32>)
+    -> (tensor<2x2x1x16xbf16>, tensor<2x2x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true, window = 7 : i64}
+      : (tensor<2x2x1x16xbf16>, tensor<2x2x53x16xbf16>, tensor<2x2x53x16xbf16>, tensor<2xi32>) -> (tensor<2x2x1x16xbf16>, tensor<2x2x1xf32>)
+  return %o, %lse : tensor<2x2x1x16xbf16>, tensor<2x2x1xf32>
+}

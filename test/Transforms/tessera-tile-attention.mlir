@@ -189,7 +189,9 @@ func.func @dynamic(%q: tensor<?x4x?x16xf32>, %k: tensor<?x?x?x16xf32>, %v: tenso
 // Latent attention: one shared KV head (head index 0), values are the first
 // latent_dim columns of the same cache, read through slices. Decode: the 4
 // query heads of the KV head are the rows of one tile, so each K/V block is
-// read once for all of them.
+// read once for all of them. A tile of few rows takes its scores as dot
+// products along D with the K rows as stored: no transposed copy of the
+// block, the reduction runs over the last dimension of both inputs.
 // CHECK-LABEL: func.func @latent_decode
 // CHECK-SAME:    %[[Q:[^:]+]]: tensor<1x4x1x40xf32>, %[[KV:[^:]+]]: tensor<1x100x40xf32>
 // CHECK-NOT:     tessera.latent_attention
@@ -201,7 +203,14 @@ func.func @dynamic(%q: tensor<?x4x?x16xf32>, %k: tensor<?x?x?x16xf32>, %v: tenso
 // CHECK:           scf.for %[[KB:[a-z0-9_]+]] =
 // CHECK:             tensor.extract_slice %[[K4]][%[[B]], %[[KVH]], %[[KB]], 0] [1, 1, %{{.+}}, 40]
 // CHECK:             tensor.extract_slice %[[V4]][%[[B]], %[[KVH]], %[[KB]], 0] [1, 1, %{{.+}}, 32]
-// CHECK:             linalg.matmul {{.*}} -> tensor<4x?xf32>
+// CHECK:             %[[S0:.+]] = linalg.fill {{.*}} -> tensor<4x?xf32>
+// CHECK-NOT:         linalg.matmul
+// CHECK:             linalg.generic {indexing_maps = [#map{{[0-9]*}}, #map{{[0-9]*}}, #map{{[0-9]*}}], iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.+}}, %{{.+}} : tensor<4x40xf32>, tensor<?x40xf32>) outs(%[[S0]] : tensor<4x?xf32>)
+// CHECK-NEXT:        ^bb0(%[[QE:.+]]: f32, %[[KE:.+]]: f32, %[[SE:.+]]: f32):
+// CHECK-NEXT:          %[[PROD:.+]] = arith.mulf %[[QE]], %[[KE]] : f32
+// CHECK-NEXT:          %[[SUM:.+]] = arith.addf %[[SE]], %[[PROD]] : f32
+// CHECK-NEXT:          linalg.yield %[[SUM]] : f32
+// CHECK:             linalg.matmul {{.*}} -> tensor<4x32xf32>
 // CHECK:         tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[B]], %[[H]], %{{.+}}, 0] [1, 4, 1, 32] [1, 1, 1, 1] : tensor<4x32xf32> into tensor<1x4x1x32xf32>
 func.func @latent_decode(%q: tensor<1x4x1x40xf32>, %kv: tensor<1x100x40xf32>, %lens: tensor<1xi32>)
     -> tensor<1x4x1x32xf32> {
@@ -223,7 +232,12 @@ func.func @latent_decode(%q: tensor<1x4x1x40xf32>, %kv: tensor<1x100x40xf32>, %l
 // BLOCKS:           %[[H:[a-z0-9_]+]] = arith.addi %[[BASE]], %[[OFF]]
 // BLOCKS:           tensor.extract_slice %[[Q]][%[[B]], %[[H]], 0, 0] [1, 4, 1, 8] [1, 1, 1, 1] : tensor<2x16x1x8xbf16> to tensor<4x8xbf16>
 // BLOCKS:           scf.for
-// BLOCKS:             linalg.matmul {{.*}} -> tensor<4x16xf32>
+// BLOCKS:             linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.+}}, %{{.+}} : tensor<4x8xf32>, tensor<16x8xbf16>) outs(%{{.+}} : tensor<4x16xf32>)
+// BLOCKS-NEXT:        ^bb0(%[[QE:.+]]: f32, %[[KE:.+]]: bf16, %[[SE:.+]]: f32):
+// BLOCKS-NEXT:          %[[KF:.+]] = arith.extf %[[KE]] : bf16 to f32
+// BLOCKS-NEXT:          %[[PROD:.+]] = arith.mulf %[[QE]], %[[KF]] : f32
+// BLOCKS-NEXT:          arith.addf %[[SE]], %[[PROD]] : f32
+// BLOCKS:             linalg.matmul {{.*}} -> tensor<4x8xf32>
 // BLOCKS:         tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[B]], %[[H]], %{{.+}}, 0] [1, 4, 1, 8] [1, 1, 1, 1] : tensor<4x8xbf16> into tensor<2x16x1x8xbf16>
 // BLOCKS:         tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[B]], %[[H]], %{{.+}}] [1, 4, 1] [1, 1, 1] : tensor<4xf32> into tensor<2x16x1xf32>
 func.func @gqa_decode(%q: tensor<2x16x1x8xbf16>, %k: tensor<2x2x64x8xbf16>, %v: tensor<2x2x64x8xbf16>)

@@ -182,3 +182,110 @@ func.func @transpose_tile(%k: tensor<64x128xf32>, %init: tensor<128x64xf32>) -> 
   %t = linalg.transpose ins(%k : tensor<64x128xf32>) outs(%init : tensor<128x64xf32>) permutation = [1, 0]
   return %t : tensor<128x64xf32>
 }
+
+// -----
+
+// Dot products along the last dimension of both inputs (decode attention's
+// q · kᵀ with the K rows as stored, bf16 K widened in the body): blocks of
+// one row and `vector-width` columns over the whole reduction, one
+// accumulator vector per column, FMAs of a chunk of the row with the same
+// chunk of each K row, then a tree of shuffles and adds that transposes as
+// it sums. The accumulators enter it in bit-reversed column order (0 with 8,
+// 4 with 12, ...) so that the sums leave it in column order. The 8-column
+// remainder pads the tree with zeros and keeps the first 8 sums. No
+// transpose, no gather, no vector.contract.
+// CHECK-LABEL: func.func @dot_scores
+// CHECK:       scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}} = %{{.+}}) -> (tensor<4x24xf32>)
+// CHECK:         %[[ACC:.+]]:16 = scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:           %[[ROW:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<1x32xf32>, vector<16xf32>
+// CHECK:           %[[K0:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<16x32xbf16>, vector<16xbf16>
+// CHECK:           %[[K0F:.+]] = arith.extf %[[K0]] : vector<16xbf16> to vector<16xf32>
+// CHECK:           vector.fma %[[ROW]], %[[K0F]], %{{.+}} : vector<16xf32>
+// CHECK-COUNT-15:  vector.fma %[[ROW]]
+// CHECK:           scf.yield
+// CHECK:         vector.shuffle %[[ACC]]#0, %[[ACC]]#8 [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]
+// CHECK-NEXT:    vector.shuffle %[[ACC]]#0, %[[ACC]]#8 [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31]
+// CHECK-NEXT:    arith.addf
+// CHECK-NEXT:    vector.shuffle %[[ACC]]#4, %[[ACC]]#12 [0, 1, 2, 3, 4, 5, 6, 7, 16,
+// CHECK:         vector.shuffle %{{.+}}, %{{.+}} [0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27]
+// CHECK:         vector.shuffle %{{.+}}, %{{.+}} [0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29]
+// CHECK:         vector.shuffle %{{.+}}, %{{.+}} [0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30]
+// CHECK-NEXT:    %[[ODD:.+]] = vector.shuffle %{{.+}}, %{{.+}} [1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31]
+// CHECK-NEXT:    %[[SUMS:.+]] = arith.addf %{{.+}}, %[[ODD]] : vector<16xf32>
+// CHECK:         %[[OLD:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<1x16xf32>, vector<16xf32>
+// CHECK:         %[[NEW:.+]] = arith.addf %[[OLD]], %[[SUMS]] : vector<16xf32>
+// CHECK:         vector.transfer_write %[[NEW]], %{{.+}} {in_bounds = [true]} : vector<16xf32>, tensor<1x16xf32>
+// CHECK:         scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:         vector.extract_strided_slice %{{.+}} {offsets = [0], sizes = [8], strides = [1]} : vector<16xf32> to vector<8xf32>
+// CHECK:         vector.transfer_write %{{.+}} : vector<8xf32>, tensor<1x8xf32>
+// CHECK-NOT:     vector.contract
+// CHECK-NOT:     vector.transpose
+// CHECK-NOT:     vector.gather
+// CHECK-NOT:     linalg.generic
+// AVX2-LABEL: func.func @dot_scores
+// AVX2:         scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// AVX2:         vector.shuffle %{{.+}}#0, %{{.+}}#4 [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
+// AVX2:         vector.shuffle %{{.+}}, %{{.+}} [1, 9, 3, 11, 5, 13, 7, 15] : vector<8xf32>, vector<8xf32>
+// AVX2:         vector.transfer_write %{{.+}} : vector<8xf32>, tensor<1x8xf32>
+// AVX2-NOT:     vector.contract
+func.func @dot_scores(%q: tensor<4x32xf32>, %k: tensor<24x32xbf16>,
+                      %s: tensor<4x24xf32>) -> tensor<4x24xf32> {
+  %0 = linalg.generic {
+      indexing_maps = [affine_map<(i, j, d) -> (i, d)>,
+                       affine_map<(i, j, d) -> (j, d)>,
+                       affine_map<(i, j, d) -> (i, j)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<4x32xf32>, tensor<24x32xbf16>)
+      outs(%s : tensor<4x24xf32>) {
+  ^bb0(%a: f32, %b: bf16, %c: f32):
+    %e = arith.extf %b : bf16 to f32
+    %m = arith.mulf %a, %e : f32
+    %r = arith.addf %c, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<4x24xf32>
+  return %0 : tensor<4x24xf32>
+}
+
+// -----
+
+// The same with a reduction of 24 (not whole vectors of 16) and a body
+// that is not only a multiply-add: the generic path, no dot-product blocks.
+// CHECK-LABEL: func.func @dot_scores_fallback
+// CHECK-NOT:     vector.fma
+// CHECK:         vector.multi_reduction
+// CHECK-LABEL: func.func @dot_scores_biased
+// CHECK-NOT:     vector.fma
+func.func @dot_scores_fallback(%q: tensor<4x24xf32>, %k: tensor<16x24xf32>,
+                               %s: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %0 = linalg.generic {
+      indexing_maps = [affine_map<(i, j, d) -> (i, d)>,
+                       affine_map<(i, j, d) -> (j, d)>,
+                       affine_map<(i, j, d) -> (i, j)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<4x24xf32>, tensor<16x24xf32>)
+      outs(%s : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %c, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+func.func @dot_scores_biased(%q: tensor<4x32xf32>, %k: tensor<16x32xf32>,
+                             %s: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %one = arith.constant 1.0 : f32
+  %0 = linalg.generic {
+      indexing_maps = [affine_map<(i, j, d) -> (i, d)>,
+                       affine_map<(i, j, d) -> (j, d)>,
+                       affine_map<(i, j, d) -> (i, j)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<4x32xf32>, tensor<16x32xf32>)
+      outs(%s : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.addf %b, %one : f32
+    %m = arith.mulf %a, %p : f32
+    %r = arith.addf %c, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}

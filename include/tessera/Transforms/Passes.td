@@ -91,6 +91,11 @@ def TesseraTileAttention : Pass<"tessera-tile-attention"> {
     over (batch, KV head, head block) instead: the rows of a tile are up to
     `q-block` query heads of one KV head (GQA, MQA, latent attention's 128
     heads), so each K/V block is read and converted once for all of them.
+    Tiles of at most 8 static rows (decode's query heads of a KV head) take
+    their scores as dot products along D with the K rows as stored (a
+    `linalg.generic` reducing the last dimension of both inputs, which
+    `tessera-vectorize` turns into dot-product blocks); taller tiles
+    transpose each K block once and share it.
 
     Example:
 
@@ -279,6 +284,16 @@ def TesseraVectorize : Pass<"tessera-vectorize", "::mlir::func::FuncOp"> {
       blocks with a reduction step of 1 and vectorized to `vector.contract`;
       `loop-invariant-subset-hoisting` then keeps the accumulator block in
       registers across the reduction loop;
+      an output with fewer static rows than `register-rows` gets blocks
+      as wide as its rows (up to the same number of accumulators), so that
+      the other operand's rows are read whole and in order;
+    - dot products along the last dimension of both inputs (`C[i, j] +=
+      A[i, d] * B[j, d]`, inputs possibly widened with `arith.extf`, the
+      reduction a static multiple of `vector-width`) are blocked as one row
+      and `vector-width` columns: one accumulator vector per column, FMAs
+      of row chunks, then a tree of `vector.shuffle`s and adds that
+      transposes while it sums (log2(width) levels, about 3 instructions
+      per dot product) instead of transposing B;
     - other ops (elementwise maps, row reductions, fills) are tiled to
       `vector-width` along their innermost loop and 1 elsewhere.
 

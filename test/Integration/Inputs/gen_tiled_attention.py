@@ -234,6 +234,15 @@ def cases(rng):
             softcap=rng.choice([0.0, 0.0, 2.0]),
             bias=rng.choice([None, (False, True), (True, True)]),
             lse=rng.choice([False, True]), dynamic=rng.choice([False, True])))
+    # Decode tiles of few rows take dot products along D (tessera-vectorize's
+    # dot-product blocks when D is whole vectors): D of 16, 32 and 64, GQA 4
+    # and 8, every dtype, Skv not a multiple of the blocks, kv_lens, windows.
+    for d, ratio, dt in ((16, 4, "f32"), (32, 8, "f32"), (64, 4, "bf16"),
+                         (32, 4, "f16"), (64, 8, "f32"), (16, 1, "bf16")):
+        add(attention_case(rng, name("dot_decode"), sq=1, d=d, dv=d,
+                           ratio=ratio, dt=dt, skv=rng.randint(40, 90),
+                           kv_lens=rng.choice([False, True]),
+                           window=rng.choice([0, 7]), causal=True, lse=True))
     return out
 
 
