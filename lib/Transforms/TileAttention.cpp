@@ -63,8 +63,10 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
@@ -268,8 +270,10 @@ struct SoftmaxState {
 };
 
 struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
-  TileAttentionOp(MLIRContext *ctx, int64_t queryBlock, int64_t kvBlock)
-      : OpRewritePattern(ctx), queryBlock(queryBlock), kvBlock(kvBlock) {}
+  TileAttentionOp(MLIRContext *ctx, int64_t queryBlock, int64_t kvBlock,
+                  bool prefetch)
+      : OpRewritePattern(ctx), queryBlock(queryBlock), kvBlock(kvBlock),
+        prefetch(prefetch) {}
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -498,6 +502,8 @@ private:
                                                   tile.kvHead, kvStart, zero,
                                                   cols, tile.vWidth),
                                       /*transpose=*/false);
+          if (prefetch && isDotProductTile(tile))
+            buildNextBlockPrefetch(nb, nl, op, tile, kvStart, blockKV);
           Value scores =
               buildBlockScores(nb, nl, op, tile, kTile, kvStart, cols, scale);
           SoftmaxState next =
@@ -509,14 +515,68 @@ private:
     return {loop.getResult(0), loop.getResult(1), loop.getResult(2)};
   }
 
+  /// Whether the scores of `tile` are dot products along D (see
+  /// buildRawScores).
+  static bool isDotProductTile(const QueryTile &tile) {
+    std::optional<int64_t> rows = getConstantIntValue(tile.rows);
+    return rows && *rows <= kDotProductRows;
+  }
+
+  /// Prefetches, one 64-byte line at a time, the V rows of the block at
+  /// `kvStart` (read after the scores) and the K rows of the next block
+  /// (rows past the last key are clamped to it). Decode streams K and V
+  /// from memory once; with the hardware prefetcher alone the loads of each
+  /// block wait on DRAM (measured: Skv 32768, 2 threads, 40 -> 47 GB/s;
+  /// prefetching both of the next block gives 44).
+  static void buildNextBlockPrefetch(OpBuilder &b, Location loc, AttentionOp op,
+                                     const QueryTile &tile, Value kvStart,
+                                     int64_t blockKV) {
+    Value zero = createIndexConstant(b, loc, 0);
+    Value one = createIndexConstant(b, loc, 1);
+    Value kvHead = getValueOrCreateConstantIndexOp(b, loc, tile.kvHead);
+    for (auto [source, ahead] :
+         {std::pair(op.getV(), int64_t(0)), std::pair(op.getK(), blockKV)}) {
+      auto type = cast<RankedTensorType>(source.getType());
+      auto layout = StridedLayoutAttr::get(
+          b.getContext(), ShapedType::kDynamic,
+          SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic));
+      auto bufferType =
+          MemRefType::get(type.getShape(), type.getElementType(), layout);
+      Value buffer = bufferization::ToBufferOp::create(
+          b, loc, bufferType, source, /*readOnly=*/true);
+      Value last = arith::SubIOp::create(
+          b, loc, tensor::DimOp::create(b, loc, source, 2), one);
+      Value width = tensor::DimOp::create(b, loc, source, 3);
+      int64_t lineElements =
+          std::max<int64_t>(1, 512 / type.getElementTypeBitWidth());
+      Value next =
+          createAdd(b, loc, kvStart, createIndexConstant(b, loc, ahead));
+      scf::ForOp::create(
+          b, loc, zero, createIndexConstant(b, loc, blockKV), one, ValueRange{},
+          [&](OpBuilder &rb, Location rl, Value r, ValueRange) {
+            Value row = createMin(rb, rl, createAdd(rb, rl, next, r), last);
+            scf::ForOp::create(
+                rb, rl, zero, width, createIndexConstant(rb, rl, lineElements),
+                ValueRange{},
+                [&](OpBuilder &cb, Location cl, Value c, ValueRange) {
+                  memref::PrefetchOp::create(
+                      cb, cl, buffer, ValueRange{tile.batch, kvHead, row, c},
+                      /*isWrite=*/false, /*localityHint=*/3,
+                      /*isDataCache=*/true);
+                  scf::YieldOp::create(cb, cl);
+                });
+            scf::YieldOp::create(rb, rl);
+          });
+    }
+  }
+
   /// q_t [n, D] · k_tᵀ into the zero [n, cols] tensor `init`. A tile of at
   /// most kDotProductRows rows (decode: the query heads of one KV head)
   /// takes dot products along D of q rows and k rows as stored; a taller
   /// tile transposes k once per block, which its rows share.
   static Value buildRawScores(OpBuilder &b, Location loc, const QueryTile &tile,
                               Value kTile, Value init) {
-    std::optional<int64_t> rows = getConstantIntValue(tile.rows);
-    if (!rows || *rows > kDotProductRows) {
+    if (!isDotProductTile(tile)) {
       Value kTransposed = createF32Tile(b, loc, kTile, /*transpose=*/true);
       return linalg::MatmulOp::create(b, loc, init.getType(),
                                       ValueRange{tile.q, kTransposed}, init)
@@ -793,6 +853,7 @@ private:
   }
 
   int64_t queryBlock, kvBlock;
+  bool prefetch;
 };
 
 //===----------------------------------------------------------------------===//
@@ -814,8 +875,10 @@ struct LatentAttentionToAttention : public OpRewritePattern<LatentAttentionOp> {
 } // namespace
 
 void mlir::tessera::populateTesseraTileAttentionPatterns(
-    RewritePatternSet &patterns, int64_t queryBlock, int64_t kvBlock) {
-  patterns.add<TileAttentionOp>(patterns.getContext(), queryBlock, kvBlock);
+    RewritePatternSet &patterns, int64_t queryBlock, int64_t kvBlock,
+    bool prefetch) {
+  patterns.add<TileAttentionOp>(patterns.getContext(), queryBlock, kvBlock,
+                                prefetch);
   patterns.add<LatentAttentionToAttention>(patterns.getContext());
 }
 
@@ -829,7 +892,8 @@ struct TesseraTileAttentionPass
             getOperation(), {{"q-block", queryBlock}, {"kv-block", kvBlock}})))
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
-    populateTesseraTileAttentionPatterns(patterns, queryBlock, kvBlock);
+    populateTesseraTileAttentionPatterns(patterns, queryBlock, kvBlock,
+                                         prefetch);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

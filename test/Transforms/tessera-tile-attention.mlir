@@ -1,5 +1,6 @@
 // RUN: tessera-opt %s --tessera-tile-attention="q-block=16 kv-block=32" --split-input-file | FileCheck %s
 // RUN: tessera-opt %s --tessera-tile-attention="q-block=4 kv-block=16" --split-input-file | FileCheck %s --check-prefix=BLOCKS
+// RUN: tessera-opt %s --tessera-tile-attention="q-block=16 kv-block=16 prefetch=true" --split-input-file | FileCheck %s --check-prefix=PREFETCH
 
 // GQA (8 query heads over 2 KV heads), causal with Sq < Skv, with the lse.
 // CHECK-LABEL: func.func @gqa_causal_lse
@@ -240,10 +241,49 @@ func.func @latent_decode(%q: tensor<1x4x1x40xf32>, %kv: tensor<1x100x40xf32>, %l
 // BLOCKS:             linalg.matmul {{.*}} -> tensor<4x8xf32>
 // BLOCKS:         tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[B]], %[[H]], %{{.+}}, 0] [1, 4, 1, 8] [1, 1, 1, 1] : tensor<4x8xbf16> into tensor<2x16x1x8xbf16>
 // BLOCKS:         tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[B]], %[[H]], %{{.+}}] [1, 4, 1] [1, 1, 1] : tensor<4xf32> into tensor<2x16x1xf32>
+// With prefetch, each step of a decode tile first prefetches its V rows and
+// the next block's K rows, one 64-byte line (32 bf16) at a time, clamped to
+// the last key, through read-only buffers of the whole K and V; tiles of
+// more rows (prefill, q-block 16) prefetch nothing.
+// PREFETCH-LABEL: func.func @gqa_decode
+// PREFETCH-SAME:    %[[Q:[^:]+]]: tensor<2x16x1x8xbf16>, %[[K:[^:]+]]: tensor<2x2x64x8xbf16>, %[[V:[^:]+]]: tensor<2x2x64x8xbf16>
+// PREFETCH-DAG:     %[[C16:.+]] = arith.constant 16 : index
+// PREFETCH-DAG:     %[[C32:.+]] = arith.constant 32 : index
+// PREFETCH-DAG:     %[[C63:.+]] = arith.constant 63 : index
+// PREFETCH:         scf.forall (%[[B:[a-z0-9_]+]], %[[KVH:[a-z0-9_]+]], %{{.+}}) in (2, 2, 1)
+// PREFETCH:           scf.for %[[KB:[a-z0-9_]+]] = %{{.+}} to %{{.+}} step %[[C16]] iter_args
+// PREFETCH:             %[[VBUF:.+]] = bufferization.to_buffer %[[V]] read_only : tensor<2x2x64x8xbf16> to memref<2x2x64x8xbf16, strided<[?, ?, ?, ?], offset: ?>>
+// PREFETCH-NEXT:        scf.for %[[R:[a-z0-9_]+]] = %{{.+}} to %[[C16]] step
+// PREFETCH-NEXT:          %[[VROW:.+]] = arith.addi %[[KB]], %[[R]] : index
+// PREFETCH-NEXT:          %[[VCLAMP:.+]] = arith.minsi %[[VROW]], %[[C63]] : index
+// PREFETCH-NEXT:          scf.for %[[COL:[a-z0-9_]+]] = %{{.+}} to %{{.+}} step %[[C32]] {
+// PREFETCH-NEXT:            memref.prefetch %[[VBUF]][%[[B]], %[[KVH]], %[[VCLAMP]], %[[COL]]], read, locality<3>, data
+// PREFETCH:             %[[KBUF:.+]] = bufferization.to_buffer %[[K]] read_only
+// PREFETCH-NEXT:        %[[NEXT:.+]] = arith.addi %[[KB]], %[[C16]] : index
+// PREFETCH-NEXT:        scf.for %[[R2:[a-z0-9_]+]] = %{{.+}} to %[[C16]] step
+// PREFETCH-NEXT:          %[[KROW:.+]] = arith.addi %[[NEXT]], %[[R2]] : index
+// PREFETCH-NEXT:          %[[KCLAMP:.+]] = arith.minsi %[[KROW]], %[[C63]] : index
+// PREFETCH-NEXT:          scf.for %[[COL2:[a-z0-9_]+]] = %{{.+}} to %{{.+}} step %[[C32]] {
+// PREFETCH-NEXT:            memref.prefetch %[[KBUF]][%[[B]], %[[KVH]], %[[KCLAMP]], %[[COL2]]], read, locality<3>, data
+// PREFETCH:             linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]}
+// PREFETCH-LABEL: func.func @prefill_no_prefetch
+// PREFETCH-NOT:     memref.prefetch
+// BLOCKS-LABEL: func.func @prefill_no_prefetch
+// BLOCKS-NOT:       memref.prefetch
 func.func @gqa_decode(%q: tensor<2x16x1x8xbf16>, %k: tensor<2x2x64x8xbf16>, %v: tensor<2x2x64x8xbf16>)
     -> (tensor<2x16x1x8xbf16>, tensor<2x16x1xf32>) {
   %o, %lse = tessera.attention %q, %k, %v {causal = true}
       : (tensor<2x16x1x8xbf16>, tensor<2x2x64x8xbf16>, tensor<2x2x64x8xbf16>)
       -> (tensor<2x16x1x8xbf16>, tensor<2x16x1xf32>)
   return %o, %lse : tensor<2x16x1x8xbf16>, tensor<2x16x1xf32>
+}
+
+// -----
+
+// Query tiles of several positions transpose K and are not prefetched.
+func.func @prefill_no_prefetch(%q: tensor<1x2x12x16xf32>, %k: tensor<1x2x40x16xf32>, %v: tensor<1x2x40x16xf32>)
+    -> tensor<1x2x12x16xf32> {
+  %o = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<1x2x12x16xf32>, tensor<1x2x40x16xf32>, tensor<1x2x40x16xf32>) -> tensor<1x2x12x16xf32>
+  return %o : tensor<1x2x12x16xf32>
 }

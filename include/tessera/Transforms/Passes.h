@@ -8,6 +8,7 @@
 #define TESSERA_TRANSFORMS_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -43,7 +44,8 @@ void populateTesseraDecomposeMoEPatterns(RewritePatternSet &patterns);
 /// Flash-attention tiling of `tessera.attention` and
 /// `tessera.latent_attention` (lib/Transforms/TileAttention.cpp).
 void populateTesseraTileAttentionPatterns(RewritePatternSet &patterns,
-                                          int64_t queryBlock, int64_t kvBlock);
+                                          int64_t queryBlock, int64_t kvBlock,
+                                          bool prefetch = false);
 
 /// `tessera.route` as one fused pass per token (lib/Transforms/FuseRoute.cpp).
 void populateTesseraFuseRoutePatterns(RewritePatternSet &patterns);

@@ -114,11 +114,18 @@ def TesseraTileAttention : Pass<"tessera-tile-attention"> {
            "Rows of Q processed together (the query block)">,
     Option<"kvBlock", "kv-block", "int64_t", /*default=*/"64",
            "Keys processed per step of the online softmax (the KV block)">,
+    Option<"prefetch", "prefetch", "bool", /*default=*/"false",
+           "In tiles whose scores are dot products (decode), prefetch the "
+           "V rows of each block and the K rows of the next one at the "
+           "start of each step (memref.prefetch of a read-only "
+           "bufferization.to_buffer of K and V)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
   ];

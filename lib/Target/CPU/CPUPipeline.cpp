@@ -125,6 +125,7 @@ void mlir::tessera::buildTesseraCPUPipeline(
     TesseraTileAttentionOptions tileAttention;
     tileAttention.queryBlock = options.attentionQueryBlock;
     tileAttention.kvBlock = options.attentionKVBlock;
+    tileAttention.prefetch = options.attentionPrefetch;
     pm.addPass(createTesseraTileAttention(tileAttention));
     TesseraTileGroupedMatmulOptions tileGroupedMatmul;
     tileGroupedMatmul.columnBlock = options.moeColumnBlock;

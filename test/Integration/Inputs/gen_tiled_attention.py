@@ -28,7 +28,8 @@ HEADER = """\
 // tiles. To exercise the tile edges with small, odd blocks, each RUN line
 // below writes the whole file through one pass: once through the reference
 // lowering (%t.ref.mlir) and once per tile configuration through the tiling
-// (%t.q*.mlir). Both outputs are free of tessera ops, so the CPU pipeline
+// (%t.q*.mlir; the q3k5 one also prefetches K/V, which must change no
+// result). Both outputs are free of tessera ops, so the CPU pipeline
 // only bufferizes and lowers them: the reference file computes with the
 // oracle, the tiled file with the flash form. compare_tiled.py splits the
 // three files into their chunks, builds seeded inputs for every case (kv_lens
@@ -40,7 +41,7 @@ HEADER = """\
 //
 // RUN: tessera-opt %s --split-input-file --convert-tessera-to-linalg -o %t.ref.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-attention="q-block=8 kv-block=16" -o %t.q8k16.mlir
-// RUN: tessera-opt %s --split-input-file --tessera-tile-attention="q-block=3 kv-block=5" -o %t.q3k5.mlir
+// RUN: tessera-opt %s --split-input-file --tessera-tile-attention="q-block=3 kv-block=5 prefetch=true" -o %t.q3k5.mlir
 // RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \\
 // RUN:   --source=%s --workdir=%t --reference=%t.ref.mlir %t.q8k16.mlir %t.q3k5.mlir
 """

@@ -32,6 +32,11 @@ struct TesseraCPUPipelineOptions
       *this, "attention-kv-block",
       llvm::cl::desc("Keys per step of the attention online softmax"),
       llvm::cl::init(64)};
+  PassOptions::Option<bool> attentionPrefetch{
+      *this, "attention-prefetch",
+      llvm::cl::desc("Prefetch the next K/V block in decode attention "
+                     "(tessera-tile-attention prefetch)"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> moeColumnBlock{
       *this, "moe-column-block",
       llvm::cl::desc("Output columns per parallel task of the expert GEMMs"),
