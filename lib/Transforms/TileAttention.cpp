@@ -88,14 +88,14 @@ using namespace mlir;
 using namespace mlir::tessera;
 
 static constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+static constexpr double kLog2E = 1.44269504088896340736;
+static constexpr double kLn2 = 0.69314718055994530942;
 
 /// Query tiles of at most this many (static) rows compute their scores as
 /// dot products along D, without transposing the K block: transposing a
 /// 16 x 16 block costs about as many shuffles as the FMAs of 16 rows, while
 /// reducing the dot products costs about 3 shuffles and adds per score.
 static constexpr int64_t kDotProductRows = 8;
-static constexpr double kLog2E = 1.44269504088896340736;
-static constexpr double kLn2 = 0.69314718055994530942;
 
 //===----------------------------------------------------------------------===//
 // Helpers

@@ -386,15 +386,14 @@ void tileAndPeel(RewriterBase &rewriter, linalg::LinalgOp op, unsigned dim,
 /// Vectorizes `op` if it is a full register tile: static shapes no larger
 /// than the register block. Ragged remainders stay scalar.
 void vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
-                   ArrayRef<int64_t> tileSizes) {
+                   ArrayRef<int64_t> tileSizes, int64_t lanes) {
   if (op.hasDynamicShape())
     return;
   for (auto [size, range] : llvm::zip(tileSizes, op.getStaticLoopRanges()))
     if (range > size)
       return;
-  if (isDotProductCandidate(op, tileSizes[1]) &&
-      op.getStaticLoopRanges()[0] == 1) {
-    vectorizeDotProductTile(rewriter, op, tileSizes[1]);
+  if (isDotProductCandidate(op, lanes) && op.getStaticLoopRanges()[0] == 1) {
+    vectorizeDotProductTile(rewriter, op, lanes);
     return;
   }
   if (failed(linalg::vectorizeOpPrecondition(op)))
@@ -502,7 +501,8 @@ struct TesseraVectorizePass
         candidates.push_back(op);
     });
     for (linalg::LinalgOp op : candidates)
-      vectorizeTile(rewriter, op, getTileSizes(op, blockSizes));
+      vectorizeTile(rewriter, op, getTileSizes(op, blockSizes),
+                    blockSizes.lanes);
     getOperation().walk(
         [](linalg::LinalgOp op) { op->removeAttr(kBlockAttrName); });
   }
