@@ -30,11 +30,24 @@ import shapes  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def timeit(fn, reps, warmup=1):
+def make_evictor():
+    """Reads 128 MiB (4x a Zen 4/5 CCD's L3) so that the next timed run finds
+    its operands in memory, not in cache; reading leaves clean lines (nothing
+    for the timed run to write back). Same as tessera-run --bench-cold."""
+    buf = np.ones((128 << 20) // 8, dtype=np.int64)
+
+    def evict():
+        return int(buf[::8].sum())
+    return evict
+
+
+def timeit(fn, reps, warmup=1, cold=False):
+    evict = make_evictor() if cold else (lambda: None)
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(reps):
+        evict()
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
@@ -309,6 +322,8 @@ def main():
     ap.add_argument("--case", required=True)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cold", action="store_true",
+                    help="evict the caches before every timed run")
     args = ap.parse_args()
 
     peer = (NumpyPeer if args.lib == "numpy" else TorchPeer)(args.threads)
@@ -330,7 +345,7 @@ def main():
         run = peer.moe(shapes.MOE[case[4:]])
     else:
         sys.exit(f"unknown case {case}")
-    med, mn = timeit(run, args.reps)
+    med, mn = timeit(run, args.reps, cold=args.cold)
     print(json.dumps({"ms_median": med, "ms_min": mn, "reps": args.reps,
                       "info": peer.info()}))
 

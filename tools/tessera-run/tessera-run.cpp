@@ -8,7 +8,8 @@
 // amdgpu, compiled for a GPU and run through the GPU runtime:
 //
 //   tessera-run FILE.mlir --entry=NAME [--input=a.npy ...]
-//       [--random-inputs=SEED] [--output=out.npy ...] [--check] [--bench=N]
+//       [--random-inputs=SEED] [--output=out.npy ...] [--check] [--bench=N
+//       [--bench-cold]]
 //       [--target=cpu|nvptx|amdgpu [--chip=NAME]]
 //
 // The work is done by the TesseraRuntimeCPU and TesseraGPURunner libraries
@@ -91,6 +92,12 @@ int main(int argc, char **argv) {
       llvm::cl::desc("Time this many runs after a warm-up and print the "
                      "median and the minimum"),
       llvm::cl::value_desc("n"), llvm::cl::init(0), llvm::cl::cat(category));
+  static llvm::cl::opt<bool> benchCold(
+      "bench-cold",
+      llvm::cl::desc("With --bench: evict the caches (read 128 MiB, untimed) "
+                     "before every timed run, so that operands come from "
+                     "memory"),
+      llvm::cl::init(false), llvm::cl::cat(category));
 
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
@@ -128,6 +135,7 @@ int main(int argc, char **argv) {
   options.outputFiles.assign(outputs.begin(), outputs.end());
   options.check = check;
   options.benchIterations = bench;
+  options.benchCold = benchCold;
   options.pipelineOptions = pipelineOptions;
   options.configurePassManager = [](PassManager &pm) {
     return applyPassManagerCLOptions(pm);
@@ -138,6 +146,12 @@ int main(int argc, char **argv) {
   if (!parsedTarget) {
     llvm::WithColor::error(llvm::errs(), "tessera-run")
         << llvm::toString(parsedTarget.takeError()) << "\n";
+    return 1;
+  }
+
+  if (benchCold && (!bench || *parsedTarget != tessera::CompileTarget::CPU)) {
+    llvm::WithColor::error(llvm::errs(), "tessera-run")
+        << "--bench-cold needs --bench and --target=cpu\n";
     return 1;
   }
 

@@ -219,4 +219,35 @@ TEST_F(RunnerTest, CompilesAndInvokesATesseraEntry) {
   EXPECT_TRUE(compareTensors(second[0], (*results)[0]).passed);
 }
 
+TEST_F(RunnerTest, NeverWritesIntoItsInputs) {
+  // Without the runner's read-only marking, bufferization would update %t in
+  // place: the caller's buffer would change and a second call would see 7.
+  OwningOpRef<ModuleOp> module = parse(R"mlir(
+    func.func @bump(%t: tensor<3xf32>) -> tensor<3xf32> {
+      %c1 = arith.constant 1 : index
+      %x = tensor.extract %t[%c1] : tensor<3xf32>
+      %y = arith.addf %x, %x : f32
+      %u = tensor.insert %y into %t[%c1] : tensor<3xf32>
+      return %u : tensor<3xf32>
+    })mlir");
+  ASSERT_TRUE(module);
+  EntrySignature signature =
+      cantFail(getEntrySignature(lookup(*module, "bump")));
+  llvm::Expected<std::unique_ptr<CompiledEntry>> compiled =
+      CompiledEntry::compile(*module, signature, buildRunnerDefaultPipeline);
+  ASSERT_TRUE(static_cast<bool>(compiled))
+      << llvm::toString(compiled.takeError());
+
+  std::vector<HostTensor> inputs;
+  inputs.push_back(makeF32({3}, {1.0f, 3.5f, 2.0f}));
+  for (int call = 0; call < 2; ++call) {
+    std::vector<HostTensor> results = cantFail((*compiled)->invoke(inputs));
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_TRUE(
+        compareTensors(results[0], makeF32({3}, {1.0f, 7.0f, 2.0f})).passed);
+    EXPECT_TRUE(
+        compareTensors(inputs[0], makeF32({3}, {1.0f, 3.5f, 2.0f})).passed);
+  }
+}
+
 } // namespace

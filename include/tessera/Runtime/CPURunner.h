@@ -173,8 +173,9 @@ void buildRunnerReferencePipeline(OpPassManager &pm);
 class CompiledEntry {
 public:
   /// Lowers a clone of `module` with `buildPipeline` (after marking the entry
-  /// `llvm.emit_c_interface`) and JIT-compiles it. Pass failures are reported
-  /// through the diagnostics of the module's context.
+  /// `llvm.emit_c_interface` and its tensor arguments
+  /// `bufferization.writable = false`) and JIT-compiles it. Pass failures are
+  /// reported through the diagnostics of the module's context.
   static llvm::Expected<std::unique_ptr<CompiledEntry>>
   compile(ModuleOp module, const EntrySignature &signature,
           const PipelineBuilder &buildPipeline,
@@ -182,8 +183,8 @@ public:
 
   ~CompiledEntry();
 
-  /// Calls the entry with copies of `inputs` (so the compiled code may write
-  /// into its arguments) and returns its results as host tensors; the buffers
+  /// Calls the entry on `inputs`, which it reads in place and never writes
+  /// (see compile()), and returns its results as host tensors; the buffers
   /// allocated by the compiled code are freed. If `elapsedMs` is given, it
   /// receives the time spent in the call itself.
   llvm::Expected<std::vector<HostTensor>> invoke(ArrayRef<HostTensor> inputs,
@@ -236,6 +237,8 @@ struct CPURunnerOptions {
   bool check = false;
   /// Number of timed runs after one warm-up; 0 disables benchmarking.
   unsigned benchIterations = 0;
+  /// Evict the caches before every timed run (operands come from memory).
+  bool benchCold = false;
   /// Applied to every pass manager the runner creates, if set.
   PassManagerConfigurator configurePassManager;
   /// Options of the default pipeline in `tessera-cpu-pipeline` syntax, e.g.
