@@ -179,18 +179,21 @@ Value combineHalves(OpBuilder &b, Location loc, Value lhs, Value rhs,
   return arith::AddFOp::create(b, loc, first, second);
 }
 
-/// Vectorizes a full tile of a dot-product contraction (one row i, n <=
-/// lanes columns j, a static reduction of whole vectors): one accumulator
-/// vector per column, FMAs of a row chunk of A with the same chunk of each
-/// row of B (read as stored), then a reduction tree that transposes as it
-/// adds, log2(lanes) levels of two shuffles and an add per pair, leaving
-/// the n dot products in one vector. The accumulators enter the tree in
-/// bit-reversed order so that the sums leave it in column order.
+/// Vectorizes a full tile of a dot-product contraction: m rows i, n
+/// columns j and a static reduction of whole vectors, within a register
+/// block of lanes / `blockColumns` rows and `blockColumns` columns (one slot
+/// per lane). One accumulator vector per (i, j), FMAs of the row chunk of each
+/// row of A with the same chunk of each row of B (read as stored, once per
+/// tile), then a reduction tree that transposes as it adds, log2(lanes)
+/// levels of two shuffles and an add per pair, leaving the m x n dot
+/// products in one vector: slot i * blockColumns + j holds (i, j). The
+/// accumulators enter the tree in bit-reversed slot order so that the sums
+/// leave it in slot order.
 void vectorizeDotProductTile(RewriterBase &rewriter, linalg::LinalgOp op,
-                             int64_t lanes) {
+                             int64_t lanes, int64_t blockColumns) {
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  int64_t columns = ranges[1], depth = ranges[2];
+  int64_t rows = ranges[0], columns = ranges[1], depth = ranges[2];
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
   Value init = op.getDpsInits()[0];
   Type f32 = rewriter.getF32Type();
@@ -213,24 +216,32 @@ void vectorizeDotProductTile(RewriterBase &rewriter, linalg::LinalgOp op,
       chunk = arith::ExtFOp::create(b, l, f32Vector, chunk);
     return chunk;
   };
-  SmallVector<Value> zeros(columns, zeroVector);
+  // Accumulator (i, j) is number i * columns + j.
+  SmallVector<Value> zeros(rows * columns, zeroVector);
   auto loop = scf::ForOp::create(
       rewriter, loc, zero, arith::ConstantIndexOp::create(rewriter, loc, depth),
       arith::ConstantIndexOp::create(rewriter, loc, lanes), zeros,
       [&](OpBuilder &b, Location l, Value d, ValueRange accumulators) {
-        Value row = readChunk(b, l, lhs, 0, d);
-        SmallVector<Value> next;
-        for (int64_t j = 0; j < columns; ++j)
-          next.push_back(vector::FMAOp::create(
-              b, l, row, readChunk(b, l, rhs, j, d), accumulators[j]));
+        SmallVector<Value> lhsChunks;
+        for (int64_t i = 0; i < rows; ++i)
+          lhsChunks.push_back(readChunk(b, l, lhs, i, d));
+        SmallVector<Value> next(accumulators);
+        for (int64_t j = 0; j < columns; ++j) {
+          Value rhsChunk = readChunk(b, l, rhs, j, d);
+          for (int64_t i = 0; i < rows; ++i)
+            next[i * columns + j] = vector::FMAOp::create(
+                b, l, lhsChunks[i], rhsChunk, accumulators[i * columns + j]);
+        }
         scf::YieldOp::create(b, l, next);
       });
 
   unsigned bits = llvm::Log2_64(lanes);
   SmallVector<Value> level;
   for (int64_t index = 0; index < lanes; ++index) {
-    int64_t column = reverseBits(index, bits);
-    level.push_back(column < columns ? loop.getResult(column) : zeroVector);
+    int64_t slot = reverseBits(index, bits);
+    int64_t i = slot / blockColumns, j = slot % blockColumns;
+    level.push_back(i < rows && j < columns ? loop.getResult(i * columns + j)
+                                            : zeroVector);
   }
   for (int64_t half = lanes / 2; half >= 1; half /= 2) {
     SmallVector<Value> next;
@@ -239,21 +250,24 @@ void vectorizeDotProductTile(RewriterBase &rewriter, linalg::LinalgOp op,
           combineHalves(rewriter, loc, level[pair], level[pair + 1], half));
     level = std::move(next);
   }
-  Value sums = level.front();
-  auto resultVector = VectorType::get({columns}, f32);
-  if (columns < lanes)
+  Value sums = vector::ShapeCastOp::create(
+      rewriter, loc, VectorType::get({lanes / blockColumns, blockColumns}, f32),
+      level.front());
+  auto resultVector = VectorType::get({rows, columns}, f32);
+  if (resultVector != sums.getType())
     sums = vector::ExtractStridedSliceOp::create(
-        rewriter, loc, sums, /*offsets=*/ArrayRef<int64_t>{0},
-        /*sizes=*/ArrayRef<int64_t>{columns}, /*strides=*/ArrayRef<int64_t>{1});
+        rewriter, loc, sums, /*offsets=*/ArrayRef<int64_t>{0, 0},
+        /*sizes=*/ArrayRef<int64_t>{rows, columns},
+        /*strides=*/ArrayRef<int64_t>{1, 1});
   Value padding =
       arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(f32));
   Value old = vector::TransferReadOp::create(rewriter, loc, resultVector, init,
                                              ValueRange{zero, zero}, padding,
-                                             ArrayRef<bool>{true});
+                                             ArrayRef<bool>{true, true});
   Value updated = arith::AddFOp::create(rewriter, loc, old, sums);
   Value written = vector::TransferWriteOp::create(rewriter, loc, updated, init,
                                                   ValueRange{zero, zero},
-                                                  ArrayRef<bool>{true})
+                                                  ArrayRef<bool>{true, true})
                       .getResult();
   rewriter.replaceOp(op, written);
 }
@@ -274,8 +288,16 @@ SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
   unsigned numLoops = op.getNumLoops();
   SmallVector<int64_t> sizes(numLoops, 1);
   if (isDotProductCandidate(op, block.lanes)) {
-    // One row, `lanes` columns, the whole reduction.
-    sizes[1] = block.lanes;
+    // All the rows when they are static and fit in the lanes (each row of
+    // B is then read once: in decode, the K rows shared by the query heads
+    // of a KV head), as many columns as fill the lanes, the whole reduction.
+    int64_t rows = op.getStaticLoopRanges()[0];
+    if (ShapedType::isDynamic(rows) || rows > block.lanes)
+      rows = 1;
+    sizes[0] = std::max<int64_t>(rows, 1);
+    sizes[1] =
+        block.lanes /
+        static_cast<int64_t>(llvm::bit_ceil(static_cast<uint64_t>(sizes[0])));
     sizes[2] = op.getStaticLoopRanges()[2];
     return sizes;
   }
@@ -392,8 +414,10 @@ void vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
   for (auto [size, range] : llvm::zip(tileSizes, op.getStaticLoopRanges()))
     if (range > size)
       return;
-  if (isDotProductCandidate(op, lanes) && op.getStaticLoopRanges()[0] == 1) {
-    vectorizeDotProductTile(rewriter, op, lanes);
+  if (isDotProductCandidate(op, lanes) &&
+      tileSizes[1] * llvm::bit_ceil(static_cast<uint64_t>(tileSizes[0])) <=
+          static_cast<uint64_t>(lanes)) {
+    vectorizeDotProductTile(rewriter, op, lanes, tileSizes[1]);
     return;
   }
   if (failed(linalg::vectorizeOpPrecondition(op)))

@@ -186,22 +186,30 @@ func.func @transpose_tile(%k: tensor<64x128xf32>, %init: tensor<128x64xf32>) -> 
 // -----
 
 // Dot products along the last dimension of both inputs (decode attention's
-// q · kᵀ with the K rows as stored, bf16 K widened in the body): blocks of
-// one row and `vector-width` columns over the whole reduction, one
-// accumulator vector per column, FMAs of a chunk of the row with the same
-// chunk of each K row, then a tree of shuffles and adds that transposes as
-// it sums. The accumulators enter it in bit-reversed column order (0 with 8,
-// 4 with 12, ...) so that the sums leave it in column order. The 8-column
-// remainder pads the tree with zeros and keeps the first 8 sums. No
-// transpose, no gather, no vector.contract.
+// q · kᵀ with the K rows as stored, bf16 K widened in the body). A tile of
+// few static rows (the query heads of one KV head) is one register block of
+// all its rows and as many columns as fill the lanes (4 x 4 here): each K
+// row is read once per block and FMAs into one accumulator per (row, column)
+// with the row chunks of q, over the whole reduction. A tree of shuffles and
+// adds then transposes as it sums: the accumulators enter it in bit-reversed
+// slot order (slot = row * 4 + column: 0 with 8, 4 with 12, ...) so that the
+// 16 sums leave it in slot order, i.e. as the 4 x 4 block. No transpose, no
+// gather, no vector.contract. With 8 lanes (AVX2) the block is 4 x 2.
 // CHECK-LABEL: func.func @dot_scores
-// CHECK:       scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}} = %{{.+}}) -> (tensor<4x24xf32>)
+// CHECK:       scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C4:.+]] iter_args(%{{.+}} = %{{.+}}) -> (tensor<4x24xf32>)
 // CHECK:         %[[ACC:.+]]:16 = scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK:           %[[ROW:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<1x32xf32>, vector<16xf32>
-// CHECK:           %[[K0:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<16x32xbf16>, vector<16xbf16>
+// CHECK:           %[[Q0:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<4x32xf32>, vector<16xf32>
+// CHECK:           %[[Q1:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<4x32xf32>, vector<16xf32>
+// CHECK:           %[[Q2:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<4x32xf32>, vector<16xf32>
+// CHECK:           %[[Q3:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<4x32xf32>, vector<16xf32>
+// CHECK:           %[[K0:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<4x32xbf16>, vector<16xbf16>
 // CHECK:           %[[K0F:.+]] = arith.extf %[[K0]] : vector<16xbf16> to vector<16xf32>
-// CHECK:           vector.fma %[[ROW]], %[[K0F]], %{{.+}} : vector<16xf32>
-// CHECK-COUNT-15:  vector.fma %[[ROW]]
+// CHECK-NEXT:      vector.fma %[[Q0]], %[[K0F]], %{{.+}} : vector<16xf32>
+// CHECK-NEXT:      vector.fma %[[Q1]], %[[K0F]], %{{.+}} : vector<16xf32>
+// CHECK-NEXT:      vector.fma %[[Q2]], %[[K0F]], %{{.+}} : vector<16xf32>
+// CHECK-NEXT:      vector.fma %[[Q3]], %[[K0F]], %{{.+}} : vector<16xf32>
+// CHECK:           vector.transfer_read %{{.+}} : tensor<4x32xbf16>, vector<16xbf16>
+// CHECK-COUNT-12:  vector.fma
 // CHECK:           scf.yield
 // CHECK:         vector.shuffle %[[ACC]]#0, %[[ACC]]#8 [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]
 // CHECK-NEXT:    vector.shuffle %[[ACC]]#0, %[[ACC]]#8 [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31]
@@ -212,21 +220,21 @@ func.func @transpose_tile(%k: tensor<64x128xf32>, %init: tensor<128x64xf32>) -> 
 // CHECK:         vector.shuffle %{{.+}}, %{{.+}} [0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30]
 // CHECK-NEXT:    %[[ODD:.+]] = vector.shuffle %{{.+}}, %{{.+}} [1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31]
 // CHECK-NEXT:    %[[SUMS:.+]] = arith.addf %{{.+}}, %[[ODD]] : vector<16xf32>
-// CHECK:         %[[OLD:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<1x16xf32>, vector<16xf32>
-// CHECK:         %[[NEW:.+]] = arith.addf %[[OLD]], %[[SUMS]] : vector<16xf32>
-// CHECK:         vector.transfer_write %[[NEW]], %{{.+}} {in_bounds = [true]} : vector<16xf32>, tensor<1x16xf32>
-// CHECK:         scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK:         vector.extract_strided_slice %{{.+}} {offsets = [0], sizes = [8], strides = [1]} : vector<16xf32> to vector<8xf32>
-// CHECK:         vector.transfer_write %{{.+}} : vector<8xf32>, tensor<1x8xf32>
+// CHECK-NEXT:    %[[BLOCK:.+]] = vector.shape_cast %[[SUMS]] : vector<16xf32> to vector<4x4xf32>
+// CHECK:         %[[OLD:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true, true]} : tensor<4x4xf32>, vector<4x4xf32>
+// CHECK:         %[[NEW:.+]] = arith.addf %[[OLD]], %[[BLOCK]] : vector<4x4xf32>
+// CHECK:         vector.transfer_write %[[NEW]], %{{.+}} {in_bounds = [true, true]} : vector<4x4xf32>, tensor<4x4xf32>
 // CHECK-NOT:     vector.contract
 // CHECK-NOT:     vector.transpose
 // CHECK-NOT:     vector.gather
 // CHECK-NOT:     linalg.generic
 // AVX2-LABEL: func.func @dot_scores
+// AVX2:         scf.for {{.*}} step %{{.+}} iter_args(%{{.+}} = %{{.+}}) -> (tensor<4x24xf32>)
 // AVX2:         scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // AVX2:         vector.shuffle %{{.+}}#0, %{{.+}}#4 [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
 // AVX2:         vector.shuffle %{{.+}}, %{{.+}} [1, 9, 3, 11, 5, 13, 7, 15] : vector<8xf32>, vector<8xf32>
-// AVX2:         vector.transfer_write %{{.+}} : vector<8xf32>, tensor<1x8xf32>
+// AVX2:         vector.shape_cast %{{.+}} : vector<8xf32> to vector<4x2xf32>
+// AVX2:         vector.transfer_write %{{.+}} : vector<4x2xf32>, tensor<4x2xf32>
 // AVX2-NOT:     vector.contract
 func.func @dot_scores(%q: tensor<4x32xf32>, %k: tensor<24x32xbf16>,
                       %s: tensor<4x24xf32>) -> tensor<4x24xf32> {
@@ -244,6 +252,69 @@ func.func @dot_scores(%q: tensor<4x32xf32>, %k: tensor<24x32xbf16>,
     linalg.yield %r : f32
   } -> tensor<4x24xf32>
   return %0 : tensor<4x24xf32>
+}
+
+// -----
+
+// One row (MLA-like decode, or a dynamic row count): blocks of 1 x 16; the
+// 8-column remainder pads the tree with zeros and keeps the first 8 sums.
+// CHECK-LABEL: func.func @dot_scores_one_row
+// CHECK:         scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:           %[[ROW:.+]] = vector.transfer_read %{{.+}} {in_bounds = [true]} : tensor<1x32xf32>, vector<16xf32>
+// CHECK-COUNT-16:  vector.fma %[[ROW]]
+// CHECK:         vector.shape_cast %{{.+}} : vector<16xf32> to vector<1x16xf32>
+// CHECK:         vector.transfer_write %{{.+}} : vector<1x16xf32>, tensor<1x16xf32>
+// CHECK:         scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:         vector.shape_cast %{{.+}} : vector<16xf32> to vector<1x16xf32>
+// CHECK:         vector.extract_strided_slice %{{.+}} {offsets = [0, 0], sizes = [1, 8], strides = [1, 1]} : vector<1x16xf32> to vector<1x8xf32>
+// CHECK:         vector.transfer_write %{{.+}} : vector<1x8xf32>, tensor<1x8xf32>
+func.func @dot_scores_one_row(%q: tensor<1x32xf32>, %k: tensor<24x32xf32>,
+                              %s: tensor<1x24xf32>) -> tensor<1x24xf32> {
+  %0 = linalg.generic {
+      indexing_maps = [affine_map<(i, j, d) -> (i, d)>,
+                       affine_map<(i, j, d) -> (j, d)>,
+                       affine_map<(i, j, d) -> (i, j)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<1x32xf32>, tensor<24x32xf32>)
+      outs(%s : tensor<1x24xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %c, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x24xf32>
+  return %0 : tensor<1x24xf32>
+}
+
+// -----
+
+// Three rows (GQA 3) fill a 4 x 4 slot block with 12 accumulators: the slots
+// of the missing fourth row enter the tree as zeros (the constant %cst) and
+// the 3 x 4 block is sliced out of the 4 x 4 sums. f16 q rows are widened.
+// CHECK-LABEL: func.func @dot_scores_three_rows
+// CHECK:         %[[ACC:.+]]:12 = scf.for
+// CHECK:           arith.extf %{{.+}} : vector<16xf16> to vector<16xf32>
+// CHECK:         vector.shuffle %[[ACC]]#0, %[[ACC]]#8 [0, 1, 2, 3, 4, 5, 6, 7, 16,
+// CHECK:         vector.shuffle %[[ACC]]#4, %[[ZERO:[a-z_0-9]+]] [0, 1, 2, 3, 4, 5, 6, 7, 16,
+// CHECK:         vector.shape_cast %{{.+}} : vector<16xf32> to vector<4x4xf32>
+// CHECK:         vector.extract_strided_slice %{{.+}} {offsets = [0, 0], sizes = [3, 4], strides = [1, 1]} : vector<4x4xf32> to vector<3x4xf32>
+// CHECK:         vector.transfer_write %{{.+}} : vector<3x4xf32>, tensor<3x4xf32>
+func.func @dot_scores_three_rows(%q: tensor<3x16xf16>, %k: tensor<8x16xf16>,
+                                 %s: tensor<3x8xf32>) -> tensor<3x8xf32> {
+  %0 = linalg.generic {
+      indexing_maps = [affine_map<(i, j, d) -> (i, d)>,
+                       affine_map<(i, j, d) -> (j, d)>,
+                       affine_map<(i, j, d) -> (i, j)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<3x16xf16>, tensor<8x16xf16>)
+      outs(%s : tensor<3x8xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ea = arith.extf %a : f16 to f32
+    %e = arith.extf %b : f16 to f32
+    %m = arith.mulf %ea, %e : f32
+    %r = arith.addf %c, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<3x8xf32>
+  return %0 : tensor<3x8xf32>
 }
 
 // -----
