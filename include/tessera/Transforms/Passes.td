@@ -374,6 +374,31 @@ def TesseraRelaxVectorReductions : Pass<"tessera-relax-vector-reductions",
   let dependentDialects = ["::mlir::vector::VectorDialect"];
 }
 
+def TesseraHoistLoopBuffers : Pass<"tessera-hoist-loop-buffers",
+                                   "::mlir::func::FuncOp"> {
+  let summary = "Allocate the temporaries of sequential loops once per loop";
+  let description = [{
+    Runs on buffers (after bufferization, before deallocation is placed).
+    Moves a `memref.alloc` out of the enclosing `scf.for` loops when its
+    sizes are defined outside the loop and no view of the buffer leaves an
+    iteration (none is yielded, none comes from outside the body): every
+    iteration then reuses one buffer. The walk stops at any other op, in
+    particular at `scf.forall` and `scf.parallel`, whose iterations run
+    concurrently and need their own buffers (upstream's
+    `buffer-loop-hoisting` would hoist out of those too). Tiled attention's
+    KV loop allocates its score and probability tiles once per query tile
+    instead of once per KV block.
+
+    Example: in `scf.for %i ... { %t = memref.alloc() : memref<4x64xf32> ...
+    }` whose body only writes and reads `%t`, the alloc moves in front of
+    the loop; a buffer that is yielded as the next iteration's state stays.
+  }];
+  let dependentDialects = [
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def TesseraGatherGroupedMatmul : Pass<"tessera-gather-grouped-matmul"> {
   let summary = "Grouped GEMM as one parallel contraction that gathers "
                 "each row's expert weights";

@@ -176,6 +176,10 @@ void mlir::tessera::buildTesseraCPUPipeline(
   bufferizeOptions.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  // Temporaries of sequential loops (the KV loop's score tiles) are
+  // allocated once per loop, before deallocation is placed.
+  if (!options.reference)
+    pm.addNestedPass<func::FuncOp>(createTesseraHoistLoopBuffers());
   bufferization::BufferDeallocationPipelineOptions deallocOptions;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
   pm.addPass(createConvertBufferizationToMemRefPass());
