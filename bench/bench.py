@@ -193,10 +193,14 @@ def build_rows(args):
 
 def run_row(row, args, envs, extra, tessera_run):
     (case, _, _), dtype, impl, kind, _, _ = row
-    reps = args.reps
+    reps, tessera_reps = args.reps, args.tessera_reps
     # Bandwidth rows (decode) run cold: every implementation finds K and V in
-    # memory, as a decode step does after the other layers ran.
+    # memory, as a decode step does after the other layers ran. Their calls
+    # take milliseconds and the shared memory bus is the noisiest resource:
+    # at least 30 timed calls each.
     cold = ["--cold"] if kind == "bw" else []
+    if cold and not args.quick:
+        reps, tessera_reps = max(reps, 30), max(tessera_reps, 30)
     if impl in ("numpy", "torch"):
         return run_json([PY, os.path.join(HERE, "peers", "py_peers.py"),
                          f"--lib={impl}", f"--case={case}", f"--reps={reps}",
@@ -214,7 +218,7 @@ def run_row(row, args, envs, extra, tessera_run):
         if not tessera_run:
             return {"status": "no tessera-run"}
         mlir = os.path.join(args.mlir_dir, case + ".mlir")
-        return run_tessera(tessera_run, mlir, case, args.tessera_reps,
+        return run_tessera(tessera_run, mlir, case, tessera_reps,
                            args.tessera_cap, envs["tessera"],
                            extra + (["--bench-cold"] if cold else []))
     raise ValueError(impl)
@@ -407,7 +411,9 @@ def main():
         f"Machine: {machine}.",
         f"Repetitions: peers and oneDNN median of {args.reps} after a warm-up; "
         f"Tessera median of {args.tessera_reps} after a warm-up, capped at "
-        f"{args.tessera_cap:.0f} s per row (compile included).",
+        f"{args.tessera_cap:.0f} s per row (compile included)"
+        + ("; decode (bandwidth) rows: at least 30 cold calls for every "
+           "implementation." if not args.quick else "."),
         "",
         "Measured peaks (median of repeated probes, same run):",
         "",

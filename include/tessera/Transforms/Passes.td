@@ -296,11 +296,14 @@ def TesseraVectorize : Pass<"tessera-vectorize", "::mlir::func::FuncOp"> {
       the other operand's rows are read whole and in order;
     - dot products along the last dimension of both inputs (`C[i, j] +=
       A[i, d] * B[j, d]`, inputs possibly widened with `arith.extf`, the
-      reduction a static multiple of `vector-width`) are blocked as one row
-      and `vector-width` columns: one accumulator vector per column, FMAs
-      of row chunks, then a tree of `vector.shuffle`s and adds that
-      transposes while it sums (log2(width) levels, about 3 instructions
-      per dot product) instead of transposing B;
+      reduction a static multiple of `vector-width`) are blocked as all
+      the op's rows when they are static and at most `vector-width` (else
+      one) and as many columns as fill the lanes (4 x 4 with 16 lanes, 1 x
+      16 for one row): one accumulator vector per (row, column), each row
+      chunk of B loaded once and used by every row, then a tree of
+      `vector.shuffle`s and adds that transposes while it sums (log2(width)
+      levels, about 3 instructions per dot product) instead of transposing
+      B;
     - other ops (elementwise maps, row reductions, fills) are tiled to
       `vector-width` along their innermost loop and 1 elsewhere.
 
