@@ -7,6 +7,11 @@
 // RUN:   | FileCheck %s --check-prefix=BENCH
 // RUN: tessera-run %s --entry=main --random-inputs=1 --check --bench=3 \
 // RUN:   | FileCheck %s --check-prefix=BOTH
+// --bench-cold evicts the caches between the timed runs (same output).
+// RUN: tessera-run %s --entry=main --random-inputs=1 --bench=2 --bench-cold \
+// RUN:   | FileCheck %s --check-prefix=COLD
+// RUN: not tessera-run %s --entry=main --random-inputs=1 --bench-cold 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=COLD-ALONE
 
 // CHECK-PASS:      time: {{[0-9.e+-]+}} ms
 // CHECK-PASS-NEXT: result #0: max abs err {{.*}}: PASS
@@ -21,6 +26,11 @@
 // BOTH-NEXT: result #0: {{.*}}: PASS
 // BOTH-NEXT: result #1: {{.*}}: PASS
 // BOTH-NEXT: bench: 3 runs, median
+
+// COLD:      time: {{[0-9.e+-]+}} ms
+// COLD-NEXT: bench: 2 runs, median {{[0-9.e+-]+}} ms, min {{[0-9.e+-]+}} ms
+
+// COLD-ALONE: tessera-run: error: --bench-cold needs --bench and --target=cpu
 
 func.func @main(%a: tensor<8x16xf32>, %b: tensor<16x8xf32>, %i: tensor<8xi32>)
     -> (tensor<8x8xf32>, tensor<8xi32>) {
