@@ -281,6 +281,13 @@ bool isDotProductCandidate(linalg::LinalgOp op, int64_t lanes) {
   return !ShapedType::isDynamic(depth) && depth % lanes == 0;
 }
 
+/// The columns of a dot-product register block of `rows` rows: one slot per
+/// lane, rows rounded up to a power of two.
+int64_t getDotProductColumns(int64_t rows, int64_t lanes) {
+  return lanes /
+         static_cast<int64_t>(llvm::bit_ceil(static_cast<uint64_t>(rows)));
+}
+
 /// The register-block tile size of each loop of `op` (a loop whose static
 /// extent is smaller is not tiled).
 SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
@@ -295,9 +302,7 @@ SmallVector<int64_t> computeTileSizes(linalg::LinalgOp op,
     if (ShapedType::isDynamic(rows) || rows > block.lanes)
       rows = 1;
     sizes[0] = std::max<int64_t>(rows, 1);
-    sizes[1] =
-        block.lanes /
-        static_cast<int64_t>(llvm::bit_ceil(static_cast<uint64_t>(sizes[0])));
+    sizes[1] = getDotProductColumns(sizes[0], block.lanes);
     sizes[2] = op.getStaticLoopRanges()[2];
     return sizes;
   }
@@ -415,8 +420,7 @@ void vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
     if (range > size)
       return;
   if (isDotProductCandidate(op, lanes) &&
-      tileSizes[1] * llvm::bit_ceil(static_cast<uint64_t>(tileSizes[0])) <=
-          static_cast<uint64_t>(lanes)) {
+      tileSizes[1] == getDotProductColumns(tileSizes[0], lanes)) {
     vectorizeDotProductTile(rewriter, op, lanes, tileSizes[1]);
     return;
   }
