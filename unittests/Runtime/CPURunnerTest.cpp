@@ -120,6 +120,17 @@ protected:
     return module.lookupSymbol<func::FuncOp>(name);
   }
 
+  /// `name` of `module` compiled with the runner's default pipeline.
+  llvm::Expected<std::unique_ptr<CompiledEntry>> compile(ModuleOp module,
+                                                         StringRef name) {
+    llvm::Expected<EntrySignature> signature =
+        getEntrySignature(lookup(module, name));
+    if (!signature)
+      return signature.takeError();
+    return CompiledEntry::compile(module, *signature,
+                                  buildRunnerDefaultPipeline);
+  }
+
   MLIRContext context;
 };
 
@@ -192,10 +203,8 @@ TEST_F(RunnerTest, CompilesAndInvokesATesseraEntry) {
       return %o : tensor<2x2xf32>
     })mlir");
   ASSERT_TRUE(module);
-  EntrySignature signature =
-      cantFail(getEntrySignature(lookup(*module, "combine")));
   llvm::Expected<std::unique_ptr<CompiledEntry>> compiled =
-      CompiledEntry::compile(*module, signature, buildRunnerDefaultPipeline);
+      compile(*module, "combine");
   ASSERT_TRUE(static_cast<bool>(compiled))
       << llvm::toString(compiled.takeError());
 
@@ -231,10 +240,8 @@ TEST_F(RunnerTest, NeverWritesIntoItsInputs) {
       return %u : tensor<3xf32>
     })mlir");
   ASSERT_TRUE(module);
-  EntrySignature signature =
-      cantFail(getEntrySignature(lookup(*module, "bump")));
   llvm::Expected<std::unique_ptr<CompiledEntry>> compiled =
-      CompiledEntry::compile(*module, signature, buildRunnerDefaultPipeline);
+      compile(*module, "bump");
   ASSERT_TRUE(static_cast<bool>(compiled))
       << llvm::toString(compiled.takeError());
 
