@@ -859,3 +859,163 @@ func.func @wide_83_f32(%rows: tensor<4x246xf32>, %w: tensor<9x246x176xf32>) -> t
       : (tensor<4x246xf32>, tensor<9x246x176xf32>, tensor<10xi32>) -> tensor<4x88xf32>
   return %y : tensor<4x88xf32>
 }
+
+// -----
+// case: mma_ragged_0_f16 inputs: tensor<2x32xf16> tensor<3x32x72xf16> outputs: 1
+
+func.func @mma_ragged_0_f16(%rows: tensor<2x32xf16>, %w: tensor<3x32x72xf16>) -> tensor<2x72xf16> {
+  %offsets = arith.constant dense<[0, 0, 1, 2]> : tensor<4xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<2x32xf16>, tensor<3x32x72xf16>, tensor<4xi32>) -> tensor<2x72xf16>
+  return %y : tensor<2x72xf16>
+}
+
+// -----
+// case: mma_ragged_1_bf16 inputs: tensor<218x128xbf16> tensor<8x128x40xbf16> outputs: 1
+
+func.func @mma_ragged_1_bf16(%rows: tensor<218x128xbf16>, %w: tensor<8x128x40xbf16>) -> tensor<218x40xbf16> {
+  %offsets = arith.constant dense<[0, 14, 36, 74, 115, 143, 149, 163, 218]> : tensor<9xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<218x128xbf16>, tensor<8x128x40xbf16>, tensor<9xi32>) -> tensor<218x40xbf16>
+  return %y : tensor<218x40xbf16>
+}
+
+// -----
+// case: mma_ragged_2_f16 inputs: tensor<278x192xf16> tensor<1x192x304xf16> outputs: 1
+
+func.func @mma_ragged_2_f16(%rows: tensor<278x192xf16>, %w: tensor<1x192x304xf16>) -> tensor<278x304xf16> {
+  %offsets = arith.constant dense<[0, 278]> : tensor<2xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<278x192xf16>, tensor<1x192x304xf16>, tensor<2xi32>) -> tensor<278x304xf16>
+  return %y : tensor<278x304xf16>
+}
+
+// -----
+// case: mma_ragged_3_f16 inputs: tensor<39x160xf16> tensor<2x160x88xf16> outputs: 1
+
+func.func @mma_ragged_3_f16(%rows: tensor<39x160xf16>, %w: tensor<2x160x88xf16>) -> tensor<39x88xf16> {
+  %offsets = arith.constant dense<[0, 35, 39]> : tensor<3xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<39x160xf16>, tensor<2x160x88xf16>, tensor<3xi32>) -> tensor<39x88xf16>
+  return %y : tensor<39x88xf16>
+}
+
+// -----
+// case: mma_ragged_4_f16 inputs: tensor<117x160xf16> tensor<6x160x304xf16> outputs: 1
+
+func.func @mma_ragged_4_f16(%rows: tensor<117x160xf16>, %w: tensor<6x160x304xf16>) -> tensor<117x304xf16> {
+  %offsets = arith.constant dense<[0, 17, 34, 46, 73, 103, 117]> : tensor<7xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<117x160xf16>, tensor<6x160x304xf16>, tensor<7xi32>) -> tensor<117x304xf16>
+  return %y : tensor<117x304xf16>
+}
+
+// -----
+// case: mma_ragged_5_bf16 inputs: tensor<172x32xbf16> tensor<9x32x160xbf16> outputs: 1
+
+func.func @mma_ragged_5_bf16(%rows: tensor<172x32xbf16>, %w: tensor<9x32x160xbf16>) -> tensor<172x160xbf16> {
+  %offsets = arith.constant dense<[0, 6, 38, 72, 102, 103, 119, 122, 132, 172]> : tensor<10xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<172x32xbf16>, tensor<9x32x160xbf16>, tensor<10xi32>) -> tensor<172x160xbf16>
+  return %y : tensor<172x160xbf16>
+}
+
+// -----
+// case: mma_empty_6_bf16 inputs: tensor<219x128xbf16> tensor<9x128x168xbf16> outputs: 1
+
+func.func @mma_empty_6_bf16(%rows: tensor<219x128xbf16>, %w: tensor<9x128x168xbf16>) -> tensor<219x168xbf16> {
+  %offsets = arith.constant dense<[0, 0, 46, 51, 51, 203, 203, 212, 217, 219]> : tensor<10xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<219x128xbf16>, tensor<9x128x168xbf16>, tensor<10xi32>) -> tensor<219x168xbf16>
+  return %y : tensor<219x168xbf16>
+}
+
+// -----
+// case: mma_empty_7_f16 inputs: tensor<86x224xf16> tensor<7x224x200xf16> outputs: 1
+
+func.func @mma_empty_7_f16(%rows: tensor<86x224xf16>, %w: tensor<7x224x200xf16>) -> tensor<86x200xf16> {
+  %offsets = arith.constant dense<[0, 0, 13, 52, 59, 61, 61, 73]> : tensor<8xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<86x224xf16>, tensor<7x224x200xf16>, tensor<8xi32>) -> tensor<86x200xf16>
+  return %y : tensor<86x200xf16>
+}
+
+// -----
+// case: mma_empty_8_bf16 inputs: tensor<111x192xbf16> tensor<8x192x256xbf16> outputs: 1
+
+func.func @mma_empty_8_bf16(%rows: tensor<111x192xbf16>, %w: tensor<8x192x256xbf16>) -> tensor<111x256xbf16> {
+  %offsets = arith.constant dense<[0, 0, 41, 41, 41, 87, 87, 103, 111]> : tensor<9xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<111x192xbf16>, tensor<8x192x256xbf16>, tensor<9xi32>) -> tensor<111x256xbf16>
+  return %y : tensor<111x256xbf16>
+}
+
+// -----
+// case: mma_one_expert_9_bf16 inputs: tensor<257x192xbf16> tensor<6x192x304xbf16> outputs: 1
+
+func.func @mma_one_expert_9_bf16(%rows: tensor<257x192xbf16>, %w: tensor<6x192x304xbf16>) -> tensor<257x304xbf16> {
+  %offsets = arith.constant dense<[0, 257, 257, 257, 257, 257, 257]> : tensor<7xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<257x192xbf16>, tensor<6x192x304xbf16>, tensor<7xi32>) -> tensor<257x304xbf16>
+  return %y : tensor<257x304xbf16>
+}
+
+// -----
+// case: mma_one_expert_10_f16 inputs: tensor<72x160xf16> tensor<2x160x128xf16> outputs: 1
+
+func.func @mma_one_expert_10_f16(%rows: tensor<72x160xf16>, %w: tensor<2x160x128xf16>) -> tensor<72x128xf16> {
+  %offsets = arith.constant dense<[0, 72, 72]> : tensor<3xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<72x160xf16>, tensor<2x160x128xf16>, tensor<3xi32>) -> tensor<72x128xf16>
+  return %y : tensor<72x128xf16>
+}
+
+// -----
+// case: mma_uncovered_11_bf16 inputs: tensor<18x256xbf16> tensor<4x256x32xbf16> outputs: 1
+
+func.func @mma_uncovered_11_bf16(%rows: tensor<18x256xbf16>, %w: tensor<4x256x32xbf16>) -> tensor<18x32xbf16> {
+  %offsets = arith.constant dense<[2, 6, 9, 12, 15]> : tensor<5xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<18x256xbf16>, tensor<4x256x32xbf16>, tensor<5xi32>) -> tensor<18x32xbf16>
+  return %y : tensor<18x32xbf16>
+}
+
+// -----
+// case: mma_uncovered_12_bf16 inputs: tensor<100x224xbf16> tensor<7x224x120xbf16> outputs: 1
+
+func.func @mma_uncovered_12_bf16(%rows: tensor<100x224xbf16>, %w: tensor<7x224x120xbf16>) -> tensor<100x120xbf16> {
+  %offsets = arith.constant dense<[29, 30, 42, 46, 51, 52, 52, 83]> : tensor<8xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<100x224xbf16>, tensor<7x224x120xbf16>, tensor<8xi32>) -> tensor<100x120xbf16>
+  return %y : tensor<100x120xbf16>
+}
+
+// -----
+// case: mma_malformed_13_f16 inputs: tensor<255x192xf16> tensor<1x192x296xf16> outputs: 1
+
+func.func @mma_malformed_13_f16(%rows: tensor<255x192xf16>, %w: tensor<1x192x296xf16>) -> tensor<255x296xf16> {
+  %offsets = arith.constant dense<[4, 66]> : tensor<2xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<255x192xf16>, tensor<1x192x296xf16>, tensor<2xi32>) -> tensor<255x296xf16>
+  return %y : tensor<255x296xf16>
+}
+
+// -----
+// case: mma_malformed_14_f16 inputs: tensor<121x128xf16> tensor<4x128x288xf16> outputs: 1
+
+func.func @mma_malformed_14_f16(%rows: tensor<121x128xf16>, %w: tensor<4x128x288xf16>) -> tensor<121x288xf16> {
+  %offsets = arith.constant dense<[31, 10, 50, 6, 86]> : tensor<5xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<121x128xf16>, tensor<4x128x288xf16>, tensor<5xi32>) -> tensor<121x288xf16>
+  return %y : tensor<121x288xf16>
+}
+
+// -----
+// case: mma_malformed_15_f16 inputs: tensor<222x256xf16> tensor<1x256x192xf16> outputs: 1
+
+func.func @mma_malformed_15_f16(%rows: tensor<222x256xf16>, %w: tensor<1x256x192xf16>) -> tensor<222x192xf16> {
+  %offsets = arith.constant dense<[49, 197]> : tensor<2xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<222x256xf16>, tensor<1x256x192xf16>, tensor<2xi32>) -> tensor<222x192xf16>
+  return %y : tensor<222x192xf16>
+}

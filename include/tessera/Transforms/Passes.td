@@ -433,6 +433,59 @@ def TesseraGatherGroupedMatmul : Pass<"tessera-gather-grouped-matmul"> {
   ];
 }
 
+def TesseraTensorCoreGroupedMatmul
+    : Pass<"tessera-tensor-core-grouped-matmul", "::mlir::ModuleOp"> {
+  let summary = "Grouped GEMMs of f16/bf16 operands as NVIDIA tensor-core "
+                "kernels";
+  let description = [{
+    Replaces each `tessera.grouped_matmul` with f16 or bf16 operands, static
+    shapes, K a multiple of 32 and N a multiple of 8 (no gather, scale or
+    epilogue yet) by a kernel in `gpu.module @tessera_kernels` and its
+    `gpu.launch_func` between `bufferization.to_buffer` of the operands and
+    a `bufferization.to_tensor` of the result, so the rest of the GPU
+    pipeline bufferizes around it. Other grouped GEMMs, and every one when
+    `chip` is older than sm_80, are left to `tessera-gather-grouped-matmul`.
+
+    A block of 256 threads computes a 128x128 tile of the output: it finds
+    each row's expert as the reference does (the last expert whose clamped
+    segment holds the row; zeros for rows in no segment), then for each
+    expert with rows in the tile runs a K loop that stages 128x32 row and
+    32x128 weight tiles in shared memory with `cp.async` (two stages),
+    loads fragments with `ldmatrix` (transposed for the K-major weights)
+    and accumulates `mma.sync.m16n8k16` products in f32, then stores that
+    expert's rows rounded to the output type.
+
+    Example:
+
+    ```mlir
+    %y = tessera.grouped_matmul %rows, %w, %offsets
+        : (tensor<256x64xbf16>, tensor<8x64x128xbf16>, tensor<9xi32>)
+        -> tensor<256x128xbf16>
+    ```
+    becomes `gpu.launch_func @tessera_kernels::@f_mma0 blocks in (%c1, %c2,
+    %c1) threads in (%c256, %c1, %c1)` of a kernel holding `nvgpu.ldmatrix`,
+    `nvgpu.device_async_copy` and `nvvm.mma.sync` ops.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "NVIDIA chip the kernels are for (sm_<NN>[a]); below sm_80 the "
+           "pass changes nothing">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def TesseraMapToGPU : Pass<"tessera-map-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Turn the parallel loops of each function into GPU kernels";
   let description = [{

@@ -38,6 +38,10 @@ public:
         chip.str().c_str());
   }
 
+  // No MFMA kernels yet: every op takes the generic mapping.
+  void addMatrixUnitPasses(OpPassManager &,
+                           const TesseraGPUPipelineOptions &) const override {}
+
   void addKernelLoweringPasses(OpPassManager &pm) const override {
     ConvertGpuOpsToROCDLOpsOptions toROCDL;
     toROCDL.useBarePtrCallConv = true;

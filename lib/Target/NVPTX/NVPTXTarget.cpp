@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Target/GPU/GPUPipeline.h"
+#include "tessera/Transforms/Passes.h"
 
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/Passes.h"
@@ -43,7 +44,19 @@ public:
         chip.str().c_str());
   }
 
+  void addMatrixUnitPasses(
+      OpPassManager &pm,
+      const TesseraGPUPipelineOptions &options) const override {
+    TesseraTensorCoreGroupedMatmulOptions tensorCores;
+    tensorCores.chip = options.chip.empty() ? getDefaultChip().str()
+                                            : std::string(options.chip);
+    pm.addPass(createTesseraTensorCoreGroupedMatmul(tensorCores));
+  }
+
   void addKernelLoweringPasses(OpPassManager &pm) const override {
+    // nvgpu's cp.async and ldmatrix first: they need the memref descriptors
+    // that the GPU-to-NVVM conversion replaces.
+    pm.addNestedPass<gpu::GPUModuleOp>(createConvertNVGPUToNVVMPass());
     ConvertGpuOpsToNVVMOpsOptions toNVVM;
     toNVVM.useBarePtrCallConv = true;
     toNVVM.indexBitwidth = 64;

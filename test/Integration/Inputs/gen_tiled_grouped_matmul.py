@@ -178,6 +178,21 @@ def main():
             offsets = monotone_offsets(rng, m, e)
         chunks.append(chunk(f"{theme}_{i}_{dt}", m, k, n, e, offsets, dt,
                             swiglu))
+    # Shapes the GPU tensor-core kernel takes (f16/bf16, K a multiple of
+    # 32, N of 8), over several 128x128 output tiles, so that tiles hold
+    # rows of several experts; the GPU suite runs these too.
+    rng = random.Random(SEED + 2)
+    themes = ["ragged"] * 6 + ["empty"] * 3 + ["one_expert"] * 2 + \
+        ["uncovered"] * 2 + ["malformed"] * 3
+    for i, theme in enumerate(themes):
+        e = rng.randint(1, 9)
+        m = rng.randint(1, 300)
+        k = 32 * rng.randint(1, 8)
+        n = 8 * rng.randint(1, 40)
+        dt = rng.choice(["bf16", "f16"])
+        offsets = offsets_for(rng, theme, m, e)
+        chunks.append(chunk(f"mma_{theme}_{i}_{dt}", m, k, n, e, offsets, dt,
+                            False))
     print(HEADER.format(seed=SEED) + "\n" + "\n".join(chunks), end="")
 
 

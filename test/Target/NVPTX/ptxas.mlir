@@ -1,6 +1,6 @@
 // REQUIRES: ptxas
-// Every chip's PTX assembles, math (libdevice) included; cubin and the
-// default artifact are ELF.
+// Every chip's PTX assembles, math (libdevice) included, tensor-core
+// kernels too; cubin and the default artifact are ELF.
 // RUN: tessera-compile %s --target=nvptx --chip=sm_80 --emit=ptx -o %t.sm80.ptx
 // RUN: %ptxas -arch=sm_80 %t.sm80.ptx -o %t.sm80.cubin
 // RUN: tessera-compile %s --target=nvptx --chip=sm_90 --emit=ptx -o %t.sm90.ptx
@@ -8,6 +8,11 @@
 // RUN: tessera-compile %s --target=nvptx --chip=sm_90a --emit=ptx -o %t.sm90a.ptx
 // RUN: %ptxas -arch=sm_90a %t.sm90a.ptx -o %t.sm90a.cubin
 // RUN: FileCheck %s --check-prefix=PTX < %t.sm90a.ptx
+// The tensor-core kernels (cp.async, ldmatrix, mma.sync) assemble too.
+// RUN: tessera-compile %S/tensor-cores.mlir --target=nvptx --chip=sm_80 --emit=ptx -o %t.tc80.ptx
+// RUN: %ptxas -arch=sm_80 %t.tc80.ptx -o %t.tc80.cubin
+// RUN: tessera-compile %S/tensor-cores.mlir --target=nvptx --chip=sm_90a --emit=ptx -o %t.tc90a.ptx
+// RUN: %ptxas -arch=sm_90a %t.tc90a.ptx -o %t.tc90a.cubin
 // RUN: tessera-compile %s --target=nvptx --emit=cubin -o %t.cubin
 // RUN: llvm-readelf -h %t.cubin | FileCheck %s --check-prefix=CUBIN
 // RUN: tessera-compile %s --target=nvptx --emit=artifact -o %t.tgpu

@@ -44,6 +44,11 @@ struct TesseraGPUPipelineOptions
       *this, "block-size",
       llvm::cl::desc("Threads per block of the element-wise kernels"),
       llvm::cl::init(256)};
+  PassOptions::Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Run f16/bf16 grouped GEMMs on the matrix units where "
+                     "the target has kernels for them (NVPTX sm_80+)"),
+      llvm::cl::init(true)};
   PassOptions::ListOption<std::string> link{
       *this, "link",
       llvm::cl::desc("Bitcode libraries linked into the kernels when they "
@@ -61,6 +66,12 @@ public:
   virtual llvm::StringRef getDefaultChip() const = 0;
   /// Checks a chip name (`sm_90a`, `gfx942`).
   virtual llvm::Error verifyChip(llvm::StringRef chip) const = 0;
+  /// Adds the passes, run on tessera ops before the generic lowering, that
+  /// replace ops by the target's matrix-unit kernels (tensor cores, MFMA);
+  /// nothing where the target has none yet.
+  virtual void
+  addMatrixUnitPasses(OpPassManager &pm,
+                      const TesseraGPUPipelineOptions &options) const = 0;
   /// Adds the lowering of `gpu.module` bodies to the vendor dialect (NVVM or
   /// ROCDL), nested on the kernel modules.
   virtual void addKernelLoweringPasses(OpPassManager &pm) const = 0;

@@ -1,0 +1,589 @@
+//===- TensorCoreGroupedMatmul.cpp - Grouped GEMM on NVIDIA tensor cores --===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Replaces an eligible `tessera.grouped_matmul` (f16 or bf16 operands,
+// static shapes) by a kernel of `gpu.module @tessera_kernels` that runs on
+// the tensor cores, and its launch:
+//
+//   %x = bufferization.to_buffer %rows read_only      (and %w, %offsets)
+//   %y = memref.alloc()
+//   gpu.launch_func @tessera_kernels::@f_mma0 ... args(%x, %w, %off, %y)
+//   %out = bufferization.to_tensor %y restrict writable
+//
+// The kernel. A block of 8 warps computes a 128x128 tile of the output
+// (rows of the whole matrix, not of one expert): it first finds each row's
+// expert as the reference does (the last expert whose clamped segment holds
+// the row; rows in no segment get zeros), then runs one K loop per expert
+// present in the tile and stores the rows of that expert. A K loop stages
+// 128x32 tiles of the rows and 32x128 tiles of the expert's weights in
+// shared memory with `cp.async` (two stages: the next tile loads while the
+// tensor cores work on this one), reads them with `ldmatrix` (`.trans` for
+// the weights, which are K-major) and multiplies with `mma.sync.m16n8k16`
+// into f32 accumulators: each warp holds a 64x32 piece of the tile, 4x4
+// fragments of 16x8. Shared rows are padded by 8 elements, which spreads
+// the 8 rows an `ldmatrix` reads over all 32 banks.
+//
+// Needs sm_80 or newer (cp.async, bf16 mma); other chips keep the generic
+// lowering (tessera-gather-grouped-matmul).
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Dialect/Tessera/IR/TesseraOps.h"
+#include "tessera/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir {
+namespace tessera {
+#define GEN_PASS_DEF_TESSERATENSORCOREGROUPEDMATMUL
+#include "tessera/Transforms/Passes.h.inc"
+} // namespace tessera
+} // namespace mlir
+
+#define DEBUG_TYPE "tessera-tensor-core-grouped-matmul"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+
+constexpr StringLiteral kKernelModuleName = "tessera_kernels";
+
+// The tile: 8 warps as 2 (rows) x 4 (columns), each with a 64x32 piece made
+// of 4x4 mma fragments of 16x8; K in steps of 32 (two mma k-steps).
+constexpr int64_t kTileM = 128, kTileN = 128, kTileK = 32;
+constexpr int64_t kWarpsM = 2, kWarpsN = 4, kThreads = 32 * kWarpsM * kWarpsN;
+constexpr int64_t kFragsM = kTileM / kWarpsM / 16;   // 4
+constexpr int64_t kFragsN = kTileN / kWarpsN / 8;    // 4
+constexpr int64_t kStages = 2, kPad = 8, kChunk = 8; // 8 elements = 16 bytes
+
+/// The NVIDIA compute capability of `chip` (`sm_90a` -> 90), 0 if unknown.
+unsigned getComputeCapability(StringRef chip) {
+  unsigned version = 0;
+  if (!chip.consume_front("sm_"))
+    return 0;
+  chip.consume_back("a");
+  return chip.getAsInteger(10, version) ? 0 : version;
+}
+
+/// Why `op` keeps the generic lowering, or an empty string.
+std::string whyNotEligible(GroupedMatmulOp op) {
+  auto rows = cast<RankedTensorType>(op.getRows().getType());
+  auto weights = cast<RankedTensorType>(op.getWeights().getType());
+  auto out = cast<RankedTensorType>(op.getOut().getType());
+  if (!rows.hasStaticShape() || !weights.hasStaticShape() ||
+      !out.hasStaticShape() ||
+      !cast<RankedTensorType>(op.getOffsets().getType()).hasStaticShape())
+    return "dynamic shapes";
+  Type element = rows.getElementType();
+  if (!isa<Float16Type, BFloat16Type>(element))
+    return "operands are not f16 or bf16";
+  if (op.getGather() || op.getScale() || op.getEpilogue() != Epilogue::none)
+    return "gather, scale and epilogues are not fused yet";
+  if (rows.getDimSize(1) % kTileK != 0)
+    return "K is not a multiple of 32";
+  if (weights.getDimSize(2) % kChunk != 0)
+    return "N is not a multiple of 8";
+  if (rows.getDimSize(0) == 0 || weights.getDimSize(0) == 0)
+    return "empty operands";
+  return "";
+}
+
+/// Builds the kernel body; see the file comment.
+class KernelEmitter {
+public:
+  KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel, int64_t m,
+                int64_t k, int64_t n, int64_t experts)
+      : b(b), m(m), k(k), n(n), experts(experts) {
+    Block &entry = kernel.getBody().front();
+    x = entry.getArgument(0);
+    w = entry.getArgument(1);
+    offsets = entry.getArgument(2);
+    y = entry.getArgument(3);
+    ArrayRef<BlockArgument> shared = kernel.getWorkgroupAttributions();
+    tileA = shared[0];
+    tileB = shared[1];
+    rowExpert = shared[2];
+    present = shared[3];
+    element = cast<MemRefType>(x.getType()).getElementType();
+    outElement = cast<MemRefType>(y.getType()).getElementType();
+  }
+
+  void emit();
+
+private:
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, b.getI32Type(), v);
+  }
+  Value add(Value l, Value r) { return arith::AddIOp::create(b, l, r); }
+  Value mul(Value l, Value r) { return arith::MulIOp::create(b, l, r); }
+  Value div(Value l, int64_t r) {
+    return arith::DivUIOp::create(b, l, index(r));
+  }
+  Value rem(Value l, int64_t r) {
+    return arith::RemUIOp::create(b, l, index(r));
+  }
+  Value cmp(arith::CmpIPredicate p, Value l, Value r) {
+    return arith::CmpIOp::create(b, p, l, r);
+  }
+  /// A loop `for (i = tid; i < count; i += kThreads)` around `body`.
+  void forEachThread(int64_t count, function_ref<void(Value)> body);
+
+  void emitRowExperts();
+  void emitZeroRows();
+  void emitExpert(Value expert);
+  void emitLoadTiles(Value expert, Value stage, Value k0);
+  SmallVector<Value> emitMultiply(Value stage, ValueRange acc);
+  Value emitMma(ArrayRef<Value> a, ArrayRef<Value> bFrag, Value c);
+  void emitStore(Value expert, ValueRange acc);
+
+  ImplicitLocOpBuilder &b;
+  int64_t m, k, n, experts;
+  Value x, w, offsets, y, tileA, tileB, rowExpert, present;
+  Type element, outElement;
+  Value tid, lane, warpM, warpN, m0, n0;
+};
+
+void KernelEmitter::forEachThread(int64_t count,
+                                  function_ref<void(Value)> body) {
+  auto loop = scf::ForOp::create(b, tid, index(count), index(kThreads));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  body(loop.getInductionVar());
+}
+
+void KernelEmitter::emit() {
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  lane = rem(tid, 32);
+  Value warp = div(tid, 32);
+  warpM = div(warp, kWarpsN);
+  warpN = rem(warp, kWarpsN);
+  n0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(kTileN));
+  m0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::y), index(kTileM));
+
+  emitRowExperts();
+  emitZeroRows();
+  // One K loop per expert with rows in the tile (a block-uniform branch:
+  // `present` is in shared memory).
+  auto loop = scf::ForOp::create(b, index(0), index(experts), index(1));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value expert = loop.getInductionVar();
+    Value flag = memref::LoadOp::create(b, present, expert);
+    auto ifOp = scf::IfOp::create(
+        b, cmp(arith::CmpIPredicate::ne, flag, i32(0)), false);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    emitExpert(expert);
+  }
+  gpu::ReturnOp::create(b);
+}
+
+/// rowExpert[r] = the expert of row m0 + r (-1: none, -2: past the end);
+/// present[e] = 1 for every expert with rows in the tile.
+void KernelEmitter::emitRowExperts() {
+  forEachThread(experts, [&](Value e) {
+    memref::StoreOp::create(b, i32(0), present, e);
+  });
+  Value isRowThread = cmp(arith::CmpIPredicate::ult, tid, index(kTileM));
+  auto ifRow = scf::IfOp::create(b, isRowThread, false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifRow.thenBlock());
+    Value row = add(m0, tid);
+    Value numRows = index(m);
+    auto clamp = [&](Value e, Value lo) {
+      Value raw = memref::LoadOp::create(b, offsets, e);
+      Value v = arith::IndexCastOp::create(b, b.getIndexType(), raw);
+      return arith::MinSIOp::create(b, arith::MaxSIOp::create(b, v, lo),
+                                    numRows);
+    };
+    auto scan = scf::ForOp::create(b, index(0), index(experts), index(1),
+                                   ValueRange{i32(-1)});
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(scan.getBody());
+      Value e = scan.getInductionVar();
+      Value begin = clamp(e, index(0));
+      Value end = clamp(add(e, index(1)), begin);
+      Value inside =
+          arith::AndIOp::create(b, cmp(arith::CmpIPredicate::sge, row, begin),
+                                cmp(arith::CmpIPredicate::slt, row, end));
+      Value id = arith::IndexCastOp::create(b, b.getI32Type(), e);
+      scf::YieldOp::create(b, ValueRange{arith::SelectOp::create(
+                                  b, inside, id, scan.getRegionIterArgs()[0])});
+    }
+    Value inMatrix = cmp(arith::CmpIPredicate::ult, row, numRows);
+    Value expert =
+        arith::SelectOp::create(b, inMatrix, scan.getResult(0), i32(-2));
+    memref::StoreOp::create(b, expert, rowExpert, tid);
+  }
+  gpu::BarrierOp::create(b);
+  auto ifMark = scf::IfOp::create(b, isRowThread, false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifMark.thenBlock());
+    Value expert = memref::LoadOp::create(b, rowExpert, tid);
+    auto ifHeld = scf::IfOp::create(
+        b, cmp(arith::CmpIPredicate::sge, expert, i32(0)), false);
+    b.setInsertionPointToStart(ifHeld.thenBlock());
+    memref::StoreOp::create(
+        b, i32(1), present,
+        ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), expert)});
+  }
+  gpu::BarrierOp::create(b);
+}
+
+/// Rows of the tile in no segment are zeros, 8 elements per store.
+void KernelEmitter::emitZeroRows() {
+  int64_t chunksPerRow = kTileN / kChunk;
+  auto vectorType = VectorType::get({kChunk}, outElement);
+  forEachThread(kTileM * chunksPerRow, [&](Value chunk) {
+    Value r = div(chunk, chunksPerRow);
+    Value col = add(n0, mul(rem(chunk, chunksPerRow), index(kChunk)));
+    Value expert = memref::LoadOp::create(b, rowExpert, r);
+    Value store =
+        arith::AndIOp::create(b, cmp(arith::CmpIPredicate::eq, expert, i32(-1)),
+                              cmp(arith::CmpIPredicate::ult, col, index(n)));
+    auto ifStore = scf::IfOp::create(b, store, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifStore.thenBlock());
+    Value zeros = arith::ConstantOp::create(
+        b, vectorType,
+        DenseElementsAttr::get(vectorType, b.getZeroAttr(outElement)));
+    vector::StoreOp::create(b, zeros, y, ValueRange{add(m0, r), col});
+  });
+}
+
+/// cp.async of the K-tile at k0: rows m0.. of x (clamped to the last row;
+/// rows past the end are never stored) and rows k0.. of w[expert] (columns
+/// clamped to the last chunk; columns past the end are never stored).
+void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
+  auto bytes = b.getIndexAttr(kChunk);
+  for (int64_t part = 0; part < kTileM * kTileK / kChunk / kThreads; ++part) {
+    Value chunk = add(tid, index(part * kThreads));
+    Value r = div(chunk, kTileK / kChunk);
+    Value kc = mul(rem(chunk, kTileK / kChunk), index(kChunk));
+    Value row = arith::MinUIOp::create(b, add(m0, r), index(m - 1));
+    nvgpu::DeviceAsyncCopyOp::create(b, tileA, ValueRange{stage, r, kc}, x,
+                                     ValueRange{row, add(k0, kc)}, bytes,
+                                     Value(), b.getUnitAttr());
+  }
+  for (int64_t part = 0; part < kTileK * kTileN / kChunk / kThreads; ++part) {
+    Value chunk = add(tid, index(part * kThreads));
+    Value kr = div(chunk, kTileN / kChunk);
+    Value nc = mul(rem(chunk, kTileN / kChunk), index(kChunk));
+    Value col = arith::MinUIOp::create(b, add(n0, nc), index(n - kChunk));
+    nvgpu::DeviceAsyncCopyOp::create(b, tileB, ValueRange{stage, kr, nc}, w,
+                                     ValueRange{expert, add(k0, kr), col},
+                                     bytes, Value(), b.getUnitAttr());
+  }
+  NVVM::CpAsyncCommitGroupOp::create(b);
+}
+
+/// One m16n8k16 mma. `a` (4 registers) and `bFrag` (2) are rows of what
+/// ldmatrix returns: vector<2xf16|bf16>, one 32-bit register each.
+Value KernelEmitter::emitMma(ArrayRef<Value> a, ArrayRef<Value> bFrag,
+                             Value c) {
+  auto registers = [&](ArrayRef<Value> rows) {
+    SmallVector<Value> regs;
+    for (Value row : rows) {
+      if (isa<BFloat16Type>(element)) {
+        // bf16 pairs travel as i32.
+        Value cast = vector::BitCastOp::create(
+            b, VectorType::get({1}, b.getI32Type()), row);
+        row = vector::ExtractOp::create(b, cast, 0);
+      }
+      regs.push_back(row);
+    }
+    return regs;
+  };
+  SmallVector<Value> accumulators;
+  for (int64_t i = 0; i < 4; ++i)
+    accumulators.push_back(vector::ExtractOp::create(b, c, i));
+  Type f32 = b.getF32Type();
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+  NVVM::MMATypes type =
+      isa<BFloat16Type>(element) ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  auto mma = NVVM::MmaOp::create(
+      b, resultType, registers(a), registers(bFrag), accumulators,
+      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{type, type},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> parts;
+  for (int64_t i = 0; i < 4; ++i)
+    parts.push_back(LLVM::ExtractValueOp::create(b, mma, i));
+  return vector::FromElementsOp::create(b, VectorType::get({4}, f32), parts);
+}
+
+/// The tensor-core work on one staged K-tile; `acc` holds kFragsM x kFragsN
+/// vector<4xf32> fragments, row-major.
+SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
+  SmallVector<Value> result(acc);
+  auto fragmentType = VectorType::get({4, 2}, element);
+  Value laneRow = rem(lane, 16);
+  Value laneHalf = mul(div(lane, 16), index(8));
+  // The rows of an ldmatrix result: one 32-bit register each.
+  auto rowsOf = [&](Value fragment) {
+    SmallVector<Value> rows;
+    for (int64_t q = 0; q < 4; ++q)
+      rows.push_back(vector::ExtractOp::create(b, fragment, q));
+    return rows;
+  };
+  for (int64_t kk = 0; kk < kTileK; kk += 16) {
+    // A: lanes 0-15 address rows 0-15 at kk, lanes 16-31 rows 0-15 at kk+8;
+    // registers (rows, k) 0-7/0-7, 8-15/0-7, 0-7/8-15, 8-15/8-15.
+    SmallVector<SmallVector<Value>> a;
+    for (int64_t i = 0; i < kFragsM; ++i) {
+      Value row =
+          add(mul(warpM, index(kFragsM * 16)), add(index(i * 16), laneRow));
+      a.push_back(rowsOf(nvgpu::LdMatrixOp::create(
+          b, fragmentType, tileA,
+          ValueRange{stage, row, add(index(kk), laneHalf)},
+          /*transpose=*/false, /*numTiles=*/4)));
+    }
+    // B (K-major): one transposed x4 load gives two 16x8 fragments; lanes
+    // 0-15 address k rows kk.. of the first, lanes 16-31 of the second.
+    SmallVector<SmallVector<Value>> bFrags;
+    for (int64_t j = 0; j < kFragsN; j += 2) {
+      Value col =
+          add(mul(warpN, index(kFragsN * 8)), add(index(j * 8), laneHalf));
+      SmallVector<Value> both = rowsOf(nvgpu::LdMatrixOp::create(
+          b, fragmentType, tileB,
+          ValueRange{stage, add(index(kk), laneRow), col},
+          /*transpose=*/true, /*numTiles=*/4));
+      bFrags.push_back({both[0], both[1]});
+      bFrags.push_back({both[2], both[3]});
+    }
+    for (int64_t i = 0; i < kFragsM; ++i)
+      for (int64_t j = 0; j < kFragsN; ++j)
+        result[i * kFragsN + j] =
+            emitMma(a[i], bFrags[j], result[i * kFragsN + j]);
+  }
+  return result;
+}
+
+/// Stores the accumulators of the rows of `expert`: fragment element pairs
+/// (c0, c1) at row lane/4 and (c2, c3) at row lane/4 + 8, columns
+/// 2 * (lane % 4) + {0, 1}.
+void KernelEmitter::emitStore(Value expert, ValueRange acc) {
+  Value id = arith::IndexCastOp::create(b, b.getI32Type(), expert);
+  Value laneRow = div(lane, 4);
+  Value laneCol = mul(rem(lane, 4), index(2));
+  Type f32 = b.getF32Type();
+  for (int64_t i = 0; i < kFragsM; ++i) {
+    for (int64_t half = 0; half < 2; ++half) {
+      Value r = add(mul(warpM, index(kFragsM * 16)),
+                    add(index(i * 16 + half * 8), laneRow));
+      Value held = cmp(arith::CmpIPredicate::eq,
+                       memref::LoadOp::create(b, rowExpert, r), id);
+      for (int64_t j = 0; j < kFragsN; ++j) {
+        Value col = add(n0, add(mul(warpN, index(kFragsN * 8)),
+                                add(index(j * 8), laneCol)));
+        Value store = arith::AndIOp::create(
+            b, held, cmp(arith::CmpIPredicate::ult, col, index(n)));
+        auto ifStore = scf::IfOp::create(b, store, false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifStore.thenBlock());
+        Value pair = vector::FromElementsOp::create(
+            b, VectorType::get({2}, f32),
+            ValueRange{
+                vector::ExtractOp::create(b, acc[i * kFragsN + j], half * 2),
+                vector::ExtractOp::create(b, acc[i * kFragsN + j],
+                                          half * 2 + 1)});
+        pair =
+            arith::TruncFOp::create(b, VectorType::get({2}, outElement), pair);
+        vector::StoreOp::create(b, pair, y, ValueRange{add(m0, r), col});
+      }
+    }
+  }
+}
+
+/// The two-stage K loop of one expert and the store of its rows.
+void KernelEmitter::emitExpert(Value expert) {
+  int64_t steps = k / kTileK;
+  emitLoadTiles(expert, index(0), index(0));
+  auto fragmentType = VectorType::get({4}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, fragmentType,
+      DenseElementsAttr::get(fragmentType, b.getF32FloatAttr(0.0f)));
+  SmallVector<Value> init(kFragsM * kFragsN, zero);
+  auto loop = scf::ForOp::create(b, index(0), index(steps), index(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value step = loop.getInductionVar();
+    Value next = add(step, index(1));
+    // The next tile's copies go out before this tile is used; the group
+    // committed without copies in the last step keeps the wait uniform.
+    auto ifNext = scf::IfOp::create(
+        b, cmp(arith::CmpIPredicate::ult, next, index(steps)), false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(ifNext.thenBlock());
+      emitLoadTiles(expert, rem(next, kStages), mul(next, index(kTileK)));
+    }
+    auto ifLast = scf::IfOp::create(
+        b, cmp(arith::CmpIPredicate::uge, next, index(steps)), false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(ifLast.thenBlock());
+      NVVM::CpAsyncCommitGroupOp::create(b);
+    }
+    NVVM::CpAsyncWaitGroupOp::create(b, kStages - 1);
+    gpu::BarrierOp::create(b);
+    SmallVector<Value> acc =
+        emitMultiply(rem(step, kStages), loop.getRegionIterArgs());
+    // The stage read here is the one the next step's copies overwrite.
+    gpu::BarrierOp::create(b);
+    scf::YieldOp::create(b, acc);
+  }
+  emitStore(expert, loop.getResults());
+}
+
+gpu::GPUModuleOp getKernelModule(ModuleOp module) {
+  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModuleName))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  b.getUnitAttr());
+  return gpu::GPUModuleOp::create(b, module.getLoc(), kKernelModuleName);
+}
+
+/// Replaces `op` by a launch of a new tensor-core kernel.
+void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
+                          StringRef name) {
+  auto rowsType = cast<RankedTensorType>(op.getRows().getType());
+  auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
+  auto outType = cast<RankedTensorType>(op.getOut().getType());
+  int64_t m = rowsType.getDimSize(0), k = rowsType.getDimSize(1);
+  int64_t experts = weightsType.getDimSize(0), n = weightsType.getDimSize(2);
+  auto asBuffer = [](RankedTensorType type) {
+    return MemRefType::get(type.getShape(), type.getElementType());
+  };
+  MemRefType xType = asBuffer(rowsType), wType = asBuffer(weightsType),
+             offType =
+                 asBuffer(cast<RankedTensorType>(op.getOffsets().getType())),
+             yType = asBuffer(outType);
+
+  // The kernel.
+  ImplicitLocOpBuilder kb =
+      ImplicitLocOpBuilder::atBlockEnd(op.getLoc(), kernels.getBody());
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(kb.getContext(), gpu::AddressSpace::Workgroup);
+  Type element = rowsType.getElementType();
+  SmallVector<Type> shared = {
+      MemRefType::get({kStages, kTileM, kTileK + kPad}, element,
+                      MemRefLayoutAttrInterface(), workgroup),
+      MemRefType::get({kStages, kTileK, kTileN + kPad}, element,
+                      MemRefLayoutAttrInterface(), workgroup),
+      MemRefType::get({kTileM}, kb.getI32Type(), MemRefLayoutAttrInterface(),
+                      workgroup),
+      MemRefType::get({experts}, kb.getI32Type(), MemRefLayoutAttrInterface(),
+                      workgroup)};
+  auto kernel = gpu::GPUFuncOp::create(
+      kb, name, kb.getFunctionType({xType, wType, offType, yType}, {}), shared);
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
+  // cp.async and ldmatrix need 16-byte aligned shared addresses.
+  for (unsigned i = 0; i < shared.size(); ++i)
+    kernel.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                       kb.getI64IntegerAttr(16));
+  int64_t gridX = llvm::divideCeil(n, kTileN),
+          gridY = llvm::divideCeil(m, kTileM);
+  kernel.setKnownBlockSizeAttr(
+      kb.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
+  kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
+  kb.setInsertionPointToStart(&kernel.getBody().front());
+  KernelEmitter(kb, kernel, m, k, n, experts).emit();
+
+  // The launch.
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  auto readBuffer = [&](Value tensor, MemRefType type) -> Value {
+    // A constant (a global after bufferization) is copied into a buffer of
+    // its own: launch arguments are function arguments and allocations.
+    if (matchPattern(tensor, m_Constant())) {
+      Value empty =
+          tensor::EmptyOp::create(b, type.getShape(), type.getElementType());
+      tensor = linalg::CopyOp::create(b, tensor, empty).getResult(0);
+    }
+    return bufferization::ToBufferOp::create(b, type, tensor,
+                                             /*read_only=*/b.getUnitAttr());
+  };
+  Value xBuffer = readBuffer(op.getRows(), xType);
+  Value wBuffer = readBuffer(op.getWeights(), wType);
+  Value offBuffer = readBuffer(op.getOffsets(), offType);
+  Value yBuffer = memref::AllocOp::create(b, yType);
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  gpu::LaunchFuncOp::create(
+      b, kernel, gpu::KernelDim3{index(gridX), index(gridY), index(1)},
+      gpu::KernelDim3{index(kThreads), index(1), index(1)},
+      /*dynamicSharedMemorySize=*/Value(),
+      ValueRange{xBuffer, wBuffer, offBuffer, yBuffer});
+  Value result = bufferization::ToTensorOp::create(
+      b, outType, yBuffer, /*restrict=*/true, /*writable=*/true);
+  op.replaceAllUsesWith(result);
+  op.erase();
+}
+
+struct TesseraTensorCoreGroupedMatmulPass
+    : public tessera::impl::TesseraTensorCoreGroupedMatmulBase<
+          TesseraTensorCoreGroupedMatmulPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    unsigned capability = getComputeCapability(chip);
+    if (capability == 0) {
+      emitError(module.getLoc(), "tessera-tensor-core-grouped-matmul: "
+                                 "unknown NVIDIA chip '")
+          << chip << "' (expected sm_<NN>[a])";
+      return signalPassFailure();
+    }
+    if (capability < 80)
+      return; // No cp.async and bf16 mma: the generic lowering stays.
+    SmallVector<GroupedMatmulOp> ops;
+    module.walk([&](GroupedMatmulOp op) {
+      std::string why = whyNotEligible(op);
+      LLVM_DEBUG(llvm::dbgs() << op.getLoc() << ": "
+                              << (why.empty() ? "tensor cores" : why) << "\n");
+      if (why.empty())
+        ops.push_back(op);
+    });
+    if (ops.empty())
+      return;
+    gpu::GPUModuleOp kernels = getKernelModule(module);
+    llvm::StringMap<unsigned> next; // Kernels named <function>_mma<N>.
+    for (GroupedMatmulOp op : ops) {
+      StringRef func = op->getParentOfType<FunctionOpInterface>().getName();
+      std::string name;
+      do {
+        name = (func + "_mma" + Twine(next[func]++)).str();
+      } while (kernels.lookupSymbol(name));
+      rewriteGroupedMatmul(op, kernels, name);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,41 @@
+// Grouped GEMMs of f16/bf16 operands run on the tensor cores from sm_80 on:
+// cp.async copies into shared memory, ldmatrix (transposed for the K-major
+// weights), mma.sync m16n8k16 with f32 accumulators. Older chips and
+// `tensor-cores=false` keep the scalar kernels.
+// RUN: tessera-compile %s --target=nvptx --chip=sm_80 --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,SM80
+// RUN: tessera-compile %s --target=nvptx --chip=sm_90 --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,SM90
+// RUN: tessera-compile %s --target=nvptx --chip=sm_90a --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,SM90A
+// RUN: tessera-compile %s --target=nvptx --chip=sm_75 --emit=ptx -o - | FileCheck %s --check-prefix=SCALAR
+// RUN: tessera-compile %s --target=nvptx --pipeline-options=tensor-cores=false --emit=ptx -o - | FileCheck %s --check-prefix=SCALAR
+
+// SM80: .target sm_80
+// SM90: .target sm_90
+// SM90A: .target sm_90a
+// PTX-LABEL: .entry bf16_mma0(
+// PTX: .shared .align 16 .b8 {{.*}}[20480];
+// PTX: .shared .align 16 .b8 {{.*}}[17408];
+// PTX: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16;
+// PTX: cp.async.commit_group;
+// PTX: cp.async.wait_group 1;
+// PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-LABEL: .entry f16_mma0(
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+
+// SCALAR-NOT: mma.sync
+// SCALAR-NOT: ldmatrix
+// SCALAR-NOT: cp.async
+func.func @bf16(%x: tensor<256x64xbf16>, %w: tensor<4x64x136xbf16>, %o: tensor<5xi32>)
+    -> tensor<256x136xbf16> {
+  %y = tessera.grouped_matmul %x, %w, %o
+      : (tensor<256x64xbf16>, tensor<4x64x136xbf16>, tensor<5xi32>) -> tensor<256x136xbf16>
+  return %y : tensor<256x136xbf16>
+}
+
+func.func @f16(%x: tensor<40x32xf16>, %w: tensor<3x32x16xf16>, %o: tensor<4xi32>)
+    -> tensor<40x16xf16> {
+  %y = tessera.grouped_matmul %x, %w, %o
+      : (tensor<40x32xf16>, tensor<3x32x16xf16>, tensor<4xi32>) -> tensor<40x16xf16>
+  return %y : tensor<40x16xf16>
+}

@@ -1,0 +1,11 @@
+// RUN: not tessera-opt %s --tessera-tensor-core-grouped-matmul="chip=gfx942" 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not tessera-opt %s --tessera-tensor-core-grouped-matmul="chip=sm_" 2>&1 | FileCheck %s --check-prefix=NUMBER
+
+// CHIP: error: tessera-tensor-core-grouped-matmul: unknown NVIDIA chip 'gfx942' (expected sm_<NN>[a])
+// NUMBER: error: tessera-tensor-core-grouped-matmul: unknown NVIDIA chip 'sm_' (expected sm_<NN>[a])
+func.func @gm(%x: tensor<16x32xbf16>, %w: tensor<2x32x8xbf16>, %o: tensor<3xi32>)
+    -> tensor<16x8xbf16> {
+  %y = tessera.grouped_matmul %x, %w, %o
+      : (tensor<16x32xbf16>, tensor<2x32x8xbf16>, tensor<3xi32>) -> tensor<16x8xbf16>
+  return %y : tensor<16x8xbf16>
+}

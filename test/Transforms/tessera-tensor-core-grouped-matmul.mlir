@@ -1,0 +1,100 @@
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul | FileCheck %s
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_75" | FileCheck %s --check-prefix=OLD
+
+// A bf16 grouped GEMM becomes a launch of a tensor-core kernel between
+// to_buffer of the operands and to_tensor of the result: one block per
+// 128x128 output tile (2 column tiles x 2 row tiles), 256 threads.
+// CHECK-LABEL: func.func @bf16
+// CHECK-DAG:   %[[X:.*]] = bufferization.to_buffer %arg0 read_only : tensor<256x64xbf16> to memref<256x64xbf16>
+// CHECK-DAG:   %[[W:.*]] = bufferization.to_buffer %arg1 read_only : tensor<4x64x136xbf16> to memref<4x64x136xbf16>
+// CHECK-DAG:   %[[O:.*]] = bufferization.to_buffer %arg2 read_only : tensor<5xi32> to memref<5xi32>
+// CHECK:       %[[Y:.*]] = memref.alloc() : memref<256x136xbf16>
+// CHECK:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) args(%[[X]] : memref<256x64xbf16>, %[[W]] : memref<4x64x136xbf16>, %[[O]] : memref<5xi32>, %[[Y]] : memref<256x136xbf16>)
+// CHECK:       %[[R:.*]] = bufferization.to_tensor %[[Y]] restrict writable
+// CHECK:       return %[[R]]
+// CHECK-NOT:   tessera.grouped_matmul
+//
+// Two stages of padded tiles (rows of 32 + 8 and 128 + 8 elements), the
+// rows' experts, the experts present; 16-byte aligned for cp.async.
+// CHECK:       gpu.module @tessera_kernels
+// CHECK:       gpu.func @bf16_mma0(%{{.*}}: memref<256x64xbf16>, %{{.*}}: memref<4x64x136xbf16>, %{{.*}}: memref<5xi32>, %{{.*}}: memref<256x136xbf16>)
+// CHECK-SAME:    workgroup(%[[A:.*]] : memref<2x128x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[B:.*]] : memref<2x32x136xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME:    kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 2, 1>}
+// Each thread copies 2 chunks of 16 bytes of each tile per K step (prologue
+// and loop body).
+// CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}}, %[[A]][{{.*}}], 8 {bypassL1}
+// CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}}, %[[B]][{{.*}}], 8 {bypassL1}
+// CHECK:       nvvm.cp.async.commit.group
+// CHECK:       scf.for
+// CHECK:       nvvm.cp.async.wait.group 1
+// CHECK:       gpu.barrier
+// CHECK:       nvgpu.ldmatrix %[[A]][{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<2x128x40xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
+// CHECK:       nvgpu.ldmatrix %[[B]][{{.*}}] {numTiles = 4 : i32, transpose = true} : memref<2x32x136xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
+// CHECK:       vector.bitcast %{{.*}} : vector<2xbf16> to vector<1xi32>
+// CHECK:       nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// 16 fragments x 2 k-steps of 16 per K step of 32.
+// CHECK-COUNT-31: nvvm.mma.sync
+// CHECK-NOT:   nvvm.mma.sync
+// CHECK:       arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
+// CHECK:       vector.store %{{.*}} : memref<256x136xbf16>, vector<2xbf16>
+// OLD-LABEL:   func.func @bf16
+// OLD:         tessera.grouped_matmul
+// OLD-NOT:     gpu.module
+func.func @bf16(%x: tensor<256x64xbf16>, %w: tensor<4x64x136xbf16>, %o: tensor<5xi32>)
+    -> tensor<256x136xbf16> {
+  %y = tessera.grouped_matmul %x, %w, %o
+      : (tensor<256x64xbf16>, tensor<4x64x136xbf16>, tensor<5xi32>) -> tensor<256x136xbf16>
+  return %y : tensor<256x136xbf16>
+}
+
+// -----
+
+// f16 operands are passed to mma.sync as vector<2xf16> registers. Constant
+// offsets are copied into a buffer of their own (launch arguments are
+// arguments and allocations).
+// CHECK-LABEL: func.func @f16_constant_offsets
+// CHECK:       %[[CST:.*]] = arith.constant dense<[0, 3, 9]> : tensor<3xi32>
+// CHECK:       %[[COPY:.*]] = linalg.copy ins(%[[CST]] : tensor<3xi32>) outs(%{{.*}} : tensor<3xi32>)
+// CHECK:       bufferization.to_buffer %[[COPY]] read_only
+// CHECK:       gpu.launch_func @tessera_kernels::@f16_constant_offsets_mma0 blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}})
+// CHECK:       gpu.func @f16_constant_offsets_mma0
+// CHECK:       nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK:       arith.truncf %{{.*}} : vector<2xf32> to vector<2xf16>
+// CHECK:       vector.store %{{.*}} : memref<9x8xf16>, vector<2xf16>
+func.func @f16_constant_offsets(%x: tensor<9x32xf16>, %w: tensor<2x32x8xf16>)
+    -> tensor<9x8xf16> {
+  %o = arith.constant dense<[0, 3, 9]> : tensor<3xi32>
+  %y = tessera.grouped_matmul %x, %w, %o
+      : (tensor<9x32xf16>, tensor<2x32x8xf16>, tensor<3xi32>) -> tensor<9x8xf16>
+  return %y : tensor<9x8xf16>
+}
+
+// -----
+
+// What the kernel does not take yet keeps the generic lowering: f32
+// operands, an epilogue, gather and scale, K not a multiple of 32, N not a
+// multiple of 8, dynamic shapes.
+// CHECK-LABEL: func.func @not_eligible
+// CHECK-NOT:   gpu.launch_func
+// CHECK-COUNT-6: tessera.grouped_matmul
+// CHECK-NOT:   gpu.module
+func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
+                        %x: tensor<16x32xbf16>, %w: tensor<2x32x16xbf16>,
+                        %o: tensor<3xi32>,
+                        %g: tensor<16xi32>, %s: tensor<16xf32>,
+                        %x48: tensor<16x48xbf16>, %w48: tensor<2x48x8xbf16>,
+                        %w12: tensor<2x32x12xbf16>, %xd: tensor<?x32xbf16>) {
+  %0 = tessera.grouped_matmul %xf, %wf, %o
+      : (tensor<16x32xf32>, tensor<2x32x8xf32>, tensor<3xi32>) -> tensor<16x8xf32>
+  %2 = tessera.grouped_matmul %x, %w, %o {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<16x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>) -> tensor<16x8xbf16>
+  %3 = tessera.grouped_matmul %x, %w, %o gather %g scale %s
+      : (tensor<16x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>, tensor<16xi32>, tensor<16xf32>) -> tensor<16x16xbf16>
+  %4 = tessera.grouped_matmul %x48, %w48, %o
+      : (tensor<16x48xbf16>, tensor<2x48x8xbf16>, tensor<3xi32>) -> tensor<16x8xbf16>
+  %5 = tessera.grouped_matmul %x, %w12, %o
+      : (tensor<16x32xbf16>, tensor<2x32x12xbf16>, tensor<3xi32>) -> tensor<16x12xbf16>
+  %6 = tessera.grouped_matmul %xd, %w, %o
+      : (tensor<?x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>) -> tensor<?x16xbf16>
+  return
+}
