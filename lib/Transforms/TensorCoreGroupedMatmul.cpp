@@ -69,9 +69,9 @@ constexpr StringLiteral kKernelModuleName = "tessera_kernels";
 // of 4x4 mma fragments of 16x8; K in steps of 32 (two mma k-steps).
 constexpr int64_t kTileM = 128, kTileN = 128, kTileK = 32;
 constexpr int64_t kWarpsM = 2, kWarpsN = 4, kThreads = 32 * kWarpsM * kWarpsN;
-constexpr int64_t kFragsM = kTileM / kWarpsM / 16;   // 4
-constexpr int64_t kFragsN = kTileN / kWarpsN / 8;    // 4
-constexpr int64_t kStages = 2, kPad = 8, kChunk = 8; // 8 elements = 16 bytes
+constexpr int64_t kFragsM = kTileM / kWarpsM / 16; // 4
+constexpr int64_t kFragsN = kTileN / kWarpsN / 8;  // 4
+constexpr int64_t kPad = 8, kChunk = 8;            // 8 elements = 16 bytes
 
 /// The NVIDIA compute capability of `chip` (`sm_90a` -> 90), 0 if unknown.
 unsigned getComputeCapability(StringRef chip) {
@@ -105,22 +105,35 @@ std::string whyNotEligible(GroupedMatmulOp op) {
   return "";
 }
 
+/// The shared-memory tiles of `stages` K steps, padded rows.
+MemRefType getTileAType(MLIRContext *ctx, Type element, int64_t stages) {
+  return MemRefType::get(
+      {stages, kTileM, kTileK + kPad}, element, MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+}
+MemRefType getTileBType(MLIRContext *ctx, Type element, int64_t stages) {
+  return MemRefType::get(
+      {stages, kTileK, kTileN + kPad}, element, MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+}
+int64_t getBytes(MemRefType type) {
+  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+}
+
 /// Builds the kernel body; see the file comment.
 class KernelEmitter {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel, int64_t m,
-                int64_t k, int64_t n, int64_t experts)
-      : b(b), m(m), k(k), n(n), experts(experts) {
+                int64_t k, int64_t n, int64_t experts, int64_t stages)
+      : b(b), m(m), k(k), n(n), experts(experts), stages(stages) {
     Block &entry = kernel.getBody().front();
     x = entry.getArgument(0);
     w = entry.getArgument(1);
     offsets = entry.getArgument(2);
     y = entry.getArgument(3);
     ArrayRef<BlockArgument> shared = kernel.getWorkgroupAttributions();
-    tileA = shared[0];
-    tileB = shared[1];
-    rowExpert = shared[2];
-    present = shared[3];
+    rowExpert = shared[0];
+    present = shared[1];
     element = cast<MemRefType>(x.getType()).getElementType();
     outElement = cast<MemRefType>(y.getType()).getElementType();
   }
@@ -155,7 +168,7 @@ private:
   void emitStore(Value expert, ValueRange acc);
 
   ImplicitLocOpBuilder &b;
-  int64_t m, k, n, experts;
+  int64_t m, k, n, experts, stages;
   Value x, w, offsets, y, tileA, tileB, rowExpert, present;
   Type element, outElement;
   Value tid, lane, warpM, warpN, m0, n0;
@@ -170,6 +183,18 @@ void KernelEmitter::forEachThread(int64_t count,
 }
 
 void KernelEmitter::emit() {
+  // The staged tiles live in dynamic shared memory (more than the 48 KiB of
+  // static shared memory with 3 stages or more).
+  Value dynamic = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                         MemRefLayoutAttrInterface(),
+                         gpu::AddressSpaceAttr::get(
+                             b.getContext(), gpu::AddressSpace::Workgroup)));
+  MemRefType typeA = getTileAType(b.getContext(), element, stages);
+  MemRefType typeB = getTileBType(b.getContext(), element, stages);
+  tileA = memref::ViewOp::create(b, typeA, dynamic, index(0), ValueRange{});
+  tileB = memref::ViewOp::create(b, typeB, dynamic, index(getBytes(typeA)),
+                                 ValueRange{});
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   lane = rem(tid, 32);
   Value warp = div(tid, 32);
@@ -295,7 +320,6 @@ void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
                                      ValueRange{expert, add(k0, kr), col},
                                      bytes, Value(), b.getUnitAttr());
   }
-  NVVM::CpAsyncCommitGroupOp::create(b);
 }
 
 /// One m16n8k16 mma. `a` (4 registers) and `bFrag` (2) are rows of what
@@ -418,10 +442,26 @@ void KernelEmitter::emitStore(Value expert, ValueRange acc) {
   }
 }
 
-/// The two-stage K loop of one expert and the store of its rows.
+/// The multistage K loop of one expert and the store of its rows. Step s
+/// waits for its tile (at most stages - 2 younger groups in flight), syncs
+/// the block (so the stage step s - 1 read is free), issues the copies of
+/// step s + stages - 1 into that stage and multiplies: one barrier a step.
 void KernelEmitter::emitExpert(Value expert) {
   int64_t steps = k / kTileK;
-  emitLoadTiles(expert, index(0), index(0));
+  // Every step commits one group, empty past the last tile, which keeps
+  // the wait count uniform.
+  auto loadStep = [&](Value step) {
+    auto ifLoad = scf::IfOp::create(
+        b, cmp(arith::CmpIPredicate::ult, step, index(steps)), false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(ifLoad.thenBlock());
+      emitLoadTiles(expert, rem(step, stages), mul(step, index(kTileK)));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  };
+  for (int64_t s = 0; s < stages - 1; ++s)
+    loadStep(index(s));
   auto fragmentType = VectorType::get({4}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, fragmentType,
@@ -432,31 +472,15 @@ void KernelEmitter::emitExpert(Value expert) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value step = loop.getInductionVar();
-    Value next = add(step, index(1));
-    // The next tile's copies go out before this tile is used; the group
-    // committed without copies in the last step keeps the wait uniform.
-    auto ifNext = scf::IfOp::create(
-        b, cmp(arith::CmpIPredicate::ult, next, index(steps)), false);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(ifNext.thenBlock());
-      emitLoadTiles(expert, rem(next, kStages), mul(next, index(kTileK)));
-    }
-    auto ifLast = scf::IfOp::create(
-        b, cmp(arith::CmpIPredicate::uge, next, index(steps)), false);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(ifLast.thenBlock());
-      NVVM::CpAsyncCommitGroupOp::create(b);
-    }
-    NVVM::CpAsyncWaitGroupOp::create(b, kStages - 1);
+    NVVM::CpAsyncWaitGroupOp::create(b, stages - 2);
     gpu::BarrierOp::create(b);
+    loadStep(add(step, index(stages - 1)));
     SmallVector<Value> acc =
-        emitMultiply(rem(step, kStages), loop.getRegionIterArgs());
-    // The stage read here is the one the next step's copies overwrite.
-    gpu::BarrierOp::create(b);
+        emitMultiply(rem(step, stages), loop.getRegionIterArgs());
     scf::YieldOp::create(b, acc);
   }
+  // The next expert's first copies overwrite stages read by the last steps.
+  gpu::BarrierOp::create(b);
   emitStore(expert, loop.getResults());
 }
 
@@ -471,7 +495,7 @@ gpu::GPUModuleOp getKernelModule(ModuleOp module) {
 
 /// Replaces `op` by a launch of a new tensor-core kernel.
 void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
-                          StringRef name) {
+                          StringRef name, int64_t stages, int64_t minBlocks) {
   auto rowsType = cast<RankedTensorType>(op.getRows().getType());
   auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
   auto outType = cast<RankedTensorType>(op.getOut().getType());
@@ -492,21 +516,19 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
       gpu::AddressSpaceAttr::get(kb.getContext(), gpu::AddressSpace::Workgroup);
   Type element = rowsType.getElementType();
   SmallVector<Type> shared = {
-      MemRefType::get({kStages, kTileM, kTileK + kPad}, element,
-                      MemRefLayoutAttrInterface(), workgroup),
-      MemRefType::get({kStages, kTileK, kTileN + kPad}, element,
-                      MemRefLayoutAttrInterface(), workgroup),
       MemRefType::get({kTileM}, kb.getI32Type(), MemRefLayoutAttrInterface(),
                       workgroup),
       MemRefType::get({experts}, kb.getI32Type(), MemRefLayoutAttrInterface(),
                       workgroup)};
+  int64_t dynamicBytes =
+      getBytes(getTileAType(kb.getContext(), element, stages)) +
+      getBytes(getTileBType(kb.getContext(), element, stages));
   auto kernel = gpu::GPUFuncOp::create(
       kb, name, kb.getFunctionType({xType, wType, offType, yType}, {}), shared);
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
-  // cp.async and ldmatrix need 16-byte aligned shared addresses.
-  for (unsigned i = 0; i < shared.size(); ++i)
-    kernel.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
-                                       kb.getI64IntegerAttr(16));
+  // Registers for `minBlocks` resident blocks per multiprocessor.
+  kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  kb.getI32IntegerAttr(minBlocks));
   int64_t gridX = llvm::divideCeil(n, kTileN),
           gridY = llvm::divideCeil(m, kTileM);
   kernel.setKnownBlockSizeAttr(
@@ -514,7 +536,7 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(
       {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
   kb.setInsertionPointToStart(&kernel.getBody().front());
-  KernelEmitter(kb, kernel, m, k, n, experts).emit();
+  KernelEmitter(kb, kernel, m, k, n, experts, stages).emit();
 
   // The launch.
   ImplicitLocOpBuilder b(op.getLoc(), op);
@@ -539,7 +561,8 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   gpu::LaunchFuncOp::create(
       b, kernel, gpu::KernelDim3{index(gridX), index(gridY), index(1)},
       gpu::KernelDim3{index(kThreads), index(1), index(1)},
-      /*dynamicSharedMemorySize=*/Value(),
+      /*dynamicSharedMemorySize=*/
+      arith::ConstantIntOp::create(b, b.getI32Type(), dynamicBytes),
       ValueRange{xBuffer, wBuffer, offBuffer, yBuffer});
   Value result = bufferization::ToTensorOp::create(
       b, outType, yBuffer, /*restrict=*/true, /*writable=*/true);
@@ -559,6 +582,14 @@ struct TesseraTensorCoreGroupedMatmulPass
       emitError(module.getLoc(), "tessera-tensor-core-grouped-matmul: "
                                  "unknown NVIDIA chip '")
           << chip << "' (expected sm_<NN>[a])";
+      return signalPassFailure();
+    }
+    if (stages < 2 || minBlocksPerSM < 1) {
+      emitError(module.getLoc(), "tessera-tensor-core-grouped-matmul: "
+                                 "'stages' must be at least 2 and "
+                                 "'min-blocks-per-sm' at least 1, got ")
+          << static_cast<int64_t>(stages) << " and "
+          << static_cast<int64_t>(minBlocksPerSM);
       return signalPassFailure();
     }
     if (capability < 80)
@@ -581,7 +612,7 @@ struct TesseraTensorCoreGroupedMatmulPass
       do {
         name = (func + "_mma" + Twine(next[func]++)).str();
       } while (kernels.lookupSymbol(name));
-      rewriteGroupedMatmul(op, kernels, name);
+      rewriteGroupedMatmul(op, kernels, name, stages, minBlocksPerSM);
     }
   }
 };

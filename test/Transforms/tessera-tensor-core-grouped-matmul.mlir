@@ -1,42 +1,65 @@
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul | FileCheck %s
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_75" | FileCheck %s --check-prefix=OLD
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="stages=2 min-blocks-per-sm=1" | FileCheck %s --check-prefix=TWO
 
 // A bf16 grouped GEMM becomes a launch of a tensor-core kernel between
 // to_buffer of the operands and to_tensor of the result: one block per
-// 128x128 output tile (2 column tiles x 2 row tiles), 256 threads.
+// 128x128 output tile (2 column tiles x 2 row tiles), 256 threads, the
+// staged tiles in dynamic shared memory (4 stages of 128x(32+8) and
+// 32x(128+8) elements: 75776 bytes).
 // CHECK-LABEL: func.func @bf16
 // CHECK-DAG:   %[[X:.*]] = bufferization.to_buffer %arg0 read_only : tensor<256x64xbf16> to memref<256x64xbf16>
 // CHECK-DAG:   %[[W:.*]] = bufferization.to_buffer %arg1 read_only : tensor<4x64x136xbf16> to memref<4x64x136xbf16>
 // CHECK-DAG:   %[[O:.*]] = bufferization.to_buffer %arg2 read_only : tensor<5xi32> to memref<5xi32>
 // CHECK:       %[[Y:.*]] = memref.alloc() : memref<256x136xbf16>
-// CHECK:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) args(%[[X]] : memref<256x64xbf16>, %[[W]] : memref<4x64x136xbf16>, %[[O]] : memref<5xi32>, %[[Y]] : memref<256x136xbf16>)
+// CHECK:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c75776_i32 args(%[[X]] : memref<256x64xbf16>, %[[W]] : memref<4x64x136xbf16>, %[[O]] : memref<5xi32>, %[[Y]] : memref<256x136xbf16>)
 // CHECK:       %[[R:.*]] = bufferization.to_tensor %[[Y]] restrict writable
 // CHECK:       return %[[R]]
 // CHECK-NOT:   tessera.grouped_matmul
 //
-// Two stages of padded tiles (rows of 32 + 8 and 128 + 8 elements), the
-// rows' experts, the experts present; 16-byte aligned for cp.async.
+// Static shared memory: the rows' experts, the experts present. Registers
+// bounded for 2 blocks per multiprocessor.
 // CHECK:       gpu.module @tessera_kernels
 // CHECK:       gpu.func @bf16_mma0(%{{.*}}: memref<256x64xbf16>, %{{.*}}: memref<4x64x136xbf16>, %{{.*}}: memref<5xi32>, %{{.*}}: memref<256x136xbf16>)
-// CHECK-SAME:    workgroup(%[[A:.*]] : memref<2x128x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[B:.*]] : memref<2x32x136xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-// CHECK-SAME:    kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 2, 1>}
-// Each thread copies 2 chunks of 16 bytes of each tile per K step (prologue
-// and loop body).
+// CHECK-SAME:    workgroup(%{{.*}} : memref<128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>>)
+// CHECK-SAME:    kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 2, 1>, nvvm.minctasm = 2 : i32}
+// CHECK:       %[[SHARED:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK:       %[[A:.*]] = memref.view %[[SHARED]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x128x40xbf16, #gpu.address_space<workgroup>>
+// CHECK:       %[[B:.*]] = memref.view %[[SHARED]][%c40960{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x32x136xbf16, #gpu.address_space<workgroup>>
+// Prologue: the tiles of steps 0, 1 and 2, one group each; each thread
+// copies 2 chunks of 16 bytes of each tile per step.
 // CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}}, %[[A]][{{.*}}], 8 {bypassL1}
 // CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}}, %[[B]][{{.*}}], 8 {bypassL1}
-// CHECK:       nvvm.cp.async.commit.group
+// CHECK-COUNT-3: nvvm.cp.async.commit.group
+// A step: wait for its tile, one barrier, the copies of step + 3, the
+// multiply.
 // CHECK:       scf.for
-// CHECK:       nvvm.cp.async.wait.group 1
-// CHECK:       gpu.barrier
-// CHECK:       nvgpu.ldmatrix %[[A]][{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<2x128x40xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
-// CHECK:       nvgpu.ldmatrix %[[B]][{{.*}}] {numTiles = 4 : i32, transpose = true} : memref<2x32x136xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
+// CHECK:       nvvm.cp.async.wait.group 2
+// CHECK-NEXT:  gpu.barrier
+// CHECK:       nvvm.cp.async.commit.group
+// CHECK-NOT:   gpu.barrier
+// CHECK:       nvgpu.ldmatrix %[[A]][{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<4x128x40xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
+// CHECK:       nvgpu.ldmatrix %[[B]][{{.*}}] {numTiles = 4 : i32, transpose = true} : memref<4x32x136xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
 // CHECK:       vector.bitcast %{{.*}} : vector<2xbf16> to vector<1xi32>
 // CHECK:       nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // 16 fragments x 2 k-steps of 16 per K step of 32.
 // CHECK-COUNT-31: nvvm.mma.sync
 // CHECK-NOT:   nvvm.mma.sync
+// The next expert's copies wait until the last stages have been read.
+// CHECK:       scf.yield
+// CHECK:       gpu.barrier
 // CHECK:       arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
 // CHECK:       vector.store %{{.*}} : memref<256x136xbf16>, vector<2xbf16>
+// Two stages: 37888 bytes, the tile of step 1 loaded in the loop.
+// TWO-LABEL:   func.func @bf16
+// TWO:         dynamic_shared_memory_size %c37888_i32
+// TWO:         gpu.func @bf16_mma0
+// TWO-SAME:      nvvm.minctasm = 1 : i32
+// TWO:         memref.view %{{.*}}[%c20480{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x32x136xbf16, #gpu.address_space<workgroup>>
+// TWO:         nvvm.cp.async.commit.group
+// TWO-NOT:     nvvm.cp.async.commit.group
+// TWO:         scf.for
+// TWO:         nvvm.cp.async.wait.group 0
 // OLD-LABEL:   func.func @bf16
 // OLD:         tessera.grouped_matmul
 // OLD-NOT:     gpu.module

@@ -450,7 +450,8 @@ def TesseraTensorCoreGroupedMatmul
     each row's expert as the reference does (the last expert whose clamped
     segment holds the row; zeros for rows in no segment), then for each
     expert with rows in the tile runs a K loop that stages 128x32 row and
-    32x128 weight tiles in shared memory with `cp.async` (two stages),
+    32x128 weight tiles in dynamic shared memory with `cp.async` (`stages`
+    tiles in flight, one barrier per step),
     loads fragments with `ldmatrix` (transposed for the K-major weights)
     and accumulates `mma.sync.m16n8k16` products in f32, then stores that
     expert's rows rounded to the output type.
@@ -470,6 +471,12 @@ def TesseraTensorCoreGroupedMatmul
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
            "NVIDIA chip the kernels are for (sm_<NN>[a]); below sm_80 the "
            "pass changes nothing">,
+    Option<"stages", "stages", "int64_t", /*default=*/"4",
+           "K tiles in flight in shared memory (at least 2)">,
+    Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t",
+           /*default=*/"2",
+           "Blocks that must fit on one multiprocessor at once "
+           "(nvvm.minctasm: bounds the registers per thread)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -17,6 +17,8 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 
@@ -24,6 +26,31 @@ using namespace mlir;
 using namespace mlir::tessera;
 
 namespace {
+
+/// Upstream lowers `gpu.dynamic_shared_memory` to an internal zero-sized
+/// shared global, which the NVPTX back end demotes to a one-byte variable of
+/// the kernel: every access then overlaps the kernel's static shared
+/// memory. Dynamic shared memory is an external (`.extern .shared`) array.
+struct ExternDynamicSharedMemoryPass
+    : public PassWrapper<ExternDynamicSharedMemoryPass,
+                         OperationPass<gpu::GPUModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ExternDynamicSharedMemoryPass)
+
+  StringRef getArgument() const final {
+    return "tessera-nvptx-extern-dynamic-shared-memory";
+  }
+
+  void runOnOperation() override {
+    getOperation().walk([](LLVM::GlobalOp global) {
+      auto array = dyn_cast<LLVM::LLVMArrayType>(global.getType());
+      if (global.getAddrSpace() ==
+              static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared) &&
+          array && array.getNumElements() == 0 &&
+          global.getLinkage() == LLVM::Linkage::Internal)
+        global.setLinkage(LLVM::Linkage::External);
+    });
+  }
+};
 
 class NVPTXTarget final : public GPUTarget {
 public:
@@ -44,12 +71,14 @@ public:
         chip.str().c_str());
   }
 
-  void addMatrixUnitPasses(
-      OpPassManager &pm,
-      const TesseraGPUPipelineOptions &options) const override {
+  void
+  addMatrixUnitPasses(OpPassManager &pm,
+                      const TesseraGPUPipelineOptions &options) const override {
     TesseraTensorCoreGroupedMatmulOptions tensorCores;
     tensorCores.chip = options.chip.empty() ? getDefaultChip().str()
                                             : std::string(options.chip);
+    tensorCores.stages = options.tensorCoreStages;
+    tensorCores.minBlocksPerSM = options.tensorCoreMinBlocks;
     pm.addPass(createTesseraTensorCoreGroupedMatmul(tensorCores));
   }
 
@@ -61,6 +90,8 @@ public:
     toNVVM.useBarePtrCallConv = true;
     toNVVM.indexBitwidth = 64;
     pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(toNVVM));
+    pm.addNestedPass<gpu::GPUModuleOp>(
+        std::make_unique<ExternDynamicSharedMemoryPass>());
   }
 
   void

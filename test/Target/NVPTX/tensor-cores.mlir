@@ -11,12 +11,15 @@
 // SM80: .target sm_80
 // SM90: .target sm_90
 // SM90A: .target sm_90a
+// Dynamic shared memory is an extern array (not demoted into the kernel).
+// PTX: .extern .shared .align 16 .b8 __dynamic_shmem__0[];
 // PTX-LABEL: .entry bf16_mma0(
-// PTX: .shared .align 16 .b8 {{.*}}[20480];
-// PTX: .shared .align 16 .b8 {{.*}}[17408];
+// PTX: .maxntid 256, 1, 1
+// PTX: .minnctapersm 2
 // PTX: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16;
 // PTX: cp.async.commit_group;
-// PTX: cp.async.wait_group 1;
+// PTX: cp.async.wait_group 2;
+// PTX-NEXT: bar.sync 0;
 // PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32

@@ -49,6 +49,16 @@ struct TesseraGPUPipelineOptions
       llvm::cl::desc("Run f16/bf16 grouped GEMMs on the matrix units where "
                      "the target has kernels for them (NVPTX sm_80+)"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> tensorCoreStages{
+      *this, "tensor-core-stages",
+      llvm::cl::desc("K tiles in flight in the tensor-core kernels' shared "
+                     "memory"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> tensorCoreMinBlocks{
+      *this, "tensor-core-min-blocks",
+      llvm::cl::desc("Blocks of a tensor-core kernel resident per "
+                     "multiprocessor (bounds its registers)"),
+      llvm::cl::init(2)};
   PassOptions::ListOption<std::string> link{
       *this, "link",
       llvm::cl::desc("Bitcode libraries linked into the kernels when they "
