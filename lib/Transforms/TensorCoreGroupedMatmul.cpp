@@ -19,8 +19,9 @@
 // the row; rows in no segment get zeros), then runs one K loop per expert
 // present in the tile and stores the rows of that expert. A K loop stages
 // 128x32 tiles of the rows and 32x128 tiles of the expert's weights in
-// shared memory with `cp.async` (two stages: the next tile loads while the
-// tensor cores work on this one), reads them with `ldmatrix` (`.trans` for
+// dynamic shared memory with `cp.async` (`stages` tiles in flight: the next
+// tiles load while the tensor cores work on this one; one barrier a step;
+// registers bounded by nvvm.minctasm), reads them with `ldmatrix` (`.trans` for
 // the weights, which are K-major) and multiplies with `mma.sync.m16n8k16`
 // into f32 accumulators: each warp holds a 64x32 piece of the tile, 4x4
 // fragments of 16x8. Shared rows are padded by 8 elements, which spreads
