@@ -106,15 +106,12 @@ std::string whyNotEligible(GroupedMatmulOp op) {
   return "";
 }
 
-/// The shared-memory tiles of `stages` K steps, padded rows.
-MemRefType getTileAType(MLIRContext *ctx, Type element, int64_t stages) {
+/// The shared-memory tiles of `stages` K steps of `rows` x `cols`, rows
+/// padded: 128x32 of x (A), 32x128 of the weights (B).
+MemRefType getTileType(MLIRContext *ctx, Type element, int64_t stages,
+                       int64_t rows, int64_t cols) {
   return MemRefType::get(
-      {stages, kTileM, kTileK + kPad}, element, MemRefLayoutAttrInterface(),
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
-}
-MemRefType getTileBType(MLIRContext *ctx, Type element, int64_t stages) {
-  return MemRefType::get(
-      {stages, kTileK, kTileN + kPad}, element, MemRefLayoutAttrInterface(),
+      {stages, rows, cols + kPad}, element, MemRefLayoutAttrInterface(),
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
 }
 int64_t getBytes(MemRefType type) {
@@ -191,8 +188,10 @@ void KernelEmitter::emit() {
                          MemRefLayoutAttrInterface(),
                          gpu::AddressSpaceAttr::get(
                              b.getContext(), gpu::AddressSpace::Workgroup)));
-  MemRefType typeA = getTileAType(b.getContext(), element, stages);
-  MemRefType typeB = getTileBType(b.getContext(), element, stages);
+  MemRefType typeA =
+      getTileType(b.getContext(), element, stages, kTileM, kTileK);
+  MemRefType typeB =
+      getTileType(b.getContext(), element, stages, kTileK, kTileN);
   tileA = memref::ViewOp::create(b, typeA, dynamic, index(0), ValueRange{});
   tileB = memref::ViewOp::create(b, typeB, dynamic, index(getBytes(typeA)),
                                  ValueRange{});
@@ -522,8 +521,8 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
       MemRefType::get({experts}, kb.getI32Type(), MemRefLayoutAttrInterface(),
                       workgroup)};
   int64_t dynamicBytes =
-      getBytes(getTileAType(kb.getContext(), element, stages)) +
-      getBytes(getTileBType(kb.getContext(), element, stages));
+      getBytes(getTileType(kb.getContext(), element, stages, kTileM, kTileK)) +
+      getBytes(getTileType(kb.getContext(), element, stages, kTileK, kTileN));
   auto kernel = gpu::GPUFuncOp::create(
       kb, name, kb.getFunctionType({xType, wType, offType, yType}, {}), shared);
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
