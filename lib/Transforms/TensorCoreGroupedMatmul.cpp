@@ -32,6 +32,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TensorCoreUtils.h"
 #include "tessera/Dialect/Tessera/IR/TesseraOps.h"
 #include "tessera/Transforms/Passes.h"
 
@@ -61,10 +62,9 @@ namespace tessera {
 
 using namespace mlir;
 using namespace mlir::tessera;
+using namespace mlir::tessera::tensor_core;
 
 namespace {
-
-constexpr StringLiteral kKernelModuleName = "tessera_kernels";
 
 // The tile: 8 warps as 2 (rows) x 4 (columns), each with a 64x32 piece made
 // of 4x4 mma fragments of 16x8; K in steps of 32 (two mma k-steps).
@@ -72,16 +72,6 @@ constexpr int64_t kTileM = 128, kTileN = 128, kTileK = 32;
 constexpr int64_t kWarpsM = 2, kWarpsN = 4, kThreads = 32 * kWarpsM * kWarpsN;
 constexpr int64_t kFragsM = kTileM / kWarpsM / 16; // 4
 constexpr int64_t kFragsN = kTileN / kWarpsN / 8;  // 4
-constexpr int64_t kPad = 8, kChunk = 8;            // 8 elements = 16 bytes
-
-/// The NVIDIA compute capability of `chip` (`sm_90a` -> 90), 0 if unknown.
-unsigned getComputeCapability(StringRef chip) {
-  unsigned version = 0;
-  if (!chip.consume_front("sm_"))
-    return 0;
-  chip.consume_back("a");
-  return chip.getAsInteger(10, version) ? 0 : version;
-}
 
 /// Why `op` keeps the generic lowering, or an empty string.
 std::string whyNotEligible(GroupedMatmulOp op) {
@@ -104,18 +94,6 @@ std::string whyNotEligible(GroupedMatmulOp op) {
   if (rows.getDimSize(0) == 0 || weights.getDimSize(0) == 0)
     return "empty operands";
   return "";
-}
-
-/// The shared-memory tiles of `stages` K steps of `rows` x `cols`, rows
-/// padded: 128x32 of x (A), 32x128 of the weights (B).
-MemRefType getTileType(MLIRContext *ctx, Type element, int64_t stages,
-                       int64_t rows, int64_t cols) {
-  return MemRefType::get(
-      {stages, rows, cols + kPad}, element, MemRefLayoutAttrInterface(),
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
-}
-int64_t getBytes(MemRefType type) {
-  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
 }
 
 /// Builds the kernel body; see the file comment.
@@ -162,7 +140,6 @@ private:
   void emitExpert(Value expert);
   void emitLoadTiles(Value expert, Value stage, Value k0);
   SmallVector<Value> emitMultiply(Value stage, ValueRange acc);
-  Value emitMma(ArrayRef<Value> a, ArrayRef<Value> bFrag, Value c);
   void emitStore(Value expert, ValueRange acc);
 
   ImplicitLocOpBuilder &b;
@@ -183,18 +160,12 @@ void KernelEmitter::forEachThread(int64_t count,
 void KernelEmitter::emit() {
   // The staged tiles live in dynamic shared memory (more than the 48 KiB of
   // static shared memory with 3 stages or more).
-  Value dynamic = gpu::DynamicSharedMemoryOp::create(
-      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                         MemRefLayoutAttrInterface(),
-                         gpu::AddressSpaceAttr::get(
-                             b.getContext(), gpu::AddressSpace::Workgroup)));
-  MemRefType typeA =
-      getTileType(b.getContext(), element, stages, kTileM, kTileK);
-  MemRefType typeB =
-      getTileType(b.getContext(), element, stages, kTileK, kTileN);
-  tileA = memref::ViewOp::create(b, typeA, dynamic, index(0), ValueRange{});
-  tileB = memref::ViewOp::create(b, typeB, dynamic, index(getBytes(typeA)),
-                                 ValueRange{});
+  SmallVector<Value> tiles = createDynamicSharedViews(
+      b,
+      {getSharedTileType(b.getContext(), element, {stages, kTileM, kTileK}),
+       getSharedTileType(b.getContext(), element, {stages, kTileK, kTileN})});
+  tileA = tiles[0];
+  tileB = tiles[1];
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   lane = rem(tid, 32);
   Value warp = div(tid, 32);
@@ -322,43 +293,6 @@ void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
   }
 }
 
-/// One m16n8k16 mma. `a` (4 registers) and `bFrag` (2) are rows of what
-/// ldmatrix returns: vector<2xf16|bf16>, one 32-bit register each.
-Value KernelEmitter::emitMma(ArrayRef<Value> a, ArrayRef<Value> bFrag,
-                             Value c) {
-  auto registers = [&](ArrayRef<Value> rows) {
-    SmallVector<Value> regs;
-    for (Value row : rows) {
-      if (isa<BFloat16Type>(element)) {
-        // bf16 pairs travel as i32.
-        Value cast = vector::BitCastOp::create(
-            b, VectorType::get({1}, b.getI32Type()), row);
-        row = vector::ExtractOp::create(b, cast, 0);
-      }
-      regs.push_back(row);
-    }
-    return regs;
-  };
-  SmallVector<Value> accumulators;
-  for (int64_t i = 0; i < 4; ++i)
-    accumulators.push_back(vector::ExtractOp::create(b, c, i));
-  Type f32 = b.getF32Type();
-  auto resultType =
-      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-  NVVM::MMATypes type =
-      isa<BFloat16Type>(element) ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
-  auto mma = NVVM::MmaOp::create(
-      b, resultType, registers(a), registers(bFrag), accumulators,
-      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{type, type},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> parts;
-  for (int64_t i = 0; i < 4; ++i)
-    parts.push_back(LLVM::ExtractValueOp::create(b, mma, i));
-  return vector::FromElementsOp::create(b, VectorType::get({4}, f32), parts);
-}
-
 /// The tensor-core work on one staged K-tile; `acc` holds kFragsM x kFragsN
 /// vector<4xf32> fragments, row-major.
 SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
@@ -366,13 +300,6 @@ SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
   auto fragmentType = VectorType::get({4, 2}, element);
   Value laneRow = rem(lane, 16);
   Value laneHalf = mul(div(lane, 16), index(8));
-  // The rows of an ldmatrix result: one 32-bit register each.
-  auto rowsOf = [&](Value fragment) {
-    SmallVector<Value> rows;
-    for (int64_t q = 0; q < 4; ++q)
-      rows.push_back(vector::ExtractOp::create(b, fragment, q));
-    return rows;
-  };
   for (int64_t kk = 0; kk < kTileK; kk += 16) {
     // A: lanes 0-15 address rows 0-15 at kk, lanes 16-31 rows 0-15 at kk+8;
     // registers (rows, k) 0-7/0-7, 8-15/0-7, 0-7/8-15, 8-15/8-15.
@@ -380,10 +307,11 @@ SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
     for (int64_t i = 0; i < kFragsM; ++i) {
       Value row =
           add(mul(warpM, index(kFragsM * 16)), add(index(i * 16), laneRow));
-      a.push_back(rowsOf(nvgpu::LdMatrixOp::create(
-          b, fragmentType, tileA,
-          ValueRange{stage, row, add(index(kk), laneHalf)},
-          /*transpose=*/false, /*numTiles=*/4)));
+      a.push_back(getLdMatrixRows(
+          b, nvgpu::LdMatrixOp::create(
+                 b, fragmentType, tileA,
+                 ValueRange{stage, row, add(index(kk), laneHalf)},
+                 /*transpose=*/false, /*numTiles=*/4)));
     }
     // B (K-major): one transposed x4 load gives two 16x8 fragments; lanes
     // 0-15 address k rows kk.. of the first, lanes 16-31 of the second.
@@ -391,17 +319,18 @@ SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
     for (int64_t j = 0; j < kFragsN; j += 2) {
       Value col =
           add(mul(warpN, index(kFragsN * 8)), add(index(j * 8), laneHalf));
-      SmallVector<Value> both = rowsOf(nvgpu::LdMatrixOp::create(
-          b, fragmentType, tileB,
-          ValueRange{stage, add(index(kk), laneRow), col},
-          /*transpose=*/true, /*numTiles=*/4));
+      SmallVector<Value> both = getLdMatrixRows(
+          b, nvgpu::LdMatrixOp::create(
+                 b, fragmentType, tileB,
+                 ValueRange{stage, add(index(kk), laneRow), col},
+                 /*transpose=*/true, /*numTiles=*/4));
       bFrags.push_back({both[0], both[1]});
       bFrags.push_back({both[2], both[3]});
     }
     for (int64_t i = 0; i < kFragsM; ++i)
       for (int64_t j = 0; j < kFragsN; ++j)
         result[i * kFragsN + j] =
-            emitMma(a[i], bFrags[j], result[i * kFragsN + j]);
+            createMmaSync(b, element, a[i], bFrags[j], result[i * kFragsN + j]);
   }
   return result;
 }
@@ -484,15 +413,6 @@ void KernelEmitter::emitExpert(Value expert) {
   emitStore(expert, loop.getResults());
 }
 
-gpu::GPUModuleOp getKernelModule(ModuleOp module) {
-  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModuleName))
-    return existing;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                  b.getUnitAttr());
-  return gpu::GPUModuleOp::create(b, module.getLoc(), kKernelModuleName);
-}
-
 /// Replaces `op` by a launch of a new tensor-core kernel.
 void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
                           StringRef name, int64_t stages, int64_t minBlocks) {
@@ -520,9 +440,10 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
                       workgroup),
       MemRefType::get({experts}, kb.getI32Type(), MemRefLayoutAttrInterface(),
                       workgroup)};
-  int64_t dynamicBytes =
-      getBytes(getTileType(kb.getContext(), element, stages, kTileM, kTileK)) +
-      getBytes(getTileType(kb.getContext(), element, stages, kTileK, kTileN));
+  int64_t dynamicBytes = getBytes(getSharedTileType(kb.getContext(), element,
+                                                    {stages, kTileM, kTileK})) +
+                         getBytes(getSharedTileType(kb.getContext(), element,
+                                                    {stages, kTileK, kTileN}));
   auto kernel = gpu::GPUFuncOp::create(
       kb, name, kb.getFunctionType({xType, wType, offType, yType}, {}), shared);
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
@@ -540,20 +461,9 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
 
   // The launch.
   ImplicitLocOpBuilder b(op.getLoc(), op);
-  auto readBuffer = [&](Value tensor, MemRefType type) -> Value {
-    // A constant (a global after bufferization) is copied into a buffer of
-    // its own: launch arguments are function arguments and allocations.
-    if (matchPattern(tensor, m_Constant())) {
-      Value empty =
-          tensor::EmptyOp::create(b, type.getShape(), type.getElementType());
-      tensor = linalg::CopyOp::create(b, tensor, empty).getResult(0);
-    }
-    return bufferization::ToBufferOp::create(b, type, tensor,
-                                             /*read_only=*/b.getUnitAttr());
-  };
-  Value xBuffer = readBuffer(op.getRows(), xType);
-  Value wBuffer = readBuffer(op.getWeights(), wType);
-  Value offBuffer = readBuffer(op.getOffsets(), offType);
+  Value xBuffer = createLaunchOperand(b, op.getRows());
+  Value wBuffer = createLaunchOperand(b, op.getWeights());
+  Value offBuffer = createLaunchOperand(b, op.getOffsets());
   Value yBuffer = memref::AllocOp::create(b, yType);
   auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
@@ -604,14 +514,10 @@ struct TesseraTensorCoreGroupedMatmulPass
     });
     if (ops.empty())
       return;
-    gpu::GPUModuleOp kernels = getKernelModule(module);
+    gpu::GPUModuleOp kernels = getOrCreateKernelModule(module);
     llvm::StringMap<unsigned> next; // Kernels named <function>_mma<N>.
     for (GroupedMatmulOp op : ops) {
-      StringRef func = op->getParentOfType<FunctionOpInterface>().getName();
-      std::string name;
-      do {
-        name = (func + "_mma" + Twine(next[func]++)).str();
-      } while (kernels.lookupSymbol(name));
+      std::string name = getUniqueKernelName(kernels, op, "mma", next);
       rewriteGroupedMatmul(op, kernels, name, stages, minBlocksPerSM);
     }
   }

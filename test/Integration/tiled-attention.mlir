@@ -614,3 +614,123 @@ func.func @dot_decode_59(%q: tensor<2x2x1x16xbf16>, %k: tensor<2x2x53x16xbf16>, 
       : (tensor<2x2x1x16xbf16>, tensor<2x2x53x16xbf16>, tensor<2x2x53x16xbf16>, tensor<2xi32>) -> (tensor<2x2x1x16xbf16>, tensor<2x2x1xf32>)
   return %o, %lse : tensor<2x2x1x16xbf16>, tensor<2x2x1xf32>
 }
+
+// -----
+// case: mma_0_bf16 inputs: tensor<1x8x41x16xbf16> tensor<1x2x160x16xbf16> tensor<1x2x160x16xbf16> outputs: 2
+
+func.func @mma_0_bf16(%q: tensor<1x8x41x16xbf16>, %k: tensor<1x2x160x16xbf16>, %v: tensor<1x2x160x16xbf16>)
+    -> (tensor<1x8x41x16xbf16>, tensor<1x8x41xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v
+      : (tensor<1x8x41x16xbf16>, tensor<1x2x160x16xbf16>, tensor<1x2x160x16xbf16>) -> (tensor<1x8x41x16xbf16>, tensor<1x8x41xf32>)
+  return %o, %lse : tensor<1x8x41x16xbf16>, tensor<1x8x41xf32>
+}
+
+// -----
+// case: mma_1_f16 inputs: tensor<1x2x7x64xf16> tensor<1x1x7x64xf16> tensor<1x1x7x64xf16> outputs: 2
+
+func.func @mma_1_f16(%q: tensor<1x2x7x64xf16>, %k: tensor<1x1x7x64xf16>, %v: tensor<1x1x7x64xf16>)
+    -> (tensor<1x2x7x64xf16>, tensor<1x2x7xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<1x2x7x64xf16>, tensor<1x1x7x64xf16>, tensor<1x1x7x64xf16>) -> (tensor<1x2x7x64xf16>, tensor<1x2x7xf32>)
+  return %o, %lse : tensor<1x2x7x64xf16>, tensor<1x2x7xf32>
+}
+
+// -----
+// case: mma_2_bf16 inputs: tensor<1x4x8x128xbf16> tensor<1x1x93x128xbf16> tensor<1x1x93x128xbf16> outputs: 1
+
+func.func @mma_2_bf16(%q: tensor<1x4x8x128xbf16>, %k: tensor<1x1x93x128xbf16>, %v: tensor<1x1x93x128xbf16>)
+    -> (tensor<1x4x8x128xbf16>) {
+  %o = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<1x4x8x128xbf16>, tensor<1x1x93x128xbf16>, tensor<1x1x93x128xbf16>) -> (tensor<1x4x8x128xbf16>)
+  return %o : tensor<1x4x8x128xbf16>
+}
+
+// -----
+// case: mma_3_f16 inputs: tensor<1x4x52x64xf16> tensor<1x2x1x64xf16> tensor<1x2x1x64xf16> outputs: 2
+
+func.func @mma_3_f16(%q: tensor<1x4x52x64xf16>, %k: tensor<1x2x1x64xf16>, %v: tensor<1x2x1x64xf16>)
+    -> (tensor<1x4x52x64xf16>, tensor<1x4x52xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<1x4x52x64xf16>, tensor<1x2x1x64xf16>, tensor<1x2x1x64xf16>) -> (tensor<1x4x52x64xf16>, tensor<1x4x52xf32>)
+  return %o, %lse : tensor<1x4x52x64xf16>, tensor<1x4x52xf32>
+}
+
+// -----
+// case: mma_4_bf16 inputs: tensor<1x8x10x16xbf16> tensor<1x2x131x16xbf16> tensor<1x2x131x16xbf16> outputs: 2
+
+func.func @mma_4_bf16(%q: tensor<1x8x10x16xbf16>, %k: tensor<1x2x131x16xbf16>, %v: tensor<1x2x131x16xbf16>)
+    -> (tensor<1x8x10x16xbf16>, tensor<1x8x10xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v {causal = true, window = 100 : i64}
+      : (tensor<1x8x10x16xbf16>, tensor<1x2x131x16xbf16>, tensor<1x2x131x16xbf16>) -> (tensor<1x8x10x16xbf16>, tensor<1x8x10xf32>)
+  return %o, %lse : tensor<1x8x10x16xbf16>, tensor<1x8x10xf32>
+}
+
+// -----
+// case: mma_5_f16 inputs: tensor<2x4x103x128xf16> tensor<2x2x7x128xf16> tensor<2x2x7x128xf16> outputs: 1
+
+func.func @mma_5_f16(%q: tensor<2x4x103x128xf16>, %k: tensor<2x2x7x128xf16>, %v: tensor<2x2x7x128xf16>)
+    -> (tensor<2x4x103x128xf16>) {
+  %o = tessera.attention %q, %k, %v {window = 70 : i64}
+      : (tensor<2x4x103x128xf16>, tensor<2x2x7x128xf16>, tensor<2x2x7x128xf16>) -> (tensor<2x4x103x128xf16>)
+  return %o : tensor<2x4x103x128xf16>
+}
+
+// -----
+// case: mma_6_bf16 inputs: tensor<2x4x75x128xbf16> tensor<2x2x50x128xbf16> tensor<2x2x50x128xbf16> tensor<2xi32> outputs: 2
+
+func.func @mma_6_bf16(%q: tensor<2x4x75x128xbf16>, %k: tensor<2x2x50x128xbf16>, %v: tensor<2x2x50x128xbf16>, %lens: tensor<2xi32>)
+    -> (tensor<2x4x75x128xbf16>, tensor<2x4x75xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true}
+      : (tensor<2x4x75x128xbf16>, tensor<2x2x50x128xbf16>, tensor<2x2x50x128xbf16>, tensor<2xi32>) -> (tensor<2x4x75x128xbf16>, tensor<2x4x75xf32>)
+  return %o, %lse : tensor<2x4x75x128xbf16>, tensor<2x4x75xf32>
+}
+
+// -----
+// case: mma_7_f16 inputs: tensor<2x1x83x16xf16> tensor<2x1x61x16xf16> tensor<2x1x61x16xf16> tensor<2xi32> outputs: 2
+
+func.func @mma_7_f16(%q: tensor<2x1x83x16xf16>, %k: tensor<2x1x61x16xf16>, %v: tensor<2x1x61x16xf16>, %lens: tensor<2xi32>)
+    -> (tensor<2x1x83x16xf16>, tensor<2x1x83xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {window = 50 : i64}
+      : (tensor<2x1x83x16xf16>, tensor<2x1x61x16xf16>, tensor<2x1x61x16xf16>, tensor<2xi32>) -> (tensor<2x1x83x16xf16>, tensor<2x1x83xf32>)
+  return %o, %lse : tensor<2x1x83x16xf16>, tensor<2x1x83xf32>
+}
+
+// -----
+// case: mma_8_bf16 inputs: tensor<2x1x1x64xbf16> tensor<2x1x58x64xbf16> tensor<2x1x58x64xbf16> tensor<2xi32> outputs: 2
+
+func.func @mma_8_bf16(%q: tensor<2x1x1x64xbf16>, %k: tensor<2x1x58x64xbf16>, %v: tensor<2x1x58x64xbf16>, %lens: tensor<2xi32>)
+    -> (tensor<2x1x1x64xbf16>, tensor<2x1x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens
+      : (tensor<2x1x1x64xbf16>, tensor<2x1x58x64xbf16>, tensor<2x1x58x64xbf16>, tensor<2xi32>) -> (tensor<2x1x1x64xbf16>, tensor<2x1x1xf32>)
+  return %o, %lse : tensor<2x1x1x64xbf16>, tensor<2x1x1xf32>
+}
+
+// -----
+// case: mma_9_f16 inputs: tensor<1x8x1x16xf16> tensor<1x2x120x16xf16> tensor<1x2x120x16xf16> outputs: 1
+
+func.func @mma_9_f16(%q: tensor<1x8x1x16xf16>, %k: tensor<1x2x120x16xf16>, %v: tensor<1x2x120x16xf16>)
+    -> (tensor<1x8x1x16xf16>) {
+  %o = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<1x8x1x16xf16>, tensor<1x2x120x16xf16>, tensor<1x2x120x16xf16>) -> (tensor<1x8x1x16xf16>)
+  return %o : tensor<1x8x1x16xf16>
+}
+
+// -----
+// case: mma_10_bf16 inputs: tensor<1x8x10x16xbf16> tensor<1x1x30x16xbf16> tensor<1x1x30x16xbf16> outputs: 1
+
+func.func @mma_10_bf16(%q: tensor<1x8x10x16xbf16>, %k: tensor<1x1x30x16xbf16>, %v: tensor<1x1x30x16xbf16>)
+    -> (tensor<1x8x10x16xbf16>) {
+  %o = tessera.attention %q, %k, %v {causal = true, scale = 0.05 : f32}
+      : (tensor<1x8x10x16xbf16>, tensor<1x1x30x16xbf16>, tensor<1x1x30x16xbf16>) -> (tensor<1x8x10x16xbf16>)
+  return %o : tensor<1x8x10x16xbf16>
+}
+
+// -----
+// case: mma_11_f16 inputs: tensor<2x2x10x32xf16> tensor<2x1x179x32xf16> tensor<2x1x179x32xf16> outputs: 2
+
+func.func @mma_11_f16(%q: tensor<2x2x10x32xf16>, %k: tensor<2x1x179x32xf16>, %v: tensor<2x1x179x32xf16>)
+    -> (tensor<2x2x10x32xf16>, tensor<2x2x10xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v {scale = 0.3 : f32}
+      : (tensor<2x2x10x32xf16>, tensor<2x1x179x32xf16>, tensor<2x1x179x32xf16>) -> (tensor<2x2x10x32xf16>, tensor<2x2x10xf32>)
+  return %o, %lse : tensor<2x2x10x32xf16>, tensor<2x2x10xf32>
+}

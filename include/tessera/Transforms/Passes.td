@@ -493,6 +493,63 @@ def TesseraTensorCoreGroupedMatmul
   ];
 }
 
+def TesseraTensorCoreAttention
+    : Pass<"tessera-tensor-core-attention", "::mlir::ModuleOp"> {
+  let summary = "Attention of f16/bf16 operands as NVIDIA tensor-core flash "
+                "kernels";
+  let description = [{
+    Replaces each `tessera.attention` with f16 or bf16 operands, static
+    shapes, D = Dv a multiple of 16 up to 128, a positive scale and no bias
+    or softcap (causal, window, kv_lens, GQA and the lse are supported) by
+    a flash-attention kernel in `gpu.module @tessera_kernels` and its
+    `gpu.launch_func` between `bufferization.to_buffer` of the operands and
+    `bufferization.to_tensor` of the results. Other attentions, and every one
+    when `chip` is older than sm_80, keep the generic lowering.
+
+    A block of `q-block / 16` warps owns `q-block` query rows of one (batch,
+    query head) and keeps its Q fragments in registers; it walks only the
+    key blocks of 64 its rows can see (causal and window bands and kv_lens
+    bound the loop), double-buffering K and V in dynamic shared memory with
+    `cp.async`. Scores come from `mma.sync.m16n8k16` on `ldmatrix`
+    fragments; an online softmax in base 2 (`ex2.approx`, the scale folded
+    in) keeps a running max and sum per row; the probabilities, rounded to
+    the input type, are the A operand of P.V without passing through shared
+    memory. Blocks that cut the band or the key range apply the mask; rows
+    that see no key give zeros and an lse of -inf.
+
+    Example:
+
+    ```mlir
+    %o = tessera.attention %q, %k, %v {causal = true}
+        : (tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>,
+           tensor<1x2x256x128xbf16>) -> tensor<1x8x256x128xbf16>
+    ```
+    becomes `gpu.launch_func @tessera_kernels::@f_flash0 blocks in (%c4,
+    %c8, %c1) threads in (%c128, %c1, %c1)`.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "NVIDIA chip the kernels are for (sm_<NN>[a]); below sm_80 the "
+           "pass changes nothing">,
+    Option<"qBlock", "q-block", "int64_t", /*default=*/"64",
+           "Query rows per block, 16 per warp (64 or 128)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def TesseraMapToGPU : Pass<"tessera-map-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Turn the parallel loops of each function into GPU kernels";
   let description = [{

@@ -80,6 +80,10 @@ public:
     tensorCores.stages = options.tensorCoreStages;
     tensorCores.minBlocksPerSM = options.tensorCoreMinBlocks;
     pm.addPass(createTesseraTensorCoreGroupedMatmul(tensorCores));
+    TesseraTensorCoreAttentionOptions attention;
+    attention.chip = tensorCores.chip;
+    attention.qBlock = options.tensorCoreQBlock;
+    pm.addPass(createTesseraTensorCoreAttention(attention));
   }
 
   void addKernelLoweringPasses(OpPassManager &pm) const override {

@@ -247,10 +247,52 @@ def cases(rng):
     return out
 
 
+def tensor_core_cases(rng):
+    """Shapes the GPU tensor-core kernel takes (f16/bf16, D = Dv a multiple
+    of 16 up to 128, no bias or softcap), over several 64-row query blocks
+    and 64-key blocks, so that the band and the key range cut blocks
+    anywhere; the GPU suite runs these too."""
+    out = []
+    themes = [
+        dict(causal=False, lse=True),
+        dict(causal=True, same=True, lse=True),
+        dict(causal=True, longer_kv=True),
+        dict(causal=True, shorter_kv=True, lse=True),
+        dict(causal=True, window=rng.choice([1, 33, 64, 100]), lse=True),
+        dict(causal=False, window=rng.choice([7, 70])),
+        dict(causal=True, kv_lens=True, lse=True),
+        dict(causal=False, kv_lens=True, window=50, lse=True),
+        dict(decode=True, kv_lens=True, lse=True),
+        dict(decode=True, causal=True),
+        dict(causal=True, scale=0.05, ratio=8),
+        dict(causal=False, scale=0.3, lse=True),
+    ]
+    for i, theme in enumerate(themes):
+        dt = ("bf16", "f16")[i % 2]
+        d = rng.choice([16, 32, 64, 128])
+        sq = 1 if theme.get("decode") else rng.randint(2, 150)
+        skv = rng.randint(1, 200)
+        if theme.get("same"):
+            skv = sq
+        elif theme.get("longer_kv"):
+            skv = sq + rng.randint(1, 90)
+        elif theme.get("shorter_kv"):
+            skv = max(1, sq - rng.randint(1, 80))
+        out.append(attention_case(
+            rng, f"mma_{i}_{dt}", dt=dt, d=d, dv=d, sq=sq, skv=skv,
+            b=rng.choice([1, 2]), hkv=rng.choice([1, 2]),
+            ratio=theme.get("ratio") or rng.choice([1, 2, 4]),
+            causal=theme.get("causal", False), window=theme.get("window", 0),
+            kv_lens=theme.get("kv_lens", False), lse=theme.get("lse", False),
+            scale=theme.get("scale")))
+    return out
+
+
 def main():
     rng = random.Random(SEED)
     print(HEADER.format(seed=SEED))
-    print("\n".join(cases(rng)), end="")
+    text = cases(rng) + tensor_core_cases(random.Random(SEED + 2))
+    print("\n".join(text), end="")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-// Grouped GEMMs of f16/bf16 operands run on the tensor cores from sm_80 on:
+// Grouped GEMMs and attention of f16/bf16 operands run on the tensor cores
+// from sm_80 on:
 // cp.async copies into shared memory, ldmatrix (transposed for the K-major
-// weights), mma.sync m16n8k16 with f32 accumulators. Older chips and
+// weights or V), mma.sync m16n8k16 with f32 accumulators. Older chips and
 // `tensor-cores=false` keep the scalar kernels.
 // RUN: tessera-compile %s --target=nvptx --chip=sm_80 --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,SM80
 // RUN: tessera-compile %s --target=nvptx --chip=sm_90 --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,SM90
@@ -25,6 +26,19 @@
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX-LABEL: .entry f16_mma0(
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// Flash attention: Q, K and V tiles by cp.async, the scores' row maxes over
+// 4 lanes, ex2.approx, ldmatrix without (K) and with (V) transpose.
+// PTX-LABEL: .entry attention_flash0(
+// PTX: .maxntid 128, 1, 1
+// (The blocks' order is the back end's.)
+// PTX-DAG: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16;
+// PTX-DAG: cp.async.wait_group 1;
+// PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX-DAG: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-DAG: shfl.sync.bfly.b32
+// PTX-DAG: ex2.approx.ftz.f32
+// PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// PTX-DAG: lg2.approx.f32
 
 // SCALAR-NOT: mma.sync
 // SCALAR-NOT: ldmatrix
@@ -41,4 +55,13 @@ func.func @f16(%x: tensor<40x32xf16>, %w: tensor<3x32x16xf16>, %o: tensor<4xi32>
   %y = tessera.grouped_matmul %x, %w, %o
       : (tensor<40x32xf16>, tensor<3x32x16xf16>, tensor<4xi32>) -> tensor<40x16xf16>
   return %y : tensor<40x16xf16>
+}
+
+func.func @attention(%q: tensor<1x2x80x64xbf16>, %k: tensor<1x1x96x64xbf16>,
+                     %v: tensor<1x1x96x64xbf16>)
+    -> (tensor<1x2x80x64xbf16>, tensor<1x2x80xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<1x2x80x64xbf16>, tensor<1x1x96x64xbf16>, tensor<1x1x96x64xbf16>)
+      -> (tensor<1x2x80x64xbf16>, tensor<1x2x80xf32>)
+  return %o, %lse : tensor<1x2x80x64xbf16>, tensor<1x2x80xf32>
 }

@@ -46,8 +46,9 @@ struct TesseraGPUPipelineOptions
       llvm::cl::init(256)};
   PassOptions::Option<bool> tensorCores{
       *this, "tensor-cores",
-      llvm::cl::desc("Run f16/bf16 grouped GEMMs on the matrix units where "
-                     "the target has kernels for them (NVPTX sm_80+)"),
+      llvm::cl::desc("Run f16/bf16 grouped GEMMs and attention on the "
+                     "matrix units where the target has kernels for them "
+                     "(NVPTX sm_80+)"),
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> tensorCoreStages{
       *this, "tensor-core-stages",
@@ -59,6 +60,11 @@ struct TesseraGPUPipelineOptions
       llvm::cl::desc("Blocks of a tensor-core kernel resident per "
                      "multiprocessor (bounds its registers)"),
       llvm::cl::init(2)};
+  PassOptions::Option<int64_t> tensorCoreQBlock{
+      *this, "tensor-core-q-block",
+      llvm::cl::desc("Query rows per block of the tensor-core attention "
+                     "kernels (64 or 128)"),
+      llvm::cl::init(64)};
   PassOptions::ListOption<std::string> link{
       *this, "link",
       llvm::cl::desc("Bitcode libraries linked into the kernels when they "

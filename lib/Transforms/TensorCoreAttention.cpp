@@ -1,0 +1,682 @@
+//===- TensorCoreAttention.cpp - Flash attention on NVIDIA tensor cores ---===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Replaces an eligible `tessera.attention` (f16 or bf16, static shapes, head
+// dimensions of at most 128) by a flash-attention kernel of
+// `gpu.module @tessera_kernels` that runs on the tensor cores, and its launch
+// between `bufferization.to_buffer` of the operands and
+// `bufferization.to_tensor` of the results (as
+// tessera-tensor-core-grouped-matmul).
+//
+// The kernel. A block of `q-block / 16` warps owns `q-block` query rows of
+// one (batch, query head); each warp owns 16 rows. The block stages its Q
+// tile in shared memory once and keeps each warp's Q fragments in
+// registers, then walks the key blocks of 64 the rows can see (causal and
+// window bands and kv_lens bound the loop; blocks outside the band are never
+// visited): K and V tiles are double-buffered in dynamic shared memory with
+// `cp.async` (the next K tile loads while the scores are computed, the next
+// V tile while P.V is), S = Q K^T comes from `mma.sync.m16n8k16` on
+// `ldmatrix` fragments, an online softmax in base 2 (the scale times log2(e)
+// folded into one multiply-add before `ex2.approx`) keeps a running max and
+// sum per row, and the probabilities, rounded to the input type, feed P.V's
+// A operand straight from the score accumulators (an m16n8 C fragment pair
+// is an m16k16 A fragment). Only the key blocks that cut the band or the
+// key range apply the mask. The query heads of a KV head read it by index
+// (GQA); the heaviest query blocks of a causal launch run first.
+//
+// A row that sees no key gives zeros and an lse of -inf, as the reference.
+// Needs sm_80 or newer; other chips, and other attentions (bias, softcap,
+// f32, dynamic shapes, D != Dv), keep the generic lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TensorCoreUtils.h"
+#include "tessera/Dialect/Tessera/IR/TesseraOps.h"
+#include "tessera/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <cmath>
+
+namespace mlir {
+namespace tessera {
+#define GEN_PASS_DEF_TESSERATENSORCOREATTENTION
+#include "tessera/Transforms/Passes.h.inc"
+} // namespace tessera
+} // namespace mlir
+
+#define DEBUG_TYPE "tessera-tensor-core-attention"
+
+using namespace mlir;
+using namespace mlir::tessera;
+using namespace mlir::tessera::tensor_core;
+
+namespace {
+
+/// Keys per block: 8 score fragments of 16x8 per warp, 4 k-steps of P.V.
+constexpr int64_t kKeyBlock = 64;
+constexpr int64_t kKeyFrags = kKeyBlock / 8;
+
+/// Why `op` keeps the generic lowering, or an empty string.
+std::string whyNotEligible(AttentionOp op) {
+  auto q = cast<RankedTensorType>(op.getQ().getType());
+  auto k = cast<RankedTensorType>(op.getK().getType());
+  auto v = cast<RankedTensorType>(op.getV().getType());
+  if (!q.hasStaticShape() || !k.hasStaticShape() || !v.hasStaticShape())
+    return "dynamic shapes";
+  if (!isa<Float16Type, BFloat16Type>(q.getElementType()))
+    return "operands are not f16 or bf16";
+  if (op.getBias() || op.getSoftcap().convertToFloat() != 0.0f)
+    return "bias and softcap are not supported yet";
+  int64_t d = q.getDimSize(3), dv = v.getDimSize(3);
+  if (d != dv || d % 16 != 0 || d > 128)
+    return "head dimensions are not equal multiples of 16 up to 128";
+  if (q.getNumElements() == 0 || k.getNumElements() == 0)
+    return "empty operands";
+  std::optional<double> scale = op.getStaticScale();
+  if (!scale || !(*scale > 0.0))
+    return "the scale is not positive";
+  return "";
+}
+
+/// The shape of one attention, for the kernel emitter.
+struct Problem {
+  int64_t batch, qHeads, kvHeads, seqQ, seqKV, dim;
+  bool causal, hasLens, hasLse;
+  int64_t window;
+  double scale;
+  Type element;
+};
+
+/// Builds the kernel body; see the file comment.
+class KernelEmitter {
+public:
+  KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
+                const Problem &p, int64_t qBlock)
+      : b(b), p(p), qBlock(qBlock), warps(qBlock / 16) {
+    Block &entry = kernel.getBody().front();
+    unsigned next = 0;
+    q = entry.getArgument(next++);
+    k = entry.getArgument(next++);
+    v = entry.getArgument(next++);
+    if (p.hasLens)
+      lens = entry.getArgument(next++);
+    out = entry.getArgument(next++);
+    if (p.hasLse)
+      lse = entry.getArgument(next++);
+  }
+
+  void emit();
+
+private:
+  Value index(int64_t value) {
+    return arith::ConstantIndexOp::create(b, value);
+  }
+  Value f32(double value) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
+  }
+  Value add(Value l, Value r) { return arith::AddIOp::create(b, l, r); }
+  Value sub(Value l, Value r) { return arith::SubIOp::create(b, l, r); }
+  Value mul(Value l, Value r) { return arith::MulIOp::create(b, l, r); }
+  Value div(Value l, int64_t r) {
+    return arith::DivUIOp::create(b, l, index(r));
+  }
+  Value rem(Value l, int64_t r) {
+    return arith::RemUIOp::create(b, l, index(r));
+  }
+  Value cmp(arith::CmpIPredicate pred, Value l, Value r) {
+    return arith::CmpIOp::create(b, pred, l, r);
+  }
+  Value minSI(Value l, Value r) { return arith::MinSIOp::create(b, l, r); }
+  Value maxSI(Value l, Value r) { return arith::MaxSIOp::create(b, l, r); }
+  Value exp2(Value x);
+  /// The max (or sum) of `value` over the 4 lanes that hold a row.
+  Value reduceQuad(Value value, bool isMax);
+
+  void emitCopyTile(Value tile, ValueRange tileIndex, Value source, Value head,
+                    Value row0, int64_t rows, int64_t limit);
+  void emitLoadKeys(Value tile, Value source, Value stage, Value block);
+  SmallVector<Value> emitScores(Value stage);
+  SmallVector<Value> emitMask(ValueRange scores, Value keyBlock);
+  SmallVector<Value> emitOnlineSoftmax(ValueRange scores, ValueRange o,
+                                       ValueRange maxes, ValueRange sums,
+                                       SmallVector<Value> &probabilities);
+  SmallVector<Value> emitProbabilitiesTimesValues(Value stage,
+                                                  ValueRange probabilities,
+                                                  ValueRange o);
+  void emitStore(ValueRange o, ValueRange maxes, ValueRange sums);
+
+  ImplicitLocOpBuilder &b;
+  const Problem &p;
+  int64_t qBlock, warps;
+  Value q, k, v, lens, out, lse;
+  Value tileQ, tileK, tileV;
+  Value tid, lane, warp, batch, head, kvHead, q0;
+  /// Keys at or past kvLimit (min(Skv, Skv_eff)) are masked; offset is
+  /// Skv_eff - Sq; the loop visits key blocks [blockBegin, blockEnd).
+  Value kvLimit, offset, blockBegin, blockEnd;
+  SmallVector<SmallVector<Value>> qFrags;
+};
+
+Value KernelEmitter::exp2(Value x) {
+  return LLVM::CallIntrinsicOp::create(
+             b, b.getF32Type(), b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"),
+             ValueRange{x})
+      .getResult(0);
+}
+
+Value KernelEmitter::reduceQuad(Value value, bool isMax) {
+  for (int64_t mask : {1, 2}) {
+    Value other =
+        gpu::ShuffleOp::create(b, value, mask, 32, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    value = isMax ? Value(arith::MaximumFOp::create(b, value, other))
+                  : Value(arith::AddFOp::create(b, value, other));
+  }
+  return value;
+}
+
+/// cp.async of `rows` x D elements of source[batch, head, row0.., :] into
+/// tile[tileIndex.., :, :]; source rows clamped to `limit - 1` (what lies
+/// past the end is never used).
+void KernelEmitter::emitCopyTile(Value tile, ValueRange tileIndex, Value source,
+                                 Value head, Value row0, int64_t rows,
+                                 int64_t limit) {
+  int64_t chunksPerRow = p.dim / kChunk, chunks = rows * chunksPerRow;
+  int64_t threads = 32 * warps;
+  for (int64_t part = 0; part * threads < chunks; ++part) {
+    Value chunk = add(tid, index(part * threads));
+    auto copy = [&] {
+      Value r = div(chunk, chunksPerRow);
+      Value c = mul(rem(chunk, chunksPerRow), index(kChunk));
+      Value row = minSI(add(row0, r), index(limit - 1));
+      SmallVector<Value> dst(tileIndex);
+      dst.append({r, c});
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, tile, dst, source, ValueRange{batch, head, row, c},
+          b.getIndexAttr(kChunk), Value(), b.getUnitAttr());
+    };
+    if ((part + 1) * threads <= chunks) {
+      copy();
+      continue;
+    }
+    auto ifCopy = scf::IfOp::create(
+        b, cmp(arith::CmpIPredicate::ult, chunk, index(chunks)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifCopy.thenBlock());
+    copy();
+  }
+}
+
+/// Issues the copies of key block `block` into `stage` of `tile` (K or V)
+/// when the block is before the end of the band, and commits a group either
+/// way (an empty one keeps the wait counts uniform).
+void KernelEmitter::emitLoadKeys(Value tile, Value source, Value stage,
+                                 Value block) {
+  auto ifLoad = scf::IfOp::create(
+      b, cmp(arith::CmpIPredicate::slt, block, blockEnd), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifLoad.thenBlock());
+    emitCopyTile(tile, stage, source, kvHead, mul(block, index(kKeyBlock)),
+                 kKeyBlock, p.seqKV);
+  }
+  NVVM::CpAsyncCommitGroupOp::create(b);
+}
+
+/// S = Q K^T of the warp's 16 rows and the 64 keys of `stage`: 8
+/// vector<4xf32> fragments of 16x8. K is stored [key, d], which is B in
+/// column-major order: an x4 ldmatrix without transpose reads two fragments'
+/// k-step (keys of fragments j and j + 1, d and d + 8).
+SmallVector<Value> KernelEmitter::emitScores(Value stage) {
+  auto fragType = VectorType::get({4}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, fragType, DenseElementsAttr::get(fragType, b.getF32FloatAttr(0.0f)));
+  SmallVector<Value> s(kKeyFrags, zero);
+  auto ldType = VectorType::get({4, 2}, p.element);
+  Value keyInPair = add(rem(lane, 8), mul(div(lane, 16), index(8)));
+  Value dHalf = mul(rem(div(lane, 8), 2), index(8));
+  for (int64_t kk = 0; kk < p.dim / 16; ++kk) {
+    for (int64_t j = 0; j < kKeyFrags; j += 2) {
+      SmallVector<Value> regs =
+          getLdMatrixRows(b, nvgpu::LdMatrixOp::create(
+                                 b, ldType, tileK,
+                                 ValueRange{stage, add(index(j * 8), keyInPair),
+                                            add(index(kk * 16), dHalf)},
+                                 /*transpose=*/false, /*numTiles=*/4));
+      s[j] = createMmaSync(b, p.element, qFrags[kk], {regs[0], regs[1]}, s[j]);
+      s[j + 1] =
+          createMmaSync(b, p.element, qFrags[kk], {regs[2], regs[3]}, s[j + 1]);
+    }
+  }
+  return s;
+}
+
+/// The scores with keys the rows may not see at -inf: fragment element
+/// (half, e) of fragment j is row lane/4 + 8 half, key 8j + 2(lane%4) + e.
+SmallVector<Value> KernelEmitter::emitMask(ValueRange scores, Value keyBlock) {
+  SmallVector<Value> masked;
+  Value negInf = f32(-INFINITY);
+  Value key0 =
+      add(mul(keyBlock, index(kKeyBlock)), mul(rem(lane, 4), index(2)));
+  Value row0 = add(q0, add(mul(warp, index(16)), div(lane, 4)));
+  for (int64_t j = 0; j < kKeyFrags; ++j) {
+    SmallVector<Value> elements;
+    for (int64_t half = 0; half < 2; ++half) {
+      // diag = i + (Skv_eff - Sq): the last key row i sees when causal.
+      Value diag = add(add(row0, index(8 * half)), offset);
+      for (int64_t e = 0; e < 2; ++e) {
+        Value key = add(key0, index(8 * j + e));
+        Value visible = cmp(arith::CmpIPredicate::slt, key, kvLimit);
+        if (p.causal)
+          visible = arith::AndIOp::create(
+              b, visible, cmp(arith::CmpIPredicate::sle, key, diag));
+        if (p.window)
+          visible = arith::AndIOp::create(
+              b, visible,
+              cmp(arith::CmpIPredicate::sgt, key, sub(diag, index(p.window))));
+        Value score = vector::ExtractOp::create(b, scores[j], 2 * half + e);
+        elements.push_back(arith::SelectOp::create(b, visible, score, negInf));
+      }
+    }
+    masked.push_back(vector::FromElementsOp::create(
+        b, VectorType::get({4}, b.getF32Type()), elements));
+  }
+  return masked;
+}
+
+/// One online-softmax step over the scores of a key block: per row (half
+/// 0 and 1 of the fragments), the new running max m' = max(m, max(s) c)
+/// with c = scale log2(e), probabilities p = 2^(s c - m'), the running sum
+/// l' = l 2^(m - m') + sum(p) (a partial sum per lane, reduced at the end)
+/// and O scaled by 2^(m - m'). A row that has seen no key yet keeps m' =
+/// -inf and uses 0 in place of it, so that no inf - inf appears. Returns
+/// O, m' and l' (as the loop carries them) and sets `probabilities` to the
+/// 4 A fragments of P.V (4 registers each, row-major).
+SmallVector<Value>
+KernelEmitter::emitOnlineSoftmax(ValueRange scores, ValueRange o,
+                                 ValueRange maxes, ValueRange sums,
+                                 SmallVector<Value> &probabilities) {
+  Type f32Type = b.getF32Type();
+  Value scaleLog2 = f32(p.scale * M_LOG2E);
+  Value negInf = f32(-INFINITY);
+  SmallVector<SmallVector<Value>> pValues(kKeyFrags, SmallVector<Value>(4));
+  SmallVector<Value> newMaxes, newSums, alphas;
+  for (int64_t half = 0; half < 2; ++half) {
+    Value rowMax = negInf;
+    for (int64_t j = 0; j < kKeyFrags; ++j)
+      for (int64_t e = 0; e < 2; ++e)
+        rowMax = arith::MaximumFOp::create(
+            b, rowMax, vector::ExtractOp::create(b, scores[j], 2 * half + e));
+    rowMax = reduceQuad(rowMax, /*isMax=*/true);
+    Value newMax = arith::MaximumFOp::create(
+        b, maxes[half], arith::MulFOp::create(b, rowMax, scaleLog2));
+    Value unseen =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, negInf);
+    Value base = arith::SelectOp::create(b, unseen, f32(0.0), newMax);
+    Value negBase = arith::NegFOp::create(b, base);
+    alphas.push_back(exp2(arith::SubFOp::create(b, maxes[half], base)));
+    Value sum = arith::MulFOp::create(b, sums[half], alphas.back());
+    for (int64_t j = 0; j < kKeyFrags; ++j) {
+      for (int64_t e = 0; e < 2; ++e) {
+        Value score = vector::ExtractOp::create(b, scores[j], 2 * half + e);
+        Value prob = exp2(math::FmaOp::create(b, score, scaleLog2, negBase));
+        pValues[j][2 * half + e] = prob;
+        sum = arith::AddFOp::create(b, sum, prob);
+      }
+    }
+    newMaxes.push_back(newMax);
+    newSums.push_back(sum);
+  }
+  // An m16n8 C fragment pair (keys 16kk.. and 16kk + 8..) is the m16k16 A
+  // fragment of P.V: registers (row, keys) g/0-7, g+8/0-7, g/8-15, g+8/8-15.
+  auto pairType = VectorType::get({2}, f32Type);
+  auto pack = [&](Value x, Value y) -> Value {
+    Value pair = vector::FromElementsOp::create(b, pairType, ValueRange{x, y});
+    return arith::TruncFOp::create(b, VectorType::get({2}, p.element), pair);
+  };
+  probabilities.clear();
+  for (int64_t j = 0; j < kKeyFrags; j += 2)
+    for (int64_t frag : {j, j + 1})
+      for (int64_t half = 0; half < 2; ++half)
+        probabilities.push_back(
+            pack(pValues[frag][2 * half], pValues[frag][2 * half + 1]));
+  // Registers are ordered (j, half) for j, j + 1: g/0-7, g+8/0-7, g/8-15,
+  // g+8/8-15, as the A fragment wants.
+  SmallVector<Value> carried;
+  auto fragType = VectorType::get({4}, f32Type);
+  for (Value frag : o) {
+    SmallVector<Value> elements;
+    for (int64_t i = 0; i < 4; ++i)
+      elements.push_back(arith::MulFOp::create(
+          b, vector::ExtractOp::create(b, frag, i), alphas[i / 2]));
+    carried.push_back(vector::FromElementsOp::create(b, fragType, elements));
+  }
+  carried.append(newMaxes);
+  carried.append(newSums);
+  return carried;
+}
+
+/// O += P V over the 64 keys of `stage`: V is stored [key, d] (B row-major,
+/// K-major), read with transposed x4 ldmatrix loads that give two
+/// fragments' B registers.
+SmallVector<Value> KernelEmitter::emitProbabilitiesTimesValues(
+    Value stage, ValueRange probabilities, ValueRange o) {
+  SmallVector<Value> result(o);
+  auto ldType = VectorType::get({4, 2}, p.element);
+  Value laneRow = rem(lane, 16);
+  Value laneHalf = mul(div(lane, 16), index(8));
+  for (int64_t kk = 0; kk < kKeyBlock / 16; ++kk) {
+    SmallVector<Value> a(probabilities.begin() + 4 * kk,
+                         probabilities.begin() + 4 * kk + 4);
+    for (int64_t j = 0; j < p.dim / 8; j += 2) {
+      SmallVector<Value> regs =
+          getLdMatrixRows(b, nvgpu::LdMatrixOp::create(
+                                 b, ldType, tileV,
+                                 ValueRange{stage, add(index(kk * 16), laneRow),
+                                            add(index(j * 8), laneHalf)},
+                                 /*transpose=*/true, /*numTiles=*/4));
+      result[j] = createMmaSync(b, p.element, a, {regs[0], regs[1]}, result[j]);
+      result[j + 1] =
+          createMmaSync(b, p.element, a, {regs[2], regs[3]}, result[j + 1]);
+    }
+  }
+  return result;
+}
+
+/// out = O / l (zeros for rows that saw no key) and lse = ln 2 (m + log2 l)
+/// (-inf for them) for the rows before Sq.
+void KernelEmitter::emitStore(ValueRange o, ValueRange maxes, ValueRange sums) {
+  Value laneCol = mul(rem(lane, 4), index(2));
+  Type f32Type = b.getF32Type();
+  for (int64_t half = 0; half < 2; ++half) {
+    Value sum = reduceQuad(sums[half], /*isMax=*/false);
+    Value seen =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, f32(0.0));
+    Value inverse = arith::SelectOp::create(
+        b, seen, arith::DivFOp::create(b, f32(1.0), sum), f32(0.0));
+    Value row =
+        add(q0, add(mul(warp, index(16)), add(div(lane, 4), index(8 * half))));
+    auto ifRow = scf::IfOp::create(
+        b, cmp(arith::CmpIPredicate::slt, row, index(p.seqQ)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifRow.thenBlock());
+    for (int64_t j = 0; j < p.dim / 8; ++j) {
+      Value pair = vector::FromElementsOp::create(
+          b, VectorType::get({2}, f32Type),
+          ValueRange{
+              arith::MulFOp::create(
+                  b, vector::ExtractOp::create(b, o[j], 2 * half), inverse),
+              arith::MulFOp::create(
+                  b, vector::ExtractOp::create(b, o[j], 2 * half + 1),
+                  inverse)});
+      pair = arith::TruncFOp::create(b, VectorType::get({2}, p.element), pair);
+      vector::StoreOp::create(
+          b, pair, out,
+          ValueRange{batch, head, row, add(index(j * 8), laneCol)});
+    }
+    if (!lse)
+      continue;
+    auto ifLane = scf::IfOp::create(
+        b, cmp(arith::CmpIPredicate::eq, laneCol, index(0)), false);
+    b.setInsertionPointToStart(ifLane.thenBlock());
+    Value log2Sum = LLVM::CallIntrinsicOp::create(
+                        b, f32Type, b.getStringAttr("llvm.nvvm.lg2.approx.f"),
+                        ValueRange{sum})
+                        .getResult(0);
+    Value value = arith::MulFOp::create(
+        b, arith::AddFOp::create(b, maxes[half], log2Sum), f32(M_LN2));
+    value = arith::SelectOp::create(b, seen, value, f32(-INFINITY));
+    memref::StoreOp::create(b, value, lse, ValueRange{batch, head, row});
+  }
+}
+
+void KernelEmitter::emit() {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<Value> tiles = createDynamicSharedViews(
+      b, {getSharedTileType(ctx, p.element, {qBlock, p.dim}),
+          getSharedTileType(ctx, p.element, {2, kKeyBlock, p.dim}),
+          getSharedTileType(ctx, p.element, {2, kKeyBlock, p.dim})});
+  tileQ = tiles[0];
+  tileK = tiles[1];
+  tileV = tiles[2];
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  lane = rem(tid, 32);
+  warp = div(tid, 32);
+  // The heaviest (last) query blocks of a causal attention first.
+  int64_t qBlocks = llvm::divideCeil(p.seqQ, qBlock);
+  q0 =
+      mul(sub(index(qBlocks - 1), gpu::BlockIdOp::create(b, gpu::Dimension::x)),
+          index(qBlock));
+  Value bh = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  batch = div(bh, p.qHeads);
+  head = rem(bh, p.qHeads);
+  kvHead = div(head, p.qHeads / p.kvHeads);
+
+  // The keys the block's rows may see: [lo, hi) of [0, kvLimit).
+  Value seqKVEff = index(p.seqKV);
+  if (lens)
+    seqKVEff = arith::IndexCastOp::create(
+        b, b.getIndexType(), memref::LoadOp::create(b, lens, batch));
+  kvLimit = maxSI(minSI(seqKVEff, index(p.seqKV)), index(0));
+  offset = sub(seqKVEff, index(p.seqQ));
+  Value hi = kvLimit;
+  if (p.causal)
+    hi = minSI(hi, add(add(q0, index(qBlock)), offset));
+  Value lo = index(0);
+  if (p.window)
+    lo = maxSI(lo, add(sub(add(q0, offset), index(p.window)), index(1)));
+  blockBegin = arith::DivSIOp::create(b, lo, index(kKeyBlock));
+  blockEnd =
+      maxSI(arith::CeilDivSIOp::create(b, hi, index(kKeyBlock)), blockBegin);
+
+  // Prologue: Q, then the first K and V blocks, each its own group.
+  emitCopyTile(tileQ, {}, q, head, q0, qBlock, p.seqQ);
+  NVVM::CpAsyncCommitGroupOp::create(b);
+  emitLoadKeys(tileK, k, index(0), blockBegin);
+  emitLoadKeys(tileV, v, index(0), blockBegin);
+  NVVM::CpAsyncWaitGroupOp::create(b, 2);
+  gpu::BarrierOp::create(b);
+  auto ldType = VectorType::get({4, 2}, p.element);
+  for (int64_t kk = 0; kk < p.dim / 16; ++kk)
+    qFrags.push_back(getLdMatrixRows(
+        b, nvgpu::LdMatrixOp::create(
+               b, ldType, tileQ,
+               ValueRange{add(mul(warp, index(16)), rem(lane, 16)),
+                          add(index(kk * 16), mul(div(lane, 16), index(8)))},
+               /*transpose=*/false, /*numTiles=*/4)));
+
+  auto fragType = VectorType::get({4}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, fragType, DenseElementsAttr::get(fragType, b.getF32FloatAttr(0.0f)));
+  SmallVector<Value> init(p.dim / 8, zero);
+  init.append({f32(-INFINITY), f32(-INFINITY), f32(0.0), f32(0.0)});
+  auto loop = scf::ForOp::create(b, blockBegin, blockEnd, index(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value block = loop.getInductionVar();
+    ValueRange carried = loop.getRegionIterArgs();
+    int64_t numO = p.dim / 8;
+    Value step = sub(block, blockBegin);
+    Value stage = rem(step, 2), nextStage = rem(add(step, index(1)), 2);
+    Value nextBlock = add(block, index(1));
+    // K of this block is in; the other stage is free (its scores are done).
+    NVVM::CpAsyncWaitGroupOp::create(b, 1);
+    gpu::BarrierOp::create(b);
+    emitLoadKeys(tileK, k, nextStage, nextBlock);
+    SmallVector<Value> scores = emitScores(stage);
+    // Only blocks that cut the key range or the band are masked.
+    Value keyStart = mul(block, index(kKeyBlock));
+    Value needsMask = cmp(arith::CmpIPredicate::sgt,
+                          add(keyStart, index(kKeyBlock)), kvLimit);
+    if (p.causal)
+      needsMask = arith::OrIOp::create(b, needsMask,
+                                       cmp(arith::CmpIPredicate::sgt,
+                                           add(keyStart, index(kKeyBlock - 1)),
+                                           add(q0, offset)));
+    if (p.window)
+      needsMask = arith::OrIOp::create(
+          b, needsMask,
+          cmp(arith::CmpIPredicate::sle, keyStart,
+              sub(add(add(q0, index(qBlock - 1)), offset), index(p.window))));
+    SmallVector<Type> scoreTypes(kKeyFrags, fragType);
+    auto ifMask = scf::IfOp::create(b, scoreTypes, needsMask,
+                                    /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(ifMask.thenBlock());
+      scf::YieldOp::create(b, emitMask(scores, block));
+      b.setInsertionPointToStart(ifMask.elseBlock());
+      scf::YieldOp::create(b, scores);
+    }
+    SmallVector<Value> probabilities;
+    SmallVector<Value> next = emitOnlineSoftmax(
+        ifMask.getResults(), carried.take_front(numO), carried.slice(numO, 2),
+        carried.slice(numO + 2, 2), probabilities);
+    // V of this block is in; the other stage is free (its P.V is done).
+    NVVM::CpAsyncWaitGroupOp::create(b, 1);
+    gpu::BarrierOp::create(b);
+    emitLoadKeys(tileV, v, nextStage, nextBlock);
+    SmallVector<Value> o = emitProbabilitiesTimesValues(
+        stage, probabilities, ArrayRef<Value>(next).take_front(numO));
+    llvm::append_range(o, ArrayRef<Value>(next).drop_front(numO));
+    scf::YieldOp::create(b, o);
+  }
+  NVVM::CpAsyncWaitGroupOp::create(b, 0);
+  ValueRange results = loop.getResults();
+  int64_t numO = p.dim / 8;
+  emitStore(results.take_front(numO), results.slice(numO, 2),
+            results.slice(numO + 2, 2));
+  gpu::ReturnOp::create(b);
+}
+
+/// Replaces `op` by a launch of a new flash-attention kernel.
+void rewriteAttention(AttentionOp op, gpu::GPUModuleOp kernels, StringRef name,
+                      int64_t qBlock) {
+  auto qType = cast<RankedTensorType>(op.getQ().getType());
+  auto kType = cast<RankedTensorType>(op.getK().getType());
+  Problem p;
+  p.batch = qType.getDimSize(0);
+  p.qHeads = qType.getDimSize(1);
+  p.seqQ = qType.getDimSize(2);
+  p.dim = qType.getDimSize(3);
+  p.kvHeads = kType.getDimSize(1);
+  p.seqKV = kType.getDimSize(2);
+  p.causal = op.getCausal();
+  p.window = op.getWindow();
+  p.hasLens = static_cast<bool>(op.getKvLens());
+  p.hasLse = static_cast<bool>(op.getLse());
+  p.scale = *op.getStaticScale();
+  p.element = qType.getElementType();
+
+  auto asBuffer = [](Type type) {
+    auto tensor = cast<RankedTensorType>(type);
+    return MemRefType::get(tensor.getShape(), tensor.getElementType());
+  };
+  SmallVector<Type> argTypes;
+  for (Value operand : op->getOperands())
+    argTypes.push_back(asBuffer(operand.getType()));
+  for (Type type : op->getResultTypes())
+    argTypes.push_back(asBuffer(type));
+
+  // The kernel.
+  ImplicitLocOpBuilder kb =
+      ImplicitLocOpBuilder::atBlockEnd(op.getLoc(), kernels.getBody());
+  MLIRContext *ctx = kb.getContext();
+  int64_t dynamicBytes =
+      getBytes(getSharedTileType(ctx, p.element, {qBlock, p.dim})) +
+      2 * getBytes(getSharedTileType(ctx, p.element, {2, kKeyBlock, p.dim}));
+  auto kernel =
+      gpu::GPUFuncOp::create(kb, name, kb.getFunctionType(argTypes, {}));
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
+  int64_t threads = 2 * qBlock; // 32 per 16 rows
+  int64_t gridX = llvm::divideCeil(p.seqQ, qBlock), gridY = p.batch * p.qHeads;
+  kernel.setKnownBlockSizeAttr(
+      kb.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
+  kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
+  kb.setInsertionPointToStart(&kernel.getBody().front());
+  KernelEmitter(kb, kernel, p, qBlock).emit();
+
+  // The launch.
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  SmallVector<Value> args;
+  for (Value operand : op->getOperands())
+    args.push_back(createLaunchOperand(b, operand));
+  SmallVector<Value> results;
+  for (Type type : op->getResultTypes()) {
+    results.push_back(
+        memref::AllocOp::create(b, cast<MemRefType>(asBuffer(type))));
+    args.push_back(results.back());
+  }
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  gpu::LaunchFuncOp::create(
+      b, kernel, gpu::KernelDim3{index(gridX), index(gridY), index(1)},
+      gpu::KernelDim3{index(threads), index(1), index(1)},
+      /*dynamicSharedMemorySize=*/
+      arith::ConstantIntOp::create(b, b.getI32Type(), dynamicBytes), args);
+  for (auto [result, buffer] : llvm::zip(op->getResults(), results))
+    result.replaceAllUsesWith(bufferization::ToTensorOp::create(
+        b, result.getType(), buffer, /*restrict=*/true, /*writable=*/true));
+  op.erase();
+}
+
+struct TesseraTensorCoreAttentionPass
+    : public tessera::impl::TesseraTensorCoreAttentionBase<
+          TesseraTensorCoreAttentionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    unsigned capability = getComputeCapability(chip);
+    if (capability == 0) {
+      emitError(module.getLoc(), "tessera-tensor-core-attention: unknown "
+                                 "NVIDIA chip '")
+          << chip << "' (expected sm_<NN>[a])";
+      return signalPassFailure();
+    }
+    if (qBlock != 64 && qBlock != 128) {
+      emitError(module.getLoc(),
+                "tessera-tensor-core-attention: 'q-block' must be 64 or "
+                "128, got ")
+          << static_cast<int64_t>(qBlock);
+      return signalPassFailure();
+    }
+    if (capability < 80)
+      return; // No cp.async and bf16 mma: the generic lowering stays.
+    SmallVector<AttentionOp> ops;
+    module.walk([&](AttentionOp op) {
+      std::string why = whyNotEligible(op);
+      LLVM_DEBUG(llvm::dbgs() << op.getLoc() << ": "
+                              << (why.empty() ? "tensor cores" : why) << "\n");
+      if (why.empty())
+        ops.push_back(op);
+    });
+    if (ops.empty())
+      return;
+    gpu::GPUModuleOp kernels = getOrCreateKernelModule(module);
+    llvm::StringMap<unsigned> next; // Kernels named <function>_flash<N>.
+    for (AttentionOp op : ops)
+      rewriteAttention(op, kernels,
+                       getUniqueKernelName(kernels, op, "flash", next), qBlock);
+  }
+};
+
+} // namespace

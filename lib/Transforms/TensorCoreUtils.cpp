@@ -1,0 +1,139 @@
+//===- TensorCoreUtils.cpp - Helpers of the tensor-core kernels -----------===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TensorCoreUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+unsigned tensor_core::getComputeCapability(StringRef chip) {
+  unsigned version = 0;
+  if (!chip.consume_front("sm_"))
+    return 0;
+  chip.consume_back("a");
+  return chip.getAsInteger(10, version) ? 0 : version;
+}
+
+gpu::GPUModuleOp tensor_core::getOrCreateKernelModule(ModuleOp module) {
+  constexpr StringLiteral name = "tessera_kernels";
+  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>(name))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  b.getUnitAttr());
+  return gpu::GPUModuleOp::create(b, module.getLoc(), name);
+}
+
+std::string tensor_core::getUniqueKernelName(gpu::GPUModuleOp kernels,
+                                             Operation *op, StringRef suffix,
+                                             llvm::StringMap<unsigned> &next) {
+  StringRef func = op->getParentOfType<FunctionOpInterface>().getName();
+  std::string name;
+  do {
+    name = (func + "_" + suffix + Twine(next[func]++)).str();
+  } while (kernels.lookupSymbol(name));
+  return name;
+}
+
+MemRefType tensor_core::getSharedTileType(MLIRContext *ctx, Type element,
+                                          ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> padded(shape);
+  padded.back() += kPad;
+  return MemRefType::get(
+      padded, element, MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+}
+
+int64_t tensor_core::getBytes(MemRefType type) {
+  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+}
+
+SmallVector<Value>
+tensor_core::createDynamicSharedViews(ImplicitLocOpBuilder &b,
+                                      ArrayRef<MemRefType> types) {
+  Value dynamic = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                         MemRefLayoutAttrInterface(),
+                         gpu::AddressSpaceAttr::get(
+                             b.getContext(), gpu::AddressSpace::Workgroup)));
+  SmallVector<Value> views;
+  int64_t offset = 0;
+  for (MemRefType type : types) {
+    views.push_back(memref::ViewOp::create(
+        b, type, dynamic, arith::ConstantIndexOp::create(b, offset),
+        ValueRange{}));
+    offset += getBytes(type);
+  }
+  return views;
+}
+
+SmallVector<Value> tensor_core::getLdMatrixRows(ImplicitLocOpBuilder &b,
+                                                Value fragment) {
+  SmallVector<Value> rows;
+  for (int64_t q = 0; q < 4; ++q)
+    rows.push_back(vector::ExtractOp::create(b, fragment, q));
+  return rows;
+}
+
+Value tensor_core::createMmaSync(ImplicitLocOpBuilder &b, Type element,
+                                 ArrayRef<Value> a, ArrayRef<Value> bRegs,
+                                 Value c) {
+  bool isBF16 = isa<BFloat16Type>(element);
+  auto registers = [&](ArrayRef<Value> pairs) {
+    SmallVector<Value> regs;
+    for (Value pair : pairs) {
+      if (isBF16) {
+        // bf16 pairs travel as i32.
+        Value cast = vector::BitCastOp::create(
+            b, VectorType::get({1}, b.getI32Type()), pair);
+        pair = vector::ExtractOp::create(b, cast, 0);
+      }
+      regs.push_back(pair);
+    }
+    return regs;
+  };
+  SmallVector<Value> accumulators;
+  for (int64_t i = 0; i < 4; ++i)
+    accumulators.push_back(vector::ExtractOp::create(b, c, i));
+  Type f32 = b.getF32Type();
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+  NVVM::MMATypes type = isBF16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  auto mma = NVVM::MmaOp::create(
+      b, resultType, registers(a), registers(bRegs), accumulators,
+      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{type, type},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> parts;
+  for (int64_t i = 0; i < 4; ++i)
+    parts.push_back(LLVM::ExtractValueOp::create(b, mma, i));
+  return vector::FromElementsOp::create(b, VectorType::get({4}, f32), parts);
+}
+
+Value tensor_core::createLaunchOperand(ImplicitLocOpBuilder &b, Value tensor) {
+  auto tensorType = cast<RankedTensorType>(tensor.getType());
+  auto type =
+      MemRefType::get(tensorType.getShape(), tensorType.getElementType());
+  if (matchPattern(tensor, m_Constant())) {
+    Value empty =
+        tensor::EmptyOp::create(b, type.getShape(), type.getElementType());
+    tensor = linalg::CopyOp::create(b, tensor, empty).getResult(0);
+  }
+  return bufferization::ToBufferOp::create(b, type, tensor,
+                                           /*read_only=*/b.getUnitAttr());
+}

@@ -1,0 +1,71 @@
+//===- TensorCoreUtils.h - Helpers of the tensor-core kernels ---*- C++ -*-===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// What the NVIDIA tensor-core kernels (tessera-tensor-core-grouped-matmul,
+// tessera-tensor-core-attention) share: the kernel module, padded tiles in
+// dynamic shared memory, ldmatrix results as registers, mma.sync and the
+// launch's operand buffers. Internal to the library.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_LIB_TRANSFORMS_TENSORCOREUTILS_H
+#define TESSERA_LIB_TRANSFORMS_TENSORCOREUTILS_H
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir {
+namespace tessera {
+namespace tensor_core {
+
+/// Shared-memory rows are padded by 8 elements, which spreads the 8 rows an
+/// ldmatrix reads over all 32 banks; copies move 8 elements (16 bytes).
+constexpr int64_t kPad = 8, kChunk = 8;
+
+/// The NVIDIA compute capability of `chip` (`sm_90a` -> 90), 0 if unknown.
+unsigned getComputeCapability(StringRef chip);
+
+/// `gpu.module @tessera_kernels` of `module`, created (and `module` marked
+/// as a GPU container) on first use.
+gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module);
+
+/// A kernel name `<function of op>_<suffix><N>` not yet used in `kernels`;
+/// `next` counts per function.
+std::string getUniqueKernelName(gpu::GPUModuleOp kernels, Operation *op,
+                                StringRef suffix,
+                                llvm::StringMap<unsigned> &next);
+
+/// A tile of `shape` elements in workgroup memory, the last dimension padded
+/// by kPad.
+MemRefType getSharedTileType(MLIRContext *ctx, Type element,
+                             ArrayRef<int64_t> shape);
+int64_t getBytes(MemRefType type);
+
+/// Views of the kernel's dynamic shared memory, one per type, back to back.
+SmallVector<Value> createDynamicSharedViews(ImplicitLocOpBuilder &b,
+                                            ArrayRef<MemRefType> types);
+
+/// The four 32-bit rows (vector<2xf16|bf16>) of an x4 ldmatrix result.
+SmallVector<Value> getLdMatrixRows(ImplicitLocOpBuilder &b, Value fragment);
+
+/// One m16n8k16 mma.sync with f32 accumulators: `a` (4) and `bRegs` (2) are
+/// vector<2xf16|bf16> registers of the `element` type, `c` a vector<4xf32>;
+/// returns the new vector<4xf32>.
+Value createMmaSync(ImplicitLocOpBuilder &b, Type element, ArrayRef<Value> a,
+                    ArrayRef<Value> bRegs, Value c);
+
+/// The read-only buffer of `tensor` for a launch. A constant (a global after
+/// bufferization) is first copied: launch arguments are function arguments
+/// and allocations.
+Value createLaunchOperand(ImplicitLocOpBuilder &b, Value tensor);
+
+} // namespace tensor_core
+} // namespace tessera
+} // namespace mlir
+
+#endif // TESSERA_LIB_TRANSFORMS_TENSORCOREUTILS_H

@@ -1,0 +1,174 @@
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention | FileCheck %s
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_75" | FileCheck %s --check-prefix=OLD
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="q-block=128" | FileCheck %s --check-prefix=WIDE
+
+// A bf16 GQA attention (8 query heads over 2 KV heads) with causal, window,
+// kv_lens and the lse becomes a launch of a flash kernel between to_buffer
+// of the operands and to_tensor of both results: one block of 4 warps per
+// 64 query rows (2) of each (batch, head) (16), Q and two stages of K and V
+// in dynamic shared memory (64x(64+8) + 2 x 2 x 64x(64+8) bf16: 46080 bytes).
+// CHECK-LABEL: func.func @gqa
+// CHECK-DAG:   %[[Q:.*]] = bufferization.to_buffer %arg0 read_only : tensor<2x8x100x64xbf16> to memref<2x8x100x64xbf16>
+// CHECK-DAG:   %[[K:.*]] = bufferization.to_buffer %arg1 read_only : tensor<2x2x150x64xbf16> to memref<2x2x150x64xbf16>
+// CHECK-DAG:   %[[V:.*]] = bufferization.to_buffer %arg2 read_only : tensor<2x2x150x64xbf16> to memref<2x2x150x64xbf16>
+// CHECK-DAG:   %[[L:.*]] = bufferization.to_buffer %arg3 read_only : tensor<2xi32> to memref<2xi32>
+// CHECK:       %[[O:.*]] = memref.alloc() : memref<2x8x100x64xbf16>
+// CHECK:       %[[LSE:.*]] = memref.alloc() : memref<2x8x100xf32>
+// CHECK:       gpu.launch_func @tessera_kernels::@gqa_flash0 blocks in (%c2{{.*}}, %c16{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c46080_i32 args(%[[Q]] : memref<2x8x100x64xbf16>, %[[K]] : memref<2x2x150x64xbf16>, %[[V]] : memref<2x2x150x64xbf16>, %[[L]] : memref<2xi32>, %[[O]] : memref<2x8x100x64xbf16>, %[[LSE]] : memref<2x8x100xf32>)
+// CHECK:       %[[RO:.*]] = bufferization.to_tensor %[[O]] restrict writable
+// CHECK:       %[[RL:.*]] = bufferization.to_tensor %[[LSE]] restrict writable
+// CHECK:       return %[[RO]], %[[RL]]
+// CHECK-NOT:   tessera.attention
+//
+// CHECK:       gpu.module @tessera_kernels
+// CHECK:       gpu.func @gqa_flash0(%[[AQ:.*]]: memref<2x8x100x64xbf16>, %[[AK:.*]]: memref<2x2x150x64xbf16>, %[[AV:.*]]: memref<2x2x150x64xbf16>, %[[AL:.*]]: memref<2xi32>, %[[AO:.*]]: memref<2x8x100x64xbf16>, %[[ALSE:.*]]: memref<2x8x100xf32>)
+// CHECK-SAME:    kernel attributes {known_block_size = array<i32: 128, 1, 1>, known_grid_size = array<i32: 2, 16, 1>}
+// CHECK:       %[[SHARED:.*]] = gpu.dynamic_shared_memory
+// CHECK:       %[[TQ:.*]] = memref.view %[[SHARED]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x72xbf16, #gpu.address_space<workgroup>>
+// CHECK:       %[[TK:.*]] = memref.view %[[SHARED]][%c9216{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x64x72xbf16, #gpu.address_space<workgroup>>
+// CHECK:       %[[TV:.*]] = memref.view %[[SHARED]][%c27648{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x64x72xbf16, #gpu.address_space<workgroup>>
+// The heaviest query block first; the query head's KV head (8 / 2 = 4 per
+// KV head); Skv_eff from kv_lens.
+// CHECK:       %[[BX:.*]] = gpu.block_id x
+// CHECK:       arith.subi %c1{{.*}}, %[[BX]]
+// CHECK:       %[[BY:.*]] = gpu.block_id y
+// CHECK:       %[[BATCH:.*]] = arith.divui %[[BY]], %c8
+// CHECK:       %[[HEAD:.*]] = arith.remui %[[BY]], %c8
+// CHECK:       %[[KVH:.*]] = arith.divui %[[HEAD]], %c4
+// CHECK:       %[[LEN:.*]] = memref.load %[[AL]][%[[BATCH]]]
+// The key blocks: from the window's first key (q0 + Skv_eff - Sq - 70 + 1)
+// to the causal diagonal of the last row, within [0, min(Skv, Skv_eff)).
+// CHECK:       %[[BEGIN:.*]] = arith.divsi %{{.*}}, %c64
+// CHECK:       %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c64
+// CHECK:       %[[END:.*]] = arith.maxsi %[[CEIL]], %[[BEGIN]]
+// Prologue: Q (4 chunks of 16 bytes a thread), the first K and V blocks,
+// one group each; Q's fragments to registers.
+// CHECK-COUNT-4: nvgpu.device_async_copy %[[AQ]][%[[BATCH]], %[[HEAD]], {{.*}}], %[[TQ]][{{.*}}], 8 {bypassL1}
+// CHECK:       nvvm.cp.async.commit.group
+// CHECK:       scf.if
+// CHECK-COUNT-4: nvgpu.device_async_copy %[[AK]][%[[BATCH]], %[[KVH]], {{.*}}], %[[TK]][{{.*}}], 8 {bypassL1}
+// CHECK:       nvvm.cp.async.commit.group
+// CHECK:       scf.if
+// CHECK-COUNT-4: nvgpu.device_async_copy %[[AV]][%[[BATCH]], %[[KVH]], {{.*}}], %[[TV]][{{.*}}], 8 {bypassL1}
+// CHECK:       nvvm.cp.async.commit.group
+// CHECK-NEXT:  nvvm.cp.async.wait.group 2
+// CHECK-NEXT:  gpu.barrier
+// CHECK-COUNT-4: nvgpu.ldmatrix %[[TQ]][{{.*}}] {numTiles = 4 : i32, transpose = false}
+// The loop over the key blocks carries O (8 fragments), the running maxes
+// and sums of the lane's two rows.
+// CHECK:       scf.for %[[BLOCK:.*]] = %[[BEGIN]] to %[[END]] step %{{.*}} iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32)
+// CHECK:       nvvm.cp.async.wait.group 1
+// CHECK-NEXT:  gpu.barrier
+// CHECK:       nvgpu.device_async_copy %[[AK]]
+// CHECK:       nvvm.cp.async.commit.group
+// S = Q K^T: 4 k-steps x 8 fragments, K read without transpose.
+// CHECK:       nvgpu.ldmatrix %[[TK]][{{.*}}] {numTiles = 4 : i32, transpose = false}
+// CHECK:       nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK-COUNT-31: nvvm.mma.sync
+// Blocks that cut the key range, the diagonal or the window are masked.
+// CHECK:       arith.ori
+// CHECK:       %[[CUT:.*]] = arith.ori
+// CHECK-NEXT:  scf.if %[[CUT]] -> (vector<4xf32>
+// CHECK:       arith.select %{{.*}}, %{{.*}}, %cst
+// CHECK:       } else {
+// Online softmax: row maxes over the 4 lanes of a row, exp2 of scores
+// times scale * log2(e) (0.125 * 1.4427 = 0.180337) minus the max.
+// CHECK:       gpu.shuffle xor %{{.*}}, %c1_i32
+// CHECK:       gpu.shuffle xor %{{.*}}, %c2_i32
+// CHECK:       arith.mulf %{{.*}}, %[[SCALE:cst_[0-9]+]] : f32
+// CHECK:       llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// CHECK:       math.fma %{{.*}}, %[[SCALE]], %{{.*}} : f32
+// P rounded to bf16 pairs: the A registers of P.V.
+// CHECK:       arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
+// CHECK:       nvvm.cp.async.wait.group 1
+// CHECK-NEXT:  gpu.barrier
+// CHECK:       nvgpu.device_async_copy %[[AV]]
+// CHECK:       nvvm.cp.async.commit.group
+// CHECK:       nvgpu.ldmatrix %[[TV]][{{.*}}] {numTiles = 4 : i32, transpose = true}
+// CHECK-COUNT-32: nvvm.mma.sync
+// CHECK-NOT:   nvvm.mma.sync
+// CHECK:       scf.yield
+// CHECK:       nvvm.cp.async.wait.group 0
+// Epilogue: sums over the 4 lanes, O / l, lse = (m + log2 l) ln 2.
+// CHECK:       gpu.shuffle xor
+// CHECK:       arith.divf
+// CHECK:       vector.store %{{.*}}, %[[AO]][%[[BATCH]], %[[HEAD]], {{.*}}] : memref<2x8x100x64xbf16>, vector<2xbf16>
+// CHECK:       llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
+// CHECK:       memref.store %{{.*}}, %[[ALSE]][%[[BATCH]], %[[HEAD]], {{.*}}] : memref<2x8x100xf32>
+// CHECK:       gpu.return
+// Eight warps per block of 128 rows.
+// WIDE-LABEL:  func.func @gqa
+// WIDE:        blocks in (%c1{{.*}}, %c16{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c55296_i32
+// OLD-LABEL:   func.func @gqa
+// OLD:         tessera.attention
+// OLD-NOT:     gpu.module
+func.func @gqa(%q: tensor<2x8x100x64xbf16>, %k: tensor<2x2x150x64xbf16>,
+               %v: tensor<2x2x150x64xbf16>, %lens: tensor<2xi32>)
+    -> (tensor<2x8x100x64xbf16>, tensor<2x8x100xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens
+      {causal = true, window = 70 : i64}
+      : (tensor<2x8x100x64xbf16>, tensor<2x2x150x64xbf16>,
+         tensor<2x2x150x64xbf16>, tensor<2xi32>)
+      -> (tensor<2x8x100x64xbf16>, tensor<2x8x100xf32>)
+  return %o, %lse : tensor<2x8x100x64xbf16>, tensor<2x8x100xf32>
+}
+
+// -----
+
+// f16 operands are passed to mma.sync as vector<2xf16> registers. Without
+// causal, window or kv_lens, only the block past the last key is masked;
+// without lse, nothing but O is stored. D = 16: one k-step of Q K^T.
+// CHECK-LABEL: func.func @f16
+// CHECK:       gpu.launch_func @tessera_kernels::@f16_flash0 blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128
+// CHECK:       gpu.func @f16_flash0
+// CHECK-NOT:   memref.load
+// CHECK:       %[[SKV:.*]] = arith.minsi %c40, %c40
+// CHECK:       %[[LIMIT:.*]] = arith.maxsi %[[SKV]], %c0
+// CHECK:       scf.for
+// CHECK-COUNT-8: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK:       %[[CUT:.*]] = arith.cmpi sgt, %{{.*}}, %[[LIMIT]]
+// CHECK-NEXT:  scf.if %[[CUT]] -> (vector<4xf32>
+// CHECK:       arith.truncf %{{.*}} : vector<2xf32> to vector<2xf16>
+// CHECK:       vector.store %{{.*}} : memref<1x1x10x16xf16>, vector<2xf16>
+// CHECK-NOT:   memref.store
+// CHECK:       gpu.return
+func.func @f16(%q: tensor<1x1x10x16xf16>, %k: tensor<1x1x40x16xf16>,
+               %v: tensor<1x1x40x16xf16>) -> tensor<1x1x10x16xf16> {
+  %o = tessera.attention %q, %k, %v
+      : (tensor<1x1x10x16xf16>, tensor<1x1x40x16xf16>, tensor<1x1x40x16xf16>)
+      -> tensor<1x1x10x16xf16>
+  return %o : tensor<1x1x10x16xf16>
+}
+
+// -----
+
+// What the kernel does not take yet keeps the generic lowering: f32, a
+// bias, a softcap, D != Dv, D not a multiple of 16, D over 128, dynamic
+// shapes, a negative scale.
+// CHECK-LABEL: func.func @not_eligible
+// CHECK-NOT:   gpu.launch_func
+// CHECK-COUNT-8: tessera.attention
+// CHECK-NOT:   gpu.module
+func.func @not_eligible(%qf: tensor<1x1x8x16xf32>, %kf: tensor<1x1x8x16xf32>,
+                        %q: tensor<1x1x8x16xbf16>, %k: tensor<1x1x8x16xbf16>,
+                        %bias: tensor<1x1x8x8xbf16>, %v32: tensor<1x1x8x32xbf16>,
+                        %q8: tensor<1x1x8x8xbf16>, %q256: tensor<1x1x8x256xbf16>,
+                        %qd: tensor<1x1x?x16xbf16>) {
+  %0 = tessera.attention %qf, %kf, %kf
+      : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+  %1 = tessera.attention %q, %k, %k bias %bias
+      : (tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x8xbf16>) -> tensor<1x1x8x16xbf16>
+  %2 = tessera.attention %q, %k, %k {softcap = 30.0 : f32}
+      : (tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>) -> tensor<1x1x8x16xbf16>
+  %3 = tessera.attention %q, %k, %v32
+      : (tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x32xbf16>) -> tensor<1x1x8x32xbf16>
+  %4 = tessera.attention %q8, %q8, %q8
+      : (tensor<1x1x8x8xbf16>, tensor<1x1x8x8xbf16>, tensor<1x1x8x8xbf16>) -> tensor<1x1x8x8xbf16>
+  %5 = tessera.attention %q256, %q256, %q256
+      : (tensor<1x1x8x256xbf16>, tensor<1x1x8x256xbf16>, tensor<1x1x8x256xbf16>) -> tensor<1x1x8x256xbf16>
+  %6 = tessera.attention %qd, %k, %k
+      : (tensor<1x1x?x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>) -> tensor<1x1x?x16xbf16>
+  %7 = tessera.attention %q, %k, %k {scale = -0.5 : f32}
+      : (tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>) -> tensor<1x1x8x16xbf16>
+  return
+}
