@@ -11,21 +11,25 @@
 // `bufferization.to_tensor` of the results (as
 // tessera-tensor-core-grouped-matmul).
 //
-// The kernel. A block of `q-block / 16` warps owns `q-block` query rows of
-// one (batch, query head); each warp owns 16 rows. The block stages its Q
-// tile in shared memory once and keeps each warp's Q fragments in
-// registers, then walks the key blocks of 64 the rows can see (causal and
-// window bands and kv_lens bound the loop; blocks outside the band are never
-// visited): K and V tiles are double-buffered in dynamic shared memory with
-// `cp.async` (the next K tile loads while the scores are computed, the next
-// V tile while P.V is), S = Q K^T comes from `mma.sync.m16n8k16` on
-// `ldmatrix` fragments, an online softmax in base 2 (the scale times log2(e)
-// folded into one multiply-add before `ex2.approx`) keeps a running max and
-// sum per row, and the probabilities, rounded to the input type, feed P.V's
-// A operand straight from the score accumulators (an m16n8 C fragment pair
-// is an m16k16 A fragment). Only the key blocks that cut the band or the
-// key range apply the mask. The query heads of a KV head read it by index
-// (GQA); the heaviest query blocks of a causal launch run first.
+// The kernel. A block of `q-block / warp-rows` warps owns `q-block` query
+// rows of one (batch, query head); each warp owns `warp-rows` rows, 16 or
+// 32 (one or two row fragments of 16). The block stages its Q tile in
+// shared memory once (a warp of one row fragment keeps its Q fragments in
+// registers), then walks the key blocks of 64 the rows can see (causal and
+// window bands and kv_lens bound the loop; blocks outside the band are
+// never visited): K and V tiles are double-buffered in dynamic shared
+// memory with `cp.async` (the next K tile loads while the scores are
+// computed, the next V tile while P.V is), S = Q K^T comes from
+// `mma.sync.m16n8k16` on `ldmatrix` fragments (with two row fragments,
+// each K and V fragment read from shared memory feeds two mma, which halves
+// the shared-memory traffic per mma: the default), an online softmax in
+// base 2 (the scale times log2(e) folded into one multiply-add before
+// `ex2.approx`) keeps a running max and sum per row, and the probabilities,
+// rounded to the input type, feed P.V's A operand straight from the score
+// accumulators (an m16n8 C fragment pair is an m16k16 A fragment). Only the
+// key blocks that cut the band or the key range apply the mask. The query
+// heads of a KV head read it by index (GQA); the heaviest query blocks of a
+// causal launch run first.
 //
 // A row that sees no key gives zeros and an lse of -inf, as the reference.
 // Needs sm_80 or newer; other chips, and other attentions (bias, softcap,
@@ -106,8 +110,9 @@ struct Problem {
 class KernelEmitter {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
-                const Problem &p, int64_t qBlock)
-      : b(b), p(p), qBlock(qBlock), warps(qBlock / 16) {
+                const Problem &p, int64_t qBlock, int64_t warpRows)
+      : b(b), p(p), qBlock(qBlock), warps(qBlock / warpRows),
+        rowFrags(warpRows / 16) {
     Block &entry = kernel.getBody().front();
     unsigned next = 0;
     q = entry.getArgument(next++);
@@ -150,27 +155,50 @@ private:
   void emitCopyTile(Value tile, ValueRange tileIndex, Value source, Value head,
                     Value row0, int64_t rows, int64_t limit);
   void emitLoadKeys(Value tile, Value source, Value stage, Value block);
+  /// The block-relative first row of the warp's row fragment `mi`.
+  Value getFragmentRow(int64_t mi);
+  SmallVector<Value> getQFragment(int64_t mi, int64_t kk);
   SmallVector<Value> emitScores(Value stage);
-  SmallVector<Value> emitMask(ValueRange scores, Value keyBlock);
+  SmallVector<Value> emitMask(ValueRange scores, Value keyBlock, int64_t mi);
   SmallVector<Value> emitOnlineSoftmax(ValueRange scores, ValueRange o,
                                        ValueRange maxes, ValueRange sums,
                                        SmallVector<Value> &probabilities);
-  SmallVector<Value> emitProbabilitiesTimesValues(Value stage,
-                                                  ValueRange probabilities,
-                                                  ValueRange o);
-  void emitStore(ValueRange o, ValueRange maxes, ValueRange sums);
+  SmallVector<Value> emitProbabilitiesTimesValues(
+      Value stage, ArrayRef<SmallVector<Value>> probabilities, ValueRange o);
+  void emitStore(ValueRange o, ValueRange maxes, ValueRange sums, int64_t mi);
 
   ImplicitLocOpBuilder &b;
   const Problem &p;
-  int64_t qBlock, warps;
+  /// Rows per block, warps per block, 16-row fragments per warp.
+  int64_t qBlock, warps, rowFrags;
   Value q, k, v, lens, out, lse;
   Value tileQ, tileK, tileV;
   Value tid, lane, warp, batch, head, kvHead, q0;
   /// Keys at or past kvLimit (min(Skv, Skv_eff)) are masked; offset is
   /// Skv_eff - Sq; the loop visits key blocks [blockBegin, blockEnd).
   Value kvLimit, offset, blockBegin, blockEnd;
+  /// Q's A fragments per k-step, when the warp keeps them in registers
+  /// (one row fragment per warp); else they are read from shared memory.
   SmallVector<SmallVector<Value>> qFrags;
 };
+
+Value KernelEmitter::getFragmentRow(int64_t mi) {
+  return add(mul(warp, index(16 * rowFrags)), index(16 * mi));
+}
+
+/// Q's A fragment of row fragment `mi` and k-step `kk`: lanes 0-15 address
+/// rows 0-15 at d = 16kk, lanes 16-31 the same rows at d + 8; registers
+/// (rows, d) 0-7/0-7, 8-15/0-7, 0-7/8-15, 8-15/8-15.
+SmallVector<Value> KernelEmitter::getQFragment(int64_t mi, int64_t kk) {
+  if (!qFrags.empty())
+    return qFrags[kk];
+  return getLdMatrixRows(
+      b, nvgpu::LdMatrixOp::create(
+             b, VectorType::get({4, 2}, p.element), tileQ,
+             ValueRange{add(getFragmentRow(mi), rem(lane, 16)),
+                        add(index(kk * 16), mul(div(lane, 16), index(8)))},
+             /*transpose=*/false, /*numTiles=*/4));
+}
 
 Value KernelEmitter::exp2(Value x) {
   return LLVM::CallIntrinsicOp::create(
@@ -238,19 +266,23 @@ void KernelEmitter::emitLoadKeys(Value tile, Value source, Value stage,
   NVVM::CpAsyncCommitGroupOp::create(b);
 }
 
-/// S = Q K^T of the warp's 16 rows and the 64 keys of `stage`: 8
-/// vector<4xf32> fragments of 16x8. K is stored [key, d], which is B in
-/// column-major order: an x4 ldmatrix without transpose reads two fragments'
-/// k-step (keys of fragments j and j + 1, d and d + 8).
+/// S = Q K^T of the warp's rows and the 64 keys of `stage`: 8 vector<4xf32>
+/// fragments of 16x8 per row fragment (row fragment-major). K is stored
+/// [key, d], which is B in column-major order: an x4 ldmatrix without
+/// transpose reads two fragments' k-step (keys of fragments j and j + 1, d
+/// and d + 8), used by every row fragment.
 SmallVector<Value> KernelEmitter::emitScores(Value stage) {
   auto fragType = VectorType::get({4}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, fragType, DenseElementsAttr::get(fragType, b.getF32FloatAttr(0.0f)));
-  SmallVector<Value> s(kKeyFrags, zero);
+  SmallVector<Value> s(rowFrags * kKeyFrags, zero);
   auto ldType = VectorType::get({4, 2}, p.element);
   Value keyInPair = add(rem(lane, 8), mul(div(lane, 16), index(8)));
   Value dHalf = mul(rem(div(lane, 8), 2), index(8));
   for (int64_t kk = 0; kk < p.dim / 16; ++kk) {
+    SmallVector<SmallVector<Value>> a;
+    for (int64_t mi = 0; mi < rowFrags; ++mi)
+      a.push_back(getQFragment(mi, kk));
     for (int64_t j = 0; j < kKeyFrags; j += 2) {
       SmallVector<Value> regs =
           getLdMatrixRows(b, nvgpu::LdMatrixOp::create(
@@ -258,22 +290,28 @@ SmallVector<Value> KernelEmitter::emitScores(Value stage) {
                                  ValueRange{stage, add(index(j * 8), keyInPair),
                                             add(index(kk * 16), dHalf)},
                                  /*transpose=*/false, /*numTiles=*/4));
-      s[j] = createMmaSync(b, p.element, qFrags[kk], {regs[0], regs[1]}, s[j]);
-      s[j + 1] =
-          createMmaSync(b, p.element, qFrags[kk], {regs[2], regs[3]}, s[j + 1]);
+      for (int64_t mi = 0; mi < rowFrags; ++mi) {
+        Value *frag = &s[mi * kKeyFrags + j];
+        frag[0] =
+            createMmaSync(b, p.element, a[mi], {regs[0], regs[1]}, frag[0]);
+        frag[1] =
+            createMmaSync(b, p.element, a[mi], {regs[2], regs[3]}, frag[1]);
+      }
     }
   }
   return s;
 }
 
-/// The scores with keys the rows may not see at -inf: fragment element
-/// (half, e) of fragment j is row lane/4 + 8 half, key 8j + 2(lane%4) + e.
-SmallVector<Value> KernelEmitter::emitMask(ValueRange scores, Value keyBlock) {
+/// The scores of row fragment `mi` with keys the rows may not see at -inf:
+/// fragment element (half, e) of fragment j is row lane/4 + 8 half, key
+/// 8j + 2(lane%4) + e.
+SmallVector<Value> KernelEmitter::emitMask(ValueRange scores, Value keyBlock,
+                                           int64_t mi) {
   SmallVector<Value> masked;
   Value negInf = f32(-INFINITY);
   Value key0 =
       add(mul(keyBlock, index(kKeyBlock)), mul(rem(lane, 4), index(2)));
-  Value row0 = add(q0, add(mul(warp, index(16)), div(lane, 4)));
+  Value row0 = add(q0, add(getFragmentRow(mi), div(lane, 4)));
   for (int64_t j = 0; j < kKeyFrags; ++j) {
     SmallVector<Value> elements;
     for (int64_t half = 0; half < 2; ++half) {
@@ -371,36 +409,40 @@ KernelEmitter::emitOnlineSoftmax(ValueRange scores, ValueRange o,
   return carried;
 }
 
-/// O += P V over the 64 keys of `stage`: V is stored [key, d] (B row-major,
+/// O += P V over the 64 keys of `stage` for every row fragment (O and
+/// `probabilities` row fragment-major): V is stored [key, d] (B row-major,
 /// K-major), read with transposed x4 ldmatrix loads that give two
 /// fragments' B registers.
 SmallVector<Value> KernelEmitter::emitProbabilitiesTimesValues(
-    Value stage, ValueRange probabilities, ValueRange o) {
+    Value stage, ArrayRef<SmallVector<Value>> probabilities, ValueRange o) {
   SmallVector<Value> result(o);
   auto ldType = VectorType::get({4, 2}, p.element);
   Value laneRow = rem(lane, 16);
   Value laneHalf = mul(div(lane, 16), index(8));
+  int64_t numO = p.dim / 8;
   for (int64_t kk = 0; kk < kKeyBlock / 16; ++kk) {
-    SmallVector<Value> a(probabilities.begin() + 4 * kk,
-                         probabilities.begin() + 4 * kk + 4);
-    for (int64_t j = 0; j < p.dim / 8; j += 2) {
+    for (int64_t j = 0; j < numO; j += 2) {
       SmallVector<Value> regs =
           getLdMatrixRows(b, nvgpu::LdMatrixOp::create(
                                  b, ldType, tileV,
                                  ValueRange{stage, add(index(kk * 16), laneRow),
                                             add(index(j * 8), laneHalf)},
                                  /*transpose=*/true, /*numTiles=*/4));
-      result[j] = createMmaSync(b, p.element, a, {regs[0], regs[1]}, result[j]);
-      result[j + 1] =
-          createMmaSync(b, p.element, a, {regs[2], regs[3]}, result[j + 1]);
+      for (int64_t mi = 0; mi < rowFrags; ++mi) {
+        ArrayRef<Value> a = ArrayRef<Value>(probabilities[mi]).slice(4 * kk, 4);
+        Value *frag = &result[mi * numO + j];
+        frag[0] = createMmaSync(b, p.element, a, {regs[0], regs[1]}, frag[0]);
+        frag[1] = createMmaSync(b, p.element, a, {regs[2], regs[3]}, frag[1]);
+      }
     }
   }
   return result;
 }
 
 /// out = O / l (zeros for rows that saw no key) and lse = ln 2 (m + log2 l)
-/// (-inf for them) for the rows before Sq.
-void KernelEmitter::emitStore(ValueRange o, ValueRange maxes, ValueRange sums) {
+/// (-inf for them) for the rows of row fragment `mi` before Sq.
+void KernelEmitter::emitStore(ValueRange o, ValueRange maxes, ValueRange sums,
+                              int64_t mi) {
   Value laneCol = mul(rem(lane, 4), index(2));
   Type f32Type = b.getF32Type();
   for (int64_t half = 0; half < 2; ++half) {
@@ -410,7 +452,7 @@ void KernelEmitter::emitStore(ValueRange o, ValueRange maxes, ValueRange sums) {
     Value inverse = arith::SelectOp::create(
         b, seen, arith::DivFOp::create(b, f32(1.0), sum), f32(0.0));
     Value row =
-        add(q0, add(mul(warp, index(16)), add(div(lane, 4), index(8 * half))));
+        add(q0, add(getFragmentRow(mi), add(div(lane, 4), index(8 * half))));
     auto ifRow = scf::IfOp::create(
         b, cmp(arith::CmpIPredicate::slt, row, index(p.seqQ)), false);
     OpBuilder::InsertionGuard guard(b);
@@ -491,27 +533,33 @@ void KernelEmitter::emit() {
   emitLoadKeys(tileV, v, index(0), blockBegin);
   NVVM::CpAsyncWaitGroupOp::create(b, 2);
   gpu::BarrierOp::create(b);
-  auto ldType = VectorType::get({4, 2}, p.element);
-  for (int64_t kk = 0; kk < p.dim / 16; ++kk)
-    qFrags.push_back(getLdMatrixRows(
-        b, nvgpu::LdMatrixOp::create(
-               b, ldType, tileQ,
-               ValueRange{add(mul(warp, index(16)), rem(lane, 16)),
-                          add(index(kk * 16), mul(div(lane, 16), index(8)))},
-               /*transpose=*/false, /*numTiles=*/4)));
+  // One row fragment per warp keeps Q in registers; with two, registers go
+  // to the accumulators and Q is read from shared memory at each step.
+  if (rowFrags == 1) {
+    SmallVector<SmallVector<Value>> frags;
+    for (int64_t kk = 0; kk < p.dim / 16; ++kk)
+      frags.push_back(getQFragment(0, kk));
+    qFrags = std::move(frags);
+  }
 
+  // The loop carries O (row fragment-major), then the running maxes and
+  // then the running sums of the lane's rows (2 per row fragment).
+  int64_t numO = p.dim / 8;
   auto fragType = VectorType::get({4}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, fragType, DenseElementsAttr::get(fragType, b.getF32FloatAttr(0.0f)));
-  SmallVector<Value> init(p.dim / 8, zero);
-  init.append({f32(-INFINITY), f32(-INFINITY), f32(0.0), f32(0.0)});
+  SmallVector<Value> init(rowFrags * numO, zero);
+  init.append(2 * rowFrags, f32(-INFINITY));
+  init.append(2 * rowFrags, f32(0.0));
   auto loop = scf::ForOp::create(b, blockBegin, blockEnd, index(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value block = loop.getInductionVar();
     ValueRange carried = loop.getRegionIterArgs();
-    int64_t numO = p.dim / 8;
+    ValueRange carriedO = carried.take_front(rowFrags * numO);
+    ValueRange carriedMaxes = carried.slice(rowFrags * numO, 2 * rowFrags);
+    ValueRange carriedSums = carried.take_back(2 * rowFrags);
     Value step = sub(block, blockBegin);
     Value stage = rem(step, 2), nextStage = rem(add(step, index(1)), 2);
     Value nextBlock = add(block, index(1));
@@ -534,40 +582,53 @@ void KernelEmitter::emit() {
           b, needsMask,
           cmp(arith::CmpIPredicate::sle, keyStart,
               sub(add(add(q0, index(qBlock - 1)), offset), index(p.window))));
-    SmallVector<Type> scoreTypes(kKeyFrags, fragType);
+    SmallVector<Type> scoreTypes(scores.size(), fragType);
     auto ifMask = scf::IfOp::create(b, scoreTypes, needsMask,
                                     /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard inner(b);
       b.setInsertionPointToStart(ifMask.thenBlock());
-      scf::YieldOp::create(b, emitMask(scores, block));
+      SmallVector<Value> masked;
+      for (int64_t mi = 0; mi < rowFrags; ++mi)
+        llvm::append_range(masked, emitMask(ArrayRef<Value>(scores).slice(
+                                                mi * kKeyFrags, kKeyFrags),
+                                            block, mi));
+      scf::YieldOp::create(b, masked);
       b.setInsertionPointToStart(ifMask.elseBlock());
       scf::YieldOp::create(b, scores);
     }
-    SmallVector<Value> probabilities;
-    SmallVector<Value> next = emitOnlineSoftmax(
-        ifMask.getResults(), carried.take_front(numO), carried.slice(numO, 2),
-        carried.slice(numO + 2, 2), probabilities);
+    SmallVector<SmallVector<Value>> probabilities(rowFrags);
+    SmallVector<Value> o, maxes, sums;
+    for (int64_t mi = 0; mi < rowFrags; ++mi) {
+      SmallVector<Value> next = emitOnlineSoftmax(
+          ifMask.getResults().slice(mi * kKeyFrags, kKeyFrags),
+          carriedO.slice(mi * numO, numO), carriedMaxes.slice(2 * mi, 2),
+          carriedSums.slice(2 * mi, 2), probabilities[mi]);
+      llvm::append_range(o, ArrayRef<Value>(next).take_front(numO));
+      llvm::append_range(maxes, ArrayRef<Value>(next).slice(numO, 2));
+      llvm::append_range(sums, ArrayRef<Value>(next).take_back(2));
+    }
     // V of this block is in; the other stage is free (its P.V is done).
     NVVM::CpAsyncWaitGroupOp::create(b, 1);
     gpu::BarrierOp::create(b);
     emitLoadKeys(tileV, v, nextStage, nextBlock);
-    SmallVector<Value> o = emitProbabilitiesTimesValues(
-        stage, probabilities, ArrayRef<Value>(next).take_front(numO));
-    llvm::append_range(o, ArrayRef<Value>(next).drop_front(numO));
+    o = emitProbabilitiesTimesValues(stage, probabilities, o);
+    llvm::append_range(o, maxes);
+    llvm::append_range(o, sums);
     scf::YieldOp::create(b, o);
   }
   NVVM::CpAsyncWaitGroupOp::create(b, 0);
   ValueRange results = loop.getResults();
-  int64_t numO = p.dim / 8;
-  emitStore(results.take_front(numO), results.slice(numO, 2),
-            results.slice(numO + 2, 2));
+  for (int64_t mi = 0; mi < rowFrags; ++mi)
+    emitStore(results.slice(mi * numO, numO),
+              results.slice(rowFrags * numO + 2 * mi, 2),
+              results.take_back(2 * rowFrags).slice(2 * mi, 2), mi);
   gpu::ReturnOp::create(b);
 }
 
 /// Replaces `op` by a launch of a new flash-attention kernel.
 void rewriteAttention(AttentionOp op, gpu::GPUModuleOp kernels, StringRef name,
-                      int64_t qBlock) {
+                      int64_t qBlock, int64_t warpRows) {
   auto qType = cast<RankedTensorType>(op.getQ().getType());
   auto kType = cast<RankedTensorType>(op.getK().getType());
   Problem p;
@@ -604,14 +665,14 @@ void rewriteAttention(AttentionOp op, gpu::GPUModuleOp kernels, StringRef name,
   auto kernel =
       gpu::GPUFuncOp::create(kb, name, kb.getFunctionType(argTypes, {}));
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
-  int64_t threads = 2 * qBlock; // 32 per 16 rows
+  int64_t threads = 32 * qBlock / warpRows;
   int64_t gridX = llvm::divideCeil(p.seqQ, qBlock), gridY = p.batch * p.qHeads;
   kernel.setKnownBlockSizeAttr(
       kb.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
   kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(
       {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
   kb.setInsertionPointToStart(&kernel.getBody().front());
-  KernelEmitter(kb, kernel, p, qBlock).emit();
+  KernelEmitter(kb, kernel, p, qBlock, warpRows).emit();
 
   // The launch.
   ImplicitLocOpBuilder b(op.getLoc(), op);
@@ -652,11 +713,12 @@ struct TesseraTensorCoreAttentionPass
           << chip << "' (expected sm_<NN>[a])";
       return signalPassFailure();
     }
-    if (qBlock != 64 && qBlock != 128) {
+    if ((qBlock != 64 && qBlock != 128) || (warpRows != 16 && warpRows != 32)) {
       emitError(module.getLoc(),
                 "tessera-tensor-core-attention: 'q-block' must be 64 or "
-                "128, got ")
-          << static_cast<int64_t>(qBlock);
+                "128 and 'warp-rows' 16 or 32, got ")
+          << static_cast<int64_t>(qBlock) << " and "
+          << static_cast<int64_t>(warpRows);
       return signalPassFailure();
     }
     if (capability < 80)
@@ -675,7 +737,8 @@ struct TesseraTensorCoreAttentionPass
     llvm::StringMap<unsigned> next; // Kernels named <function>_flash<N>.
     for (AttentionOp op : ops)
       rewriteAttention(op, kernels,
-                       getUniqueKernelName(kernels, op, "flash", next), qBlock);
+                       getUniqueKernelName(kernels, op, "flash", next), qBlock,
+                       warpRows);
   }
 };
 

@@ -2,6 +2,7 @@
 
 usage:
   gpu_suite.py prepare --build BUILD --out DIR [--target nvptx] [--chip sm_90]
+                       [--pipeline-options OPTS] [--only REGEX]
   gpu_suite.py execute --dir DIR --launcher PATH [--platform cuda]
 
 `prepare` needs the compiler and no GPU. It compiles each case to a GPU
@@ -65,6 +66,8 @@ def compile_case(args, case_dir, func):
            os.path.join(case_dir, "case.tgpu")]
     if args.chip:
         cmd.append(f"--chip={args.chip}")
+    if args.pipeline_options:
+        cmd.append(f"--pipeline-options={args.pipeline_options}")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     return None if proc.returncode == 0 else (
         f"tessera-compile failed:\n{proc.stderr}")
@@ -96,7 +99,7 @@ def prepare_generated(args, prepared, failures):
                 failures.append(f"{name}: no function in {file_name}")
                 continue
             func = chunk[chunk.index("func.func @"):]
-            if "?" in func.split("{", 1)[0]:
+            if "?" in func.split("{", 1)[0] or not selected(args, name):
                 continue
             case_dir = os.path.join(args.out, name)
             error = compile_case(args, case_dir, func)
@@ -128,10 +131,16 @@ def prepare_generated(args, prepared, failures):
             print(f"prepared {name}")
 
 
+def selected(args, name):
+    return not args.only or re.search(args.only, name)
+
+
 def prepare(args):
     os.makedirs(args.out, exist_ok=True)
     prepared, failures = [], []
     for name in sorted(check.CASES):
+        if not selected(args, name):
+            continue
         c = check.CASES[name]()
         func = find_function(c.entry)
         if func is None:
@@ -210,6 +219,10 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--target", default="nvptx")
     p.add_argument("--chip", default="")
+    p.add_argument("--pipeline-options", default="",
+                   help="passed to tessera-compile (e.g. a kernel variant)")
+    p.add_argument("--only", default="",
+                   help="prepare only the cases whose name matches")
     e = sub.add_parser("execute")
     e.add_argument("--dir", required=True)
     e.add_argument("--launcher", required=True)

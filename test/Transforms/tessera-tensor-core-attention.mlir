@@ -1,12 +1,14 @@
-// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention | FileCheck %s
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="q-block=64 warp-rows=16" | FileCheck %s
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention | FileCheck %s --check-prefix=DEFAULT
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_75" | FileCheck %s --check-prefix=OLD
-// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="q-block=128" | FileCheck %s --check-prefix=WIDE
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="q-block=128 warp-rows=16" | FileCheck %s --check-prefix=WIDE
 
 // A bf16 GQA attention (8 query heads over 2 KV heads) with causal, window,
 // kv_lens and the lse becomes a launch of a flash kernel between to_buffer
-// of the operands and to_tensor of both results: one block of 4 warps per
-// 64 query rows (2) of each (batch, head) (16), Q and two stages of K and V
-// in dynamic shared memory (64x(64+8) + 2 x 2 x 64x(64+8) bf16: 46080 bytes).
+// of the operands and to_tensor of both results. With 16 rows a warp: one
+// block of 4 warps per 64 query rows (2) of each (batch, head) (16), Q and
+// two stages of K and V in dynamic shared memory (64x(64+8) + 2 x 2 x
+// 64x(64+8) bf16: 46080 bytes), Q's fragments in registers.
 // CHECK-LABEL: func.func @gqa
 // CHECK-DAG:   %[[Q:.*]] = bufferization.to_buffer %arg0 read_only : tensor<2x8x100x64xbf16> to memref<2x8x100x64xbf16>
 // CHECK-DAG:   %[[K:.*]] = bufferization.to_buffer %arg1 read_only : tensor<2x2x150x64xbf16> to memref<2x2x150x64xbf16>
@@ -96,7 +98,35 @@
 // CHECK:       llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
 // CHECK:       memref.store %{{.*}}, %[[ALSE]][%[[BATCH]], %[[HEAD]], {{.*}}] : memref<2x8x100xf32>
 // CHECK:       gpu.return
-// Eight warps per block of 128 rows.
+// By default, 4 warps of 32 rows per block of 128 rows: every K and V
+// fragment read from shared memory feeds both row fragments of the warp,
+// Q's fragments are read from shared memory at each step, the loop carries
+// two row fragments' O, maxes and sums.
+// DEFAULT-LABEL: func.func @gqa
+// DEFAULT:       blocks in (%c1{{.*}}, %c16{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c55296_i32
+// DEFAULT:       %[[TQ:.*]] = memref.view {{.*}} to memref<128x72xbf16, #gpu.address_space<workgroup>>
+// DEFAULT:       %[[TK:.*]] = memref.view {{.*}} to memref<2x64x72xbf16, #gpu.address_space<workgroup>>
+// DEFAULT:       nvvm.cp.async.wait.group 2
+// DEFAULT-NEXT:  gpu.barrier
+// DEFAULT-NOT:   nvgpu.ldmatrix
+// DEFAULT:       scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32, f32, f32, f32, f32)
+// DEFAULT:       nvgpu.ldmatrix %[[TQ]]
+// DEFAULT-NEXT:  vector.extract
+// DEFAULT:       nvgpu.ldmatrix %[[TQ]]
+// DEFAULT:       nvgpu.ldmatrix %[[TK]]
+// Two mma per row fragment per K fragment pair.
+// DEFAULT-COUNT-4: nvvm.mma.sync
+// DEFAULT-NOT:   nvgpu.ldmatrix %[[TQ]]
+// DEFAULT:       nvgpu.ldmatrix %[[TK]]
+// 2 row fragments x 8 fragments x 4 k-steps.
+// DEFAULT-COUNT-60: nvvm.mma.sync
+// DEFAULT:       scf.if
+// DEFAULT:       nvvm.cp.async.wait.group 1
+// 2 row fragments x 8 fragments x 4 k-steps of P.V.
+// DEFAULT-COUNT-64: nvvm.mma.sync
+// DEFAULT-NOT:   nvvm.mma.sync
+// DEFAULT:       scf.yield
+// Eight warps of 16 rows per block of 128 rows.
 // WIDE-LABEL:  func.func @gqa
 // WIDE:        blocks in (%c1{{.*}}, %c16{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c55296_i32
 // OLD-LABEL:   func.func @gqa

@@ -83,6 +83,7 @@ public:
     TesseraTensorCoreAttentionOptions attention;
     attention.chip = tensorCores.chip;
     attention.qBlock = options.tensorCoreQBlock;
+    attention.warpRows = options.tensorCoreWarpRows;
     pm.addPass(createTesseraTensorCoreAttention(attention));
   }
 

@@ -64,7 +64,12 @@ struct TesseraGPUPipelineOptions
       *this, "tensor-core-q-block",
       llvm::cl::desc("Query rows per block of the tensor-core attention "
                      "kernels (64 or 128)"),
-      llvm::cl::init(64)};
+      llvm::cl::init(128)};
+  PassOptions::Option<int64_t> tensorCoreWarpRows{
+      *this, "tensor-core-warp-rows",
+      llvm::cl::desc("Query rows per warp of the tensor-core attention "
+                     "kernels (16 or 32)"),
+      llvm::cl::init(32)};
   PassOptions::ListOption<std::string> link{
       *this, "link",
       llvm::cl::desc("Bitcode libraries linked into the kernels when they "
