@@ -13,19 +13,21 @@
 //   gpu.launch_func @tessera_kernels::@f_mma0 ... args(%x, %w, %off, %y)
 //   %out = bufferization.to_tensor %y restrict writable
 //
-// The kernel. A block of 8 warps computes a 128x128 tile of the output
+// The kernel. A block of 8 warps computes a 128 x tileN tile of the output
 // (rows of the whole matrix, not of one expert): it first finds each row's
 // expert as the reference does (the last expert whose clamped segment holds
 // the row; rows in no segment get zeros), then runs one K loop per expert
 // present in the tile and stores the rows of that expert. A K loop stages
-// 128x32 tiles of the rows and 32x128 tiles of the expert's weights in
+// 128x32 tiles of the rows and 32 x tileN tiles of the expert's weights in
 // dynamic shared memory with `cp.async` (`stages` tiles in flight: the next
 // tiles load while the tensor cores work on this one; one barrier a step;
-// registers bounded by nvvm.minctasm), reads them with `ldmatrix` (`.trans` for
-// the weights, which are K-major) and multiplies with `mma.sync.m16n8k16`
-// into f32 accumulators: each warp holds a 64x32 piece of the tile, 4x4
-// fragments of 16x8. Shared rows are padded by 8 elements, which spreads
-// the 8 rows an `ldmatrix` reads over all 32 banks.
+// registers bounded by nvvm.minctasm), reads them with `ldmatrix` (`.trans`
+// for the weights, which are K-major) and multiplies with
+// `mma.sync.m16n8k16` into f32 accumulators: each warp holds a 64 x tileN/4
+// piece of the tile, 4 x tileN/32 fragments of 16x8 (tileN 256, the
+// default, reads each row tile from L2 half as often as 128). Shared rows are
+// padded by 8 elements, which spreads the 8 rows an `ldmatrix` reads over all
+// 32 banks.
 //
 // Needs sm_80 or newer (cp.async, bf16 mma); other chips keep the generic
 // lowering (tessera-gather-grouped-matmul).
@@ -66,12 +68,12 @@ using namespace mlir::tessera::tensor_core;
 
 namespace {
 
-// The tile: 8 warps as 2 (rows) x 4 (columns), each with a 64x32 piece made
-// of 4x4 mma fragments of 16x8; K in steps of 32 (two mma k-steps).
-constexpr int64_t kTileM = 128, kTileN = 128, kTileK = 32;
+// The tile: 8 warps as 2 (rows) x 4 (columns), each with a 64 x (tileN / 4)
+// piece made of 4 x (tileN / 32) mma fragments of 16x8; K in steps of 32
+// (two mma k-steps). tileN is 128 or 256 (the `tile-n` option).
+constexpr int64_t kTileM = 128, kTileK = 32;
 constexpr int64_t kWarpsM = 2, kWarpsN = 4, kThreads = 32 * kWarpsM * kWarpsN;
 constexpr int64_t kFragsM = kTileM / kWarpsM / 16; // 4
-constexpr int64_t kFragsN = kTileN / kWarpsN / 8;  // 4
 
 /// Why `op` keeps the generic lowering, or an empty string.
 std::string whyNotEligible(GroupedMatmulOp op) {
@@ -100,8 +102,10 @@ std::string whyNotEligible(GroupedMatmulOp op) {
 class KernelEmitter {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel, int64_t m,
-                int64_t k, int64_t n, int64_t experts, int64_t stages)
-      : b(b), m(m), k(k), n(n), experts(experts), stages(stages) {
+                int64_t k, int64_t n, int64_t experts, int64_t stages,
+                int64_t tileN)
+      : b(b), m(m), k(k), n(n), experts(experts), stages(stages), tileN(tileN),
+        fragsN(tileN / kWarpsN / 8) {
     Block &entry = kernel.getBody().front();
     x = entry.getArgument(0);
     w = entry.getArgument(1);
@@ -144,6 +148,8 @@ private:
 
   ImplicitLocOpBuilder &b;
   int64_t m, k, n, experts, stages;
+  /// Output columns per block, mma fragments of 8 columns per warp.
+  int64_t tileN, fragsN;
   Value x, w, offsets, y, tileA, tileB, rowExpert, present;
   Type element, outElement;
   Value tid, lane, warpM, warpN, m0, n0;
@@ -161,9 +167,8 @@ void KernelEmitter::emit() {
   // The staged tiles live in dynamic shared memory (more than the 48 KiB of
   // static shared memory with 3 stages or more).
   SmallVector<Value> tiles = createDynamicSharedViews(
-      b,
-      {getSharedTileType(b.getContext(), element, {stages, kTileM, kTileK}),
-       getSharedTileType(b.getContext(), element, {stages, kTileK, kTileN})});
+      b, {getSharedTileType(b.getContext(), element, {stages, kTileM, kTileK}),
+          getSharedTileType(b.getContext(), element, {stages, kTileK, tileN})});
   tileA = tiles[0];
   tileB = tiles[1];
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -171,7 +176,7 @@ void KernelEmitter::emit() {
   Value warp = div(tid, 32);
   warpM = div(warp, kWarpsN);
   warpN = rem(warp, kWarpsN);
-  n0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(kTileN));
+  n0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(tileN));
   m0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::y), index(kTileM));
 
   emitRowExperts();
@@ -249,7 +254,7 @@ void KernelEmitter::emitRowExperts() {
 
 /// Rows of the tile in no segment are zeros, 8 elements per store.
 void KernelEmitter::emitZeroRows() {
-  int64_t chunksPerRow = kTileN / kChunk;
+  int64_t chunksPerRow = tileN / kChunk;
   auto vectorType = VectorType::get({kChunk}, outElement);
   forEachThread(kTileM * chunksPerRow, [&](Value chunk) {
     Value r = div(chunk, chunksPerRow);
@@ -282,10 +287,10 @@ void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
                                      ValueRange{row, add(k0, kc)}, bytes,
                                      Value(), b.getUnitAttr());
   }
-  for (int64_t part = 0; part < kTileK * kTileN / kChunk / kThreads; ++part) {
+  for (int64_t part = 0; part < kTileK * tileN / kChunk / kThreads; ++part) {
     Value chunk = add(tid, index(part * kThreads));
-    Value kr = div(chunk, kTileN / kChunk);
-    Value nc = mul(rem(chunk, kTileN / kChunk), index(kChunk));
+    Value kr = div(chunk, tileN / kChunk);
+    Value nc = mul(rem(chunk, tileN / kChunk), index(kChunk));
     Value col = arith::MinUIOp::create(b, add(n0, nc), index(n - kChunk));
     nvgpu::DeviceAsyncCopyOp::create(b, tileB, ValueRange{stage, kr, nc}, w,
                                      ValueRange{expert, add(k0, kr), col},
@@ -293,7 +298,7 @@ void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
   }
 }
 
-/// The tensor-core work on one staged K-tile; `acc` holds kFragsM x kFragsN
+/// The tensor-core work on one staged K-tile; `acc` holds kFragsM x fragsN
 /// vector<4xf32> fragments, row-major.
 SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
   SmallVector<Value> result(acc);
@@ -316,9 +321,9 @@ SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
     // B (K-major): one transposed x4 load gives two 16x8 fragments; lanes
     // 0-15 address k rows kk.. of the first, lanes 16-31 of the second.
     SmallVector<SmallVector<Value>> bFrags;
-    for (int64_t j = 0; j < kFragsN; j += 2) {
+    for (int64_t j = 0; j < fragsN; j += 2) {
       Value col =
-          add(mul(warpN, index(kFragsN * 8)), add(index(j * 8), laneHalf));
+          add(mul(warpN, index(fragsN * 8)), add(index(j * 8), laneHalf));
       SmallVector<Value> both = getLdMatrixRows(
           b, nvgpu::LdMatrixOp::create(
                  b, fragmentType, tileB,
@@ -328,9 +333,9 @@ SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
       bFrags.push_back({both[2], both[3]});
     }
     for (int64_t i = 0; i < kFragsM; ++i)
-      for (int64_t j = 0; j < kFragsN; ++j)
-        result[i * kFragsN + j] =
-            createMmaSync(b, element, a[i], bFrags[j], result[i * kFragsN + j]);
+      for (int64_t j = 0; j < fragsN; ++j)
+        result[i * fragsN + j] =
+            createMmaSync(b, element, a[i], bFrags[j], result[i * fragsN + j]);
   }
   return result;
 }
@@ -349,9 +354,9 @@ void KernelEmitter::emitStore(Value expert, ValueRange acc) {
                     add(index(i * 16 + half * 8), laneRow));
       Value held = cmp(arith::CmpIPredicate::eq,
                        memref::LoadOp::create(b, rowExpert, r), id);
-      for (int64_t j = 0; j < kFragsN; ++j) {
-        Value col = add(n0, add(mul(warpN, index(kFragsN * 8)),
-                                add(index(j * 8), laneCol)));
+      for (int64_t j = 0; j < fragsN; ++j) {
+        Value col = add(
+            n0, add(mul(warpN, index(fragsN * 8)), add(index(j * 8), laneCol)));
         Value store = arith::AndIOp::create(
             b, held, cmp(arith::CmpIPredicate::ult, col, index(n)));
         auto ifStore = scf::IfOp::create(b, store, false);
@@ -360,8 +365,8 @@ void KernelEmitter::emitStore(Value expert, ValueRange acc) {
         Value pair = vector::FromElementsOp::create(
             b, VectorType::get({2}, f32),
             ValueRange{
-                vector::ExtractOp::create(b, acc[i * kFragsN + j], half * 2),
-                vector::ExtractOp::create(b, acc[i * kFragsN + j],
+                vector::ExtractOp::create(b, acc[i * fragsN + j], half * 2),
+                vector::ExtractOp::create(b, acc[i * fragsN + j],
                                           half * 2 + 1)});
         pair =
             arith::TruncFOp::create(b, VectorType::get({2}, outElement), pair);
@@ -395,7 +400,7 @@ void KernelEmitter::emitExpert(Value expert) {
   Value zero = arith::ConstantOp::create(
       b, fragmentType,
       DenseElementsAttr::get(fragmentType, b.getF32FloatAttr(0.0f)));
-  SmallVector<Value> init(kFragsM * kFragsN, zero);
+  SmallVector<Value> init(kFragsM * fragsN, zero);
   auto loop = scf::ForOp::create(b, index(0), index(steps), index(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -415,7 +420,8 @@ void KernelEmitter::emitExpert(Value expert) {
 
 /// Replaces `op` by a launch of a new tensor-core kernel.
 void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
-                          StringRef name, int64_t stages, int64_t minBlocks) {
+                          StringRef name, int64_t stages, int64_t minBlocks,
+                          int64_t tileN) {
   auto rowsType = cast<RankedTensorType>(op.getRows().getType());
   auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
   auto outType = cast<RankedTensorType>(op.getOut().getType());
@@ -443,21 +449,21 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   int64_t dynamicBytes = getBytes(getSharedTileType(kb.getContext(), element,
                                                     {stages, kTileM, kTileK})) +
                          getBytes(getSharedTileType(kb.getContext(), element,
-                                                    {stages, kTileK, kTileN}));
+                                                    {stages, kTileK, tileN}));
   auto kernel = gpu::GPUFuncOp::create(
       kb, name, kb.getFunctionType({xType, wType, offType, yType}, {}), shared);
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
   // Registers for `minBlocks` resident blocks per multiprocessor.
   kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                   kb.getI32IntegerAttr(minBlocks));
-  int64_t gridX = llvm::divideCeil(n, kTileN),
+  int64_t gridX = llvm::divideCeil(n, tileN),
           gridY = llvm::divideCeil(m, kTileM);
   kernel.setKnownBlockSizeAttr(
       kb.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
   kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(
       {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
   kb.setInsertionPointToStart(&kernel.getBody().front());
-  KernelEmitter(kb, kernel, m, k, n, experts, stages).emit();
+  KernelEmitter(kb, kernel, m, k, n, experts, stages, tileN).emit();
 
   // The launch.
   ImplicitLocOpBuilder b(op.getLoc(), op);
@@ -502,6 +508,12 @@ struct TesseraTensorCoreGroupedMatmulPass
           << static_cast<int64_t>(minBlocksPerSM);
       return signalPassFailure();
     }
+    if (tileN != 128 && tileN != 256) {
+      emitError(module.getLoc(), "tessera-tensor-core-grouped-matmul: "
+                                 "'tile-n' must be 128 or 256, got ")
+          << static_cast<int64_t>(tileN);
+      return signalPassFailure();
+    }
     if (capability < 80)
       return; // No cp.async and bf16 mma: the generic lowering stays.
     SmallVector<GroupedMatmulOp> ops;
@@ -518,7 +530,7 @@ struct TesseraTensorCoreGroupedMatmulPass
     llvm::StringMap<unsigned> next; // Kernels named <function>_mma<N>.
     for (GroupedMatmulOp op : ops) {
       std::string name = getUniqueKernelName(kernels, op, "mma", next);
-      rewriteGroupedMatmul(op, kernels, name, stages, minBlocksPerSM);
+      rewriteGroupedMatmul(op, kernels, name, stages, minBlocksPerSM, tileN);
     }
   }
 };

@@ -1,9 +1,11 @@
-// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul | FileCheck %s
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="tile-n=128 stages=4 min-blocks-per-sm=2" | FileCheck %s
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul | FileCheck %s --check-prefix=DEFAULT
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_75" | FileCheck %s --check-prefix=OLD
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="stages=2 min-blocks-per-sm=1" | FileCheck %s --check-prefix=TWO
 
 // A bf16 grouped GEMM becomes a launch of a tensor-core kernel between
-// to_buffer of the operands and to_tensor of the result: one block per
+// to_buffer of the operands and to_tensor of the result. With 128-column
+// tiles, 4 stages and 2 blocks per multiprocessor: one block per
 // 128x128 output tile (2 column tiles x 2 row tiles), 256 threads, the
 // staged tiles in dynamic shared memory (4 stages of 128x(32+8) and
 // 32x(128+8) elements: 75776 bytes).
@@ -50,12 +52,28 @@
 // CHECK:       gpu.barrier
 // CHECK:       arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
 // CHECK:       vector.store %{{.*}} : memref<256x136xbf16>, vector<2xbf16>
-// Two stages: 37888 bytes, the tile of step 1 loaded in the loop.
+// By default: 128x256 tiles (1 column tile x 2 row tiles), 3 stages of
+// 128x(32+8) and 32x(256+8) elements (81408 bytes), registers for one
+// block per multiprocessor, 4x8 fragments a warp.
+// DEFAULT-LABEL: func.func @bf16
+// DEFAULT:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c1{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c81408_i32
+// DEFAULT:       gpu.func @bf16_mma0
+// DEFAULT-SAME:    known_grid_size = array<i32: 1, 2, 1>, nvvm.minctasm = 1 : i32
+// DEFAULT:       memref.view %{{.*}}[%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<3x128x40xbf16, #gpu.address_space<workgroup>>
+// DEFAULT:       memref.view %{{.*}}[%c30720{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<3x32x264xbf16, #gpu.address_space<workgroup>>
+// DEFAULT:       scf.for
+// DEFAULT:       nvvm.cp.async.wait.group 1
+// 32 fragments x 2 k-steps.
+// DEFAULT-COUNT-64: nvvm.mma.sync
+// DEFAULT-NOT:   nvvm.mma.sync
+// DEFAULT:       scf.yield
+// Two stages (of 128x256 tiles): 54272 bytes, the tile of step 1 loaded in
+// the loop.
 // TWO-LABEL:   func.func @bf16
-// TWO:         dynamic_shared_memory_size %c37888_i32
+// TWO:         dynamic_shared_memory_size %c54272_i32
 // TWO:         gpu.func @bf16_mma0
 // TWO-SAME:      nvvm.minctasm = 1 : i32
-// TWO:         memref.view %{{.*}}[%c20480{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x32x136xbf16, #gpu.address_space<workgroup>>
+// TWO:         memref.view %{{.*}}[%c20480{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x32x264xbf16, #gpu.address_space<workgroup>>
 // TWO:         nvvm.cp.async.commit.group
 // TWO-NOT:     nvvm.cp.async.commit.group
 // TWO:         scf.for

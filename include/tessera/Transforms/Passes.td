@@ -446,12 +446,12 @@ def TesseraTensorCoreGroupedMatmul
     pipeline bufferizes around it. Other grouped GEMMs, and every one when
     `chip` is older than sm_80, are left to `tessera-gather-grouped-matmul`.
 
-    A block of 256 threads computes a 128x128 tile of the output: it finds
-    each row's expert as the reference does (the last expert whose clamped
-    segment holds the row; zeros for rows in no segment), then for each
-    expert with rows in the tile runs a K loop that stages 128x32 row and
-    32x128 weight tiles in dynamic shared memory with `cp.async` (`stages`
-    tiles in flight, one barrier per step),
+    A block of 256 threads computes a 128 x `tile-n` tile of the output: it
+    finds each row's expert as the reference does (the last expert whose
+    clamped segment holds the row; zeros for rows in no segment), then for
+    each expert with rows in the tile runs a K loop that stages 128x32 row
+    and 32 x `tile-n` weight tiles in dynamic shared memory with `cp.async`
+    (`stages` tiles in flight, one barrier per step),
     loads fragments with `ldmatrix` (transposed for the K-major weights)
     and accumulates `mma.sync.m16n8k16` products in f32, then stores that
     expert's rows rounded to the output type.
@@ -471,12 +471,15 @@ def TesseraTensorCoreGroupedMatmul
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
            "NVIDIA chip the kernels are for (sm_<NN>[a]); below sm_80 the "
            "pass changes nothing">,
-    Option<"stages", "stages", "int64_t", /*default=*/"4",
+    Option<"stages", "stages", "int64_t", /*default=*/"3",
            "K tiles in flight in shared memory (at least 2)">,
     Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t",
-           /*default=*/"2",
+           /*default=*/"1",
            "Blocks that must fit on one multiprocessor at once "
            "(nvvm.minctasm: bounds the registers per thread)">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"256",
+           "Output columns per block (128 or 256; each warp holds a "
+           "64 x tile-n/4 piece)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -79,6 +79,7 @@ public:
                                             : std::string(options.chip);
     tensorCores.stages = options.tensorCoreStages;
     tensorCores.minBlocksPerSM = options.tensorCoreMinBlocks;
+    tensorCores.tileN = options.tensorCoreTileN;
     pm.addPass(createTesseraTensorCoreGroupedMatmul(tensorCores));
     TesseraTensorCoreAttentionOptions attention;
     attention.chip = tensorCores.chip;

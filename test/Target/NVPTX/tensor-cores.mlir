@@ -16,10 +16,10 @@
 // PTX: .extern .shared .align 16 .b8 __dynamic_shmem__0[];
 // PTX-LABEL: .entry bf16_mma0(
 // PTX: .maxntid 256, 1, 1
-// PTX: .minnctapersm 2
+// PTX: .minnctapersm 1
 // PTX: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16;
 // PTX: cp.async.commit_group;
-// PTX: cp.async.wait_group 2;
+// PTX: cp.async.wait_group 1;
 // PTX-NEXT: bar.sync 0;
 // PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16

@@ -54,12 +54,17 @@ struct TesseraGPUPipelineOptions
       *this, "tensor-core-stages",
       llvm::cl::desc("K tiles in flight in the tensor-core kernels' shared "
                      "memory"),
-      llvm::cl::init(4)};
+      llvm::cl::init(3)};
   PassOptions::Option<int64_t> tensorCoreMinBlocks{
       *this, "tensor-core-min-blocks",
       llvm::cl::desc("Blocks of a tensor-core kernel resident per "
                      "multiprocessor (bounds its registers)"),
-      llvm::cl::init(2)};
+      llvm::cl::init(1)};
+  PassOptions::Option<int64_t> tensorCoreTileN{
+      *this, "tensor-core-tile-n",
+      llvm::cl::desc("Output columns per block of the tensor-core grouped "
+                     "GEMM (128 or 256)"),
+      llvm::cl::init(256)};
   PassOptions::Option<int64_t> tensorCoreQBlock{
       *this, "tensor-core-q-block",
       llvm::cl::desc("Query rows per block of the tensor-core attention "
