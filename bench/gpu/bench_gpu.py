@@ -11,6 +11,8 @@ tessera-gpu-launch --bench and the peer with CUDA events in the same run,
 checks that both compute the same thing, and prints time, ratio and the
 fraction of the H100's peak:
   attention   bf16 causal, B=1 H=32 S=8192 D=128   vs torch SDPA (flash)
+  GQA decode  bf16, B=16 Hq=32 Hkv=8 Skv=8192 D=128 vs torch SDPA and the
+              HBM bandwidth
   grouped GEMM bf16, Qwen1.5-MoE up projection     vs torch._grouped_mm
   MLA decode  bf16, DeepSeek-V3 latent attention   vs the HBM bandwidth
 """
@@ -42,6 +44,22 @@ def attention_case():
     return dict(name="attention", entry="attention", mlir=mlir,
                 shapes=[(b, h, s, d)] * 3, flops=flops,
                 params=dict(b=b, h=h, s=s, d=d))
+
+
+def gqa_decode_case():
+    # Llama-3-8B-like decode: 32 query heads over 8 KV heads, one query per
+    # sequence, 16 sequences of 8192 cached tokens.
+    b, hq, hkv, skv, d = 16, 32, 8, 8192, 128
+    q = f"tensor<{b}x{hq}x1x{d}xbf16>"
+    kv = f"tensor<{b}x{hkv}x{skv}x{d}xbf16>"
+    mlir = f"""func.func @gqa_decode(%q: {q}, %k: {kv}, %v: {kv}) -> {q} {{
+  %o = tessera.attention %q, %k, %v : ({q}, {kv}, {kv}) -> {q}
+  return %o : {q}
+}}
+"""
+    return dict(name="gqa_decode", entry="gqa_decode", mlir=mlir,
+                bytes=2.0 * 2 * b * hkv * skv * d,
+                params=dict(b=b, hq=hq, hkv=hkv, skv=skv, d=d))
 
 
 def grouped_gemm_case():
@@ -81,7 +99,7 @@ def mla_decode_case():
                 params=dict(b=b, h=h, skv=skv, latent=latent, rope=rope))
 
 
-CASES = [attention_case, grouped_gemm_case, mla_decode_case]
+CASES = [attention_case, gqa_decode_case, grouped_gemm_case, mla_decode_case]
 
 
 def make_inputs(case, rng):
@@ -89,6 +107,11 @@ def make_inputs(case, rng):
     if case["name"] == "attention":
         return [rng.standard_normal((p["b"], p["h"], p["s"], p["d"]),
                                     dtype=np.float32) for _ in range(3)]
+    if case["name"] == "gqa_decode":
+        q = rng.standard_normal((p["b"], p["hq"], 1, p["d"]), dtype=np.float32)
+        kv = [rng.standard_normal((p["b"], p["hkv"], p["skv"], p["d"]),
+                                  dtype=np.float32) for _ in range(2)]
+        return [q] + kv
     if case["name"] == "grouped_gemm":
         x = rng.standard_normal((p["rows"], p["k"]), dtype=np.float32)
         w = (rng.standard_normal((p["experts"], p["k"], p["n"]),
@@ -170,6 +193,11 @@ def peer(meta, inputs):
                     torch.nn.attention.SDPBackend.FLASH_ATTENTION):
                 return F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return "torch SDPA (flash)", fn, fn().float().cpu().numpy()
+    if meta["name"] == "gqa_decode":
+        q, k, v = (torch.from_numpy(a).to(dev, torch.bfloat16) for a in inputs)
+        def fn():
+            return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+        return "torch SDPA (GQA)", fn, fn().float().cpu().numpy()
     if meta["name"] == "grouped_gemm":
         x = torch.from_numpy(inputs[0]).to(dev, torch.bfloat16)
         w = torch.from_numpy(inputs[1]).to(dev, torch.bfloat16)

@@ -5,10 +5,12 @@
 
 // A bf16 GQA attention (8 query heads over 2 KV heads) with causal, window,
 // kv_lens and the lse becomes a launch of a flash kernel between to_buffer
-// of the operands and to_tensor of both results. With 16 rows a warp: one
-// block of 4 warps per 64 query rows (2) of each (batch, head) (16), Q and
-// two stages of K and V in dynamic shared memory (64x(64+8) + 2 x 2 x
-// 64x(64+8) bf16: 46080 bytes), Q's fragments in registers.
+// of the operands and to_tensor of both results. The rows of a block are
+// (query head, query) pairs of one KV head's 4 query heads (400 rows per
+// (batch, KV head)), so K and V are read once per KV head. With 16 rows a
+// warp: one block of 4 warps per 64 rows (7) of each (batch, KV head) (4),
+// Q and two stages of K and V in dynamic shared memory (64x(64+8) + 2 x 2
+// x 64x(64+8) bf16: 46080 bytes), Q's fragments in registers.
 // CHECK-LABEL: func.func @gqa
 // CHECK-DAG:   %[[Q:.*]] = bufferization.to_buffer %arg0 read_only : tensor<2x8x100x64xbf16> to memref<2x8x100x64xbf16>
 // CHECK-DAG:   %[[K:.*]] = bufferization.to_buffer %arg1 read_only : tensor<2x2x150x64xbf16> to memref<2x2x150x64xbf16>
@@ -16,7 +18,7 @@
 // CHECK-DAG:   %[[L:.*]] = bufferization.to_buffer %arg3 read_only : tensor<2xi32> to memref<2xi32>
 // CHECK:       %[[O:.*]] = memref.alloc() : memref<2x8x100x64xbf16>
 // CHECK:       %[[LSE:.*]] = memref.alloc() : memref<2x8x100xf32>
-// CHECK:       gpu.launch_func @tessera_kernels::@gqa_flash0 blocks in (%c2{{.*}}, %c16{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c46080_i32 args(%[[Q]] : memref<2x8x100x64xbf16>, %[[K]] : memref<2x2x150x64xbf16>, %[[V]] : memref<2x2x150x64xbf16>, %[[L]] : memref<2xi32>, %[[O]] : memref<2x8x100x64xbf16>, %[[LSE]] : memref<2x8x100xf32>)
+// CHECK:       gpu.launch_func @tessera_kernels::@gqa_flash0 blocks in (%c7{{.*}}, %c4{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c46080_i32 args(%[[Q]] : memref<2x8x100x64xbf16>, %[[K]] : memref<2x2x150x64xbf16>, %[[V]] : memref<2x2x150x64xbf16>, %[[L]] : memref<2xi32>, %[[O]] : memref<2x8x100x64xbf16>, %[[LSE]] : memref<2x8x100xf32>)
 // CHECK:       %[[RO:.*]] = bufferization.to_tensor %[[O]] restrict writable
 // CHECK:       %[[RL:.*]] = bufferization.to_tensor %[[LSE]] restrict writable
 // CHECK:       return %[[RO]], %[[RL]]
@@ -24,28 +26,43 @@
 //
 // CHECK:       gpu.module @tessera_kernels
 // CHECK:       gpu.func @gqa_flash0(%[[AQ:.*]]: memref<2x8x100x64xbf16>, %[[AK:.*]]: memref<2x2x150x64xbf16>, %[[AV:.*]]: memref<2x2x150x64xbf16>, %[[AL:.*]]: memref<2xi32>, %[[AO:.*]]: memref<2x8x100x64xbf16>, %[[ALSE:.*]]: memref<2x8x100xf32>)
-// CHECK-SAME:    kernel attributes {known_block_size = array<i32: 128, 1, 1>, known_grid_size = array<i32: 2, 16, 1>}
+// CHECK-SAME:    kernel attributes {known_block_size = array<i32: 128, 1, 1>, known_grid_size = array<i32: 7, 4, 1>}
 // CHECK:       %[[SHARED:.*]] = gpu.dynamic_shared_memory
 // CHECK:       %[[TQ:.*]] = memref.view %[[SHARED]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x72xbf16, #gpu.address_space<workgroup>>
 // CHECK:       %[[TK:.*]] = memref.view %[[SHARED]][%c9216{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x64x72xbf16, #gpu.address_space<workgroup>>
 // CHECK:       %[[TV:.*]] = memref.view %[[SHARED]][%c27648{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x64x72xbf16, #gpu.address_space<workgroup>>
-// The heaviest query block first; the query head's KV head (8 / 2 = 4 per
-// KV head); Skv_eff from kv_lens.
+// The heaviest row block first: r0 = (6 - block) * 64; the block's
+// (batch, KV head); the query indices of its rows (all of them when the
+// rows span two heads); Skv_eff from kv_lens.
 // CHECK:       %[[BX:.*]] = gpu.block_id x
-// CHECK:       arith.subi %c1{{.*}}, %[[BX]]
+// CHECK:       %[[INV:.*]] = arith.subi %c6{{.*}}, %[[BX]]
+// CHECK:       %[[R0:.*]] = arith.muli %[[INV]], %c64
 // CHECK:       %[[BY:.*]] = gpu.block_id y
-// CHECK:       %[[BATCH:.*]] = arith.divui %[[BY]], %c8
-// CHECK:       %[[HEAD:.*]] = arith.remui %[[BY]], %c8
-// CHECK:       %[[KVH:.*]] = arith.divui %[[HEAD]], %c4
+// CHECK:       %[[BATCH:.*]] = arith.divui %[[BY]], %c2
+// CHECK:       %[[KVH:.*]] = arith.remui %[[BY]], %c2
+// CHECK:       %[[LAST:.*]] = arith.minsi %{{.*}}, %c399
+// CHECK:       %[[H0:.*]] = arith.divui %[[R0]], %c100
+// CHECK:       %[[H1:.*]] = arith.divui %[[LAST]], %c100
+// CHECK:       %[[ONE:.*]] = arith.cmpi eq, %[[H0]], %[[H1]]
+// CHECK:       %[[I0:.*]] = arith.remui %[[R0]], %c100
+// CHECK:       arith.select %[[ONE]], %[[I0]], %c0
+// CHECK:       %[[I1:.*]] = arith.remui %[[LAST]], %c100
+// CHECK:       arith.select %[[ONE]], %[[I1]], %c99
 // CHECK:       %[[LEN:.*]] = memref.load %[[AL]][%[[BATCH]]]
-// The key blocks: from the window's first key (q0 + Skv_eff - Sq - 70 + 1)
-// to the causal diagonal of the last row, within [0, min(Skv, Skv_eff)).
+// The key blocks: from the window's first key (min query + Skv_eff - Sq -
+// 70 + 1) to the causal diagonal of the largest query, within [0, min(Skv,
+// Skv_eff)).
 // CHECK:       %[[BEGIN:.*]] = arith.divsi %{{.*}}, %c64
 // CHECK:       %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c64
 // CHECK:       %[[END:.*]] = arith.maxsi %[[CEIL]], %[[BEGIN]]
-// Prologue: Q (4 chunks of 16 bytes a thread), the first K and V blocks,
-// one group each; Q's fragments to registers.
-// CHECK-COUNT-4: nvgpu.device_async_copy %[[AQ]][%[[BATCH]], %[[HEAD]], {{.*}}], %[[TQ]][{{.*}}], 8 {bypassL1}
+// Prologue: Q (4 chunks of 16 bytes a thread; a row's query head is
+// KV head * 4 + packed row / 100), the first K and V blocks, one group
+// each; Q's fragments to registers.
+// CHECK:       %[[QG:.*]] = arith.muli %[[KVH]], %c4
+// CHECK:       %[[QH:.*]] = arith.addi %[[QG]], %{{.*}} : index
+// CHECK:       %[[QI:.*]] = arith.remui %{{.*}}, %c100
+// CHECK:       nvgpu.device_async_copy %[[AQ]][%[[BATCH]], %[[QH]], %[[QI]], {{.*}}], %[[TQ]][{{.*}}], 8 {bypassL1}
+// CHECK-COUNT-3: nvgpu.device_async_copy %[[AQ]][%[[BATCH]], {{.*}}], %[[TQ]][{{.*}}], 8 {bypassL1}
 // CHECK:       nvvm.cp.async.commit.group
 // CHECK:       scf.if
 // CHECK-COUNT-4: nvgpu.device_async_copy %[[AK]][%[[BATCH]], %[[KVH]], {{.*}}], %[[TK]][{{.*}}], 8 {bypassL1}
@@ -94,16 +111,16 @@
 // Epilogue: sums over the 4 lanes, O / l, lse = (m + log2 l) ln 2.
 // CHECK:       gpu.shuffle xor
 // CHECK:       arith.divf
-// CHECK:       vector.store %{{.*}}, %[[AO]][%[[BATCH]], %[[HEAD]], {{.*}}] : memref<2x8x100x64xbf16>, vector<2xbf16>
+// CHECK:       vector.store %{{.*}}, %[[AO]][%[[BATCH]], {{.*}}] : memref<2x8x100x64xbf16>, vector<2xbf16>
 // CHECK:       llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
-// CHECK:       memref.store %{{.*}}, %[[ALSE]][%[[BATCH]], %[[HEAD]], {{.*}}] : memref<2x8x100xf32>
+// CHECK:       memref.store %{{.*}}, %[[ALSE]][%[[BATCH]], {{.*}}] : memref<2x8x100xf32>
 // CHECK:       gpu.return
 // By default, 4 warps of 32 rows per block of 128 rows: every K and V
 // fragment read from shared memory feeds both row fragments of the warp,
 // Q's fragments are read from shared memory at each step, the loop carries
 // two row fragments' O, maxes and sums.
 // DEFAULT-LABEL: func.func @gqa
-// DEFAULT:       blocks in (%c1{{.*}}, %c16{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c55296_i32
+// DEFAULT:       blocks in (%c4{{.*}}, %c4{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c55296_i32
 // DEFAULT:       %[[TQ:.*]] = memref.view {{.*}} to memref<128x72xbf16, #gpu.address_space<workgroup>>
 // DEFAULT:       %[[TK:.*]] = memref.view {{.*}} to memref<2x64x72xbf16, #gpu.address_space<workgroup>>
 // DEFAULT:       nvvm.cp.async.wait.group 2
@@ -128,7 +145,7 @@
 // DEFAULT:       scf.yield
 // Eight warps of 16 rows per block of 128 rows.
 // WIDE-LABEL:  func.func @gqa
-// WIDE:        blocks in (%c1{{.*}}, %c16{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c55296_i32
+// WIDE:        blocks in (%c4{{.*}}, %c4{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c55296_i32
 // OLD-LABEL:   func.func @gqa
 // OLD:         tessera.attention
 // OLD-NOT:     gpu.module
@@ -162,6 +179,12 @@ func.func @gqa(%q: tensor<2x8x100x64xbf16>, %k: tensor<2x2x150x64xbf16>,
 // CHECK:       vector.store %{{.*}} : memref<1x1x10x16xf16>, vector<2xf16>
 // CHECK-NOT:   memref.store
 // CHECK:       gpu.return
+// By default too, a KV head of at most 64 rows (here 10) takes a block of
+// 64 rows and warps of 16 (Q in registers, one row fragment a warp):
+// 64x(16+8) + 2 x 2 x 64x(16+8) f16 = 15360 bytes.
+// DEFAULT-LABEL: func.func @f16
+// DEFAULT:       gpu.launch_func @tessera_kernels::@f16_flash0 blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c15360_i32
+// DEFAULT:       scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, f32, f32, f32, f32)
 func.func @f16(%q: tensor<1x1x10x16xf16>, %k: tensor<1x1x40x16xf16>,
                %v: tensor<1x1x40x16xf16>) -> tensor<1x1x10x16xf16> {
   %o = tessera.attention %q, %k, %v

@@ -509,8 +509,10 @@ def TesseraTensorCoreAttention
     `bufferization.to_tensor` of the results. Other attentions, and every one
     when `chip` is older than sm_80, keep the generic lowering.
 
-    A block of `q-block / warp-rows` warps owns `q-block` query rows of one
-    (batch, query head), `warp-rows` per warp (with 16, a warp keeps its Q
+    The rows of a (batch, KV head) are the (query head, query) pairs of its
+    query heads (GQA packing: K and V are read once per KV head). A block
+    of `q-block / warp-rows` warps owns `q-block` of them, `warp-rows` per
+    warp (with 16, a warp keeps its Q
     fragments in registers; with 32, the default, each K and V fragment read
     from shared memory feeds two row fragments); it walks only the
     key blocks of 64 its rows can see (causal and window bands and kv_lens
@@ -529,15 +531,16 @@ def TesseraTensorCoreAttention
         : (tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>,
            tensor<1x2x256x128xbf16>) -> tensor<1x8x256x128xbf16>
     ```
-    becomes `gpu.launch_func @tessera_kernels::@f_flash0 blocks in (%c2,
-    %c8, %c1) threads in (%c128, %c1, %c1)`.
+    becomes `gpu.launch_func @tessera_kernels::@f_flash0 blocks in (%c8,
+    %c2, %c1) threads in (%c128, %c1, %c1)`.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
            "NVIDIA chip the kernels are for (sm_<NN>[a]); below sm_80 the "
            "pass changes nothing">,
     Option<"qBlock", "q-block", "int64_t", /*default=*/"128",
-           "Query rows per block (64 or 128)">,
+           "Query rows per block (64 or 128); a KV head of at most 64 rows "
+           "(query heads x Sq, e.g. decode) takes 64 rows and warps of 16">,
     Option<"warpRows", "warp-rows", "int64_t", /*default=*/"32",
            "Query rows per warp (16: Q's fragments stay in registers; 32: "
            "each K and V fragment read from shared memory feeds two row "
