@@ -732,14 +732,7 @@ void rewriteAttention(AttentionOp op, gpu::GPUModuleOp kernels, StringRef name,
         memref::AllocOp::create(b, cast<MemRefType>(asBuffer(type))));
     args.push_back(results.back());
   }
-  auto index = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, v);
-  };
-  gpu::LaunchFuncOp::create(
-      b, kernel, gpu::KernelDim3{index(gridX), index(gridY), index(1)},
-      gpu::KernelDim3{index(threads), index(1), index(1)},
-      /*dynamicSharedMemorySize=*/
-      arith::ConstantIntOp::create(b, b.getI32Type(), dynamicBytes), args);
+  createKernelLaunch(b, kernel, gridX, gridY, threads, dynamicBytes, args);
   for (auto [result, buffer] : llvm::zip(op->getResults(), results))
     result.replaceAllUsesWith(bufferization::ToTensorOp::create(
         b, result.getType(), buffer, /*restrict=*/true, /*writable=*/true));
@@ -753,13 +746,10 @@ struct TesseraTensorCoreAttentionPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    unsigned capability = getComputeCapability(chip);
-    if (capability == 0) {
-      emitError(module.getLoc(), "tessera-tensor-core-attention: unknown "
-                                 "NVIDIA chip '")
-          << chip << "' (expected sm_<NN>[a])";
+    FailureOr<unsigned> capability =
+        getCapabilityOrError(module, getArgument(), chip);
+    if (failed(capability))
       return signalPassFailure();
-    }
     if ((qBlock != 64 && qBlock != 128) || (warpRows != 16 && warpRows != 32)) {
       emitError(module.getLoc(),
                 "tessera-tensor-core-attention: 'q-block' must be 64 or "
@@ -768,7 +758,7 @@ struct TesseraTensorCoreAttentionPass
           << static_cast<int64_t>(warpRows);
       return signalPassFailure();
     }
-    if (capability < 80)
+    if (*capability < 80)
       return; // No cp.async and bf16 mma: the generic lowering stays.
     SmallVector<AttentionOp> ops;
     module.walk([&](AttentionOp op) {

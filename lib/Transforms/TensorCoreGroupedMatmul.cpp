@@ -471,15 +471,8 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   Value wBuffer = createLaunchOperand(b, op.getWeights());
   Value offBuffer = createLaunchOperand(b, op.getOffsets());
   Value yBuffer = memref::AllocOp::create(b, yType);
-  auto index = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, v);
-  };
-  gpu::LaunchFuncOp::create(
-      b, kernel, gpu::KernelDim3{index(gridX), index(gridY), index(1)},
-      gpu::KernelDim3{index(kThreads), index(1), index(1)},
-      /*dynamicSharedMemorySize=*/
-      arith::ConstantIntOp::create(b, b.getI32Type(), dynamicBytes),
-      ValueRange{xBuffer, wBuffer, offBuffer, yBuffer});
+  createKernelLaunch(b, kernel, gridX, gridY, kThreads, dynamicBytes,
+                     ValueRange{xBuffer, wBuffer, offBuffer, yBuffer});
   Value result = bufferization::ToTensorOp::create(
       b, outType, yBuffer, /*restrict=*/true, /*writable=*/true);
   op.replaceAllUsesWith(result);
@@ -493,13 +486,10 @@ struct TesseraTensorCoreGroupedMatmulPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    unsigned capability = getComputeCapability(chip);
-    if (capability == 0) {
-      emitError(module.getLoc(), "tessera-tensor-core-grouped-matmul: "
-                                 "unknown NVIDIA chip '")
-          << chip << "' (expected sm_<NN>[a])";
+    FailureOr<unsigned> capability =
+        getCapabilityOrError(module, getArgument(), chip);
+    if (failed(capability))
       return signalPassFailure();
-    }
     if (stages < 2 || minBlocksPerSM < 1) {
       emitError(module.getLoc(), "tessera-tensor-core-grouped-matmul: "
                                  "'stages' must be at least 2 and "
@@ -514,7 +504,7 @@ struct TesseraTensorCoreGroupedMatmulPass
           << static_cast<int64_t>(tileN);
       return signalPassFailure();
     }
-    if (capability < 80)
+    if (*capability < 80)
       return; // No cp.async and bf16 mma: the generic lowering stays.
     SmallVector<GroupedMatmulOp> ops;
     module.walk([&](GroupedMatmulOp op) {

@@ -28,6 +28,15 @@ unsigned tensor_core::getComputeCapability(StringRef chip) {
   return chip.getAsInteger(10, version) ? 0 : version;
 }
 
+FailureOr<unsigned> tensor_core::getCapabilityOrError(ModuleOp module,
+                                                      StringRef pass,
+                                                      StringRef chip) {
+  if (unsigned capability = getComputeCapability(chip))
+    return capability;
+  return emitError(module.getLoc()) << pass << ": unknown NVIDIA chip '" << chip
+                                    << "' (expected sm_<NN>[a])";
+}
+
 gpu::GPUModuleOp tensor_core::getOrCreateKernelModule(ModuleOp module) {
   constexpr StringLiteral name = "tessera_kernels";
   if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>(name))
@@ -123,6 +132,20 @@ Value tensor_core::createMmaSync(ImplicitLocOpBuilder &b, Type element,
   for (int64_t i = 0; i < 4; ++i)
     parts.push_back(LLVM::ExtractValueOp::create(b, mma, i));
   return vector::FromElementsOp::create(b, VectorType::get({4}, f32), parts);
+}
+
+void tensor_core::createKernelLaunch(ImplicitLocOpBuilder &b,
+                                     gpu::GPUFuncOp kernel, int64_t gridX,
+                                     int64_t gridY, int64_t threads,
+                                     int64_t sharedBytes, ValueRange args) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  gpu::LaunchFuncOp::create(
+      b, kernel, gpu::KernelDim3{index(gridX), index(gridY), index(1)},
+      gpu::KernelDim3{index(threads), index(1), index(1)},
+      /*dynamicSharedMemorySize=*/
+      arith::ConstantIntOp::create(b, b.getI32Type(), sharedBytes), args);
 }
 
 Value tensor_core::createLaunchOperand(ImplicitLocOpBuilder &b, Value tensor) {

@@ -30,6 +30,11 @@ constexpr int64_t kPad = 8, kChunk = 8;
 /// The NVIDIA compute capability of `chip` (`sm_90a` -> 90), 0 if unknown.
 unsigned getComputeCapability(StringRef chip);
 
+/// The compute capability of `chip`; an unknown chip is reported on
+/// `module` as an error of `pass`.
+FailureOr<unsigned> getCapabilityOrError(ModuleOp module, StringRef pass,
+                                         StringRef chip);
+
 /// `gpu.module @tessera_kernels` of `module`, created (and `module` marked
 /// as a GPU container) on first use.
 gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module);
@@ -58,6 +63,12 @@ SmallVector<Value> getLdMatrixRows(ImplicitLocOpBuilder &b, Value fragment);
 /// returns the new vector<4xf32>.
 Value createMmaSync(ImplicitLocOpBuilder &b, Type element, ArrayRef<Value> a,
                     ArrayRef<Value> bRegs, Value c);
+
+/// Launches `kernel` on gridX x gridY blocks of `threads` threads with
+/// `sharedBytes` of dynamic shared memory.
+void createKernelLaunch(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
+                        int64_t gridX, int64_t gridY, int64_t threads,
+                        int64_t sharedBytes, ValueRange args);
 
 /// The read-only buffer of `tensor` for a launch. A constant (a global after
 /// bufferization) is first copied: launch arguments are function arguments
