@@ -95,6 +95,9 @@ std::string whyNotEligible(AttentionOp op) {
     return "head dimensions are not equal multiples of 16 up to 128";
   if (q.getNumElements() == 0 || k.getNumElements() == 0)
     return "empty operands";
+  // One block row per (batch, KV head): the grid's y dimension.
+  if (q.getDimSize(0) * k.getDimSize(1) > 65535)
+    return "more than 65535 (batch, KV head) pairs";
   std::optional<double> scale = op.getStaticScale();
   if (!scale || !(*scale > 0.0))
     return "the scale is not positive";

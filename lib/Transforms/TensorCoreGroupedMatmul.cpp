@@ -95,6 +95,8 @@ std::string whyNotEligible(GroupedMatmulOp op) {
     return "N is not a multiple of 8";
   if (rows.getDimSize(0) == 0 || weights.getDimSize(0) == 0)
     return "empty operands";
+  if (llvm::divideCeil(rows.getDimSize(0), kTileM) > 65535)
+    return "more row tiles than a grid's y dimension holds";
   return "";
 }
 

@@ -197,16 +197,18 @@ func.func @f16(%q: tensor<1x1x10x16xf16>, %k: tensor<1x1x40x16xf16>,
 
 // What the kernel does not take yet keeps the generic lowering: f32, a
 // bias, a softcap, D != Dv, D not a multiple of 16, D over 128, dynamic
-// shapes, a negative scale.
+// shapes, a negative scale, more (batch, KV head) pairs than a grid's y
+// dimension holds.
 // CHECK-LABEL: func.func @not_eligible
 // CHECK-NOT:   gpu.launch_func
-// CHECK-COUNT-8: tessera.attention
+// CHECK-COUNT-9: tessera.attention
 // CHECK-NOT:   gpu.module
 func.func @not_eligible(%qf: tensor<1x1x8x16xf32>, %kf: tensor<1x1x8x16xf32>,
                         %q: tensor<1x1x8x16xbf16>, %k: tensor<1x1x8x16xbf16>,
                         %bias: tensor<1x1x8x8xbf16>, %v32: tensor<1x1x8x32xbf16>,
                         %q8: tensor<1x1x8x8xbf16>, %q256: tensor<1x1x8x256xbf16>,
-                        %qd: tensor<1x1x?x16xbf16>) {
+                        %qd: tensor<1x1x?x16xbf16>,
+                        %qw: tensor<65536x1x1x16xbf16>) {
   %0 = tessera.attention %qf, %kf, %kf
       : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
   %1 = tessera.attention %q, %k, %k bias %bias
@@ -223,5 +225,7 @@ func.func @not_eligible(%qf: tensor<1x1x8x16xf32>, %kf: tensor<1x1x8x16xf32>,
       : (tensor<1x1x?x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>) -> tensor<1x1x?x16xbf16>
   %7 = tessera.attention %q, %k, %k {scale = -0.5 : f32}
       : (tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>) -> tensor<1x1x8x16xbf16>
+  %8 = tessera.attention %qw, %qw, %qw
+      : (tensor<65536x1x1x16xbf16>, tensor<65536x1x1x16xbf16>, tensor<65536x1x1x16xbf16>) -> tensor<65536x1x1x16xbf16>
   return
 }

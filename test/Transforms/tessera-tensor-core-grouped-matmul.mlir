@@ -114,17 +114,18 @@ func.func @f16_constant_offsets(%x: tensor<9x32xf16>, %w: tensor<2x32x8xf16>)
 
 // What the kernel does not take yet keeps the generic lowering: f32
 // operands, an epilogue, gather and scale, K not a multiple of 32, N not a
-// multiple of 8, dynamic shapes.
+// multiple of 8, dynamic shapes, more than 65535 row tiles.
 // CHECK-LABEL: func.func @not_eligible
 // CHECK-NOT:   gpu.launch_func
-// CHECK-COUNT-6: tessera.grouped_matmul
+// CHECK-COUNT-7: tessera.grouped_matmul
 // CHECK-NOT:   gpu.module
 func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
                         %x: tensor<16x32xbf16>, %w: tensor<2x32x16xbf16>,
                         %o: tensor<3xi32>,
                         %g: tensor<16xi32>, %s: tensor<16xf32>,
                         %x48: tensor<16x48xbf16>, %w48: tensor<2x48x8xbf16>,
-                        %w12: tensor<2x32x12xbf16>, %xd: tensor<?x32xbf16>) {
+                        %w12: tensor<2x32x12xbf16>, %xd: tensor<?x32xbf16>,
+                        %xh: tensor<8388736x32xbf16>) {
   %0 = tessera.grouped_matmul %xf, %wf, %o
       : (tensor<16x32xf32>, tensor<2x32x8xf32>, tensor<3xi32>) -> tensor<16x8xf32>
   %2 = tessera.grouped_matmul %x, %w, %o {epilogue = #tessera.epilogue<swiglu>}
@@ -137,5 +138,7 @@ func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
       : (tensor<16x32xbf16>, tensor<2x32x12xbf16>, tensor<3xi32>) -> tensor<16x12xbf16>
   %6 = tessera.grouped_matmul %xd, %w, %o
       : (tensor<?x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>) -> tensor<?x16xbf16>
+  %7 = tessera.grouped_matmul %xh, %w, %o
+      : (tensor<8388736x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>) -> tensor<8388736x16xbf16>
   return
 }
