@@ -763,14 +763,8 @@ struct TesseraTensorCoreAttentionPass
     }
     if (*capability < 80)
       return; // No cp.async and bf16 mma: the generic lowering stays.
-    SmallVector<AttentionOp> ops;
-    module.walk([&](AttentionOp op) {
-      std::string why = whyNotEligible(op);
-      LLVM_DEBUG(llvm::dbgs() << op.getLoc() << ": "
-                              << (why.empty() ? "tensor cores" : why) << "\n");
-      if (why.empty())
-        ops.push_back(op);
-    });
+    SmallVector<AttentionOp> ops =
+        collectEligible<AttentionOp>(module, DEBUG_TYPE, whyNotEligible);
     if (ops.empty())
       return;
     gpu::GPUModuleOp kernels = getOrCreateKernelModule(module);

@@ -508,14 +508,8 @@ struct TesseraTensorCoreGroupedMatmulPass
     }
     if (*capability < 80)
       return; // No cp.async and bf16 mma: the generic lowering stays.
-    SmallVector<GroupedMatmulOp> ops;
-    module.walk([&](GroupedMatmulOp op) {
-      std::string why = whyNotEligible(op);
-      LLVM_DEBUG(llvm::dbgs() << op.getLoc() << ": "
-                              << (why.empty() ? "tensor cores" : why) << "\n");
-      if (why.empty())
-        ops.push_back(op);
-    });
+    SmallVector<GroupedMatmulOp> ops =
+        collectEligible<GroupedMatmulOp>(module, DEBUG_TYPE, whyNotEligible);
     if (ops.empty())
       return;
     gpu::GPUModuleOp kernels = getOrCreateKernelModule(module);

@@ -18,6 +18,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Debug.h"
 
 namespace mlir {
 namespace tessera {
@@ -34,6 +35,25 @@ unsigned getComputeCapability(StringRef chip);
 /// `module` as an error of `pass`.
 FailureOr<unsigned> getCapabilityOrError(ModuleOp module, StringRef pass,
                                          StringRef chip);
+
+/// The ops of type OpT in `module` for which `whyNotEligible` gives no
+/// reason; every op's verdict is printed with -debug-only=`debugType`.
+template <typename OpT>
+SmallVector<OpT>
+collectEligible(ModuleOp module, const char *debugType,
+                llvm::function_ref<std::string(OpT)> whyNotEligible) {
+  SmallVector<OpT> ops;
+  module.walk([&](OpT op) {
+    std::string why = whyNotEligible(op);
+    DEBUG_WITH_TYPE(debugType, llvm::dbgs()
+                                   << op.getLoc() << ": "
+                                   << (why.empty() ? "tensor cores" : why)
+                                   << "\n");
+    if (why.empty())
+      ops.push_back(op);
+  });
+  return ops;
+}
 
 /// `gpu.module @tessera_kernels` of `module`, created (and `module` marked
 /// as a GPU container) on first use.
