@@ -1,7 +1,8 @@
 """GPU benchmarks, Tessera vs the peers, in two phases (as test/GPU/gpu_suite.py).
 
 usage:
-  bench_gpu.py prepare --build BUILD --out DIR
+  bench_gpu.py prepare --build BUILD --out DIR [--chip sm_90a]
+                       [--pipeline-options OPTS] [--only NAME...]
   bench_gpu.py execute --dir DIR --launcher PATH [--runs N] [--json FILE]
 
 `prepare` (compiler, no GPU) writes each benchmark's .mlir, compiles it with
@@ -140,8 +141,11 @@ def prepare(args):
         src = os.path.join(d, "bench.mlir")
         with open(src, "w") as f:
             f.write(case["mlir"])
-        subprocess.run([compiler, src, "--target=nvptx", "--emit=artifact",
-                        "-o", os.path.join(d, "bench.tgpu")], check=True)
+        cmd = [compiler, src, "--target=nvptx", "--emit=artifact",
+               f"--chip={args.chip}", "-o", os.path.join(d, "bench.tgpu")]
+        if args.pipeline_options:
+            cmd.append(f"--pipeline-options={args.pipeline_options}")
+        subprocess.run(cmd, check=True)
         meta = {k: v for k, v in case.items() if k != "mlir"}
         meta["inputs"] = len(make_inputs(case, rng))
         with open(os.path.join(d, "bench.json"), "w") as f:
@@ -264,6 +268,9 @@ def main():
     p.add_argument("--build", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--only", nargs="*", default=[])
+    # The H100's own target: sm_90a enables wgmma.
+    p.add_argument("--chip", default="sm_90a")
+    p.add_argument("--pipeline-options", default="")
     e = sub.add_parser("execute")
     e.add_argument("--dir", required=True)
     e.add_argument("--launcher", required=True)

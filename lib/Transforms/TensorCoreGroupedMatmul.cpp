@@ -29,8 +29,17 @@
 // padded by 8 elements, which spreads the 8 rows an `ldmatrix` reads over all
 // 32 banks.
 //
+// On sm_90a (and K a multiple of 64) the products are Hopper's warpgroup
+// MMA: the two warpgroups of a block each own 64 rows of the tile, K tiles
+// are 64 deep, `cp.async` writes them 128-byte swizzled as the `wgmma`
+// shared-memory descriptors describe (rows K-major, weights N-major in
+// 64-column blocks), and each step issues four `wgmma.mma_async.m64nNk16`
+// (N = tileN) straight from shared memory into f32 accumulators held by the
+// warpgroup (tileN / 2 per thread).
+//
 // Needs sm_80 or newer (cp.async, bf16 mma); other chips keep the generic
-// lowering (tessera-gather-grouped-matmul).
+// lowering (tessera-gather-grouped-matmul). The stages are capped by the
+// chip's shared memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -68,12 +77,19 @@ using namespace mlir::tessera::tensor_core;
 
 namespace {
 
-// The tile: 8 warps as 2 (rows) x 4 (columns), each with a 64 x (tileN / 4)
-// piece made of 4 x (tileN / 32) mma fragments of 16x8; K in steps of 32
-// (two mma k-steps). tileN is 128 or 256 (the `tile-n` option).
-constexpr int64_t kTileM = 128, kTileK = 32;
-constexpr int64_t kWarpsM = 2, kWarpsN = 4, kThreads = 32 * kWarpsM * kWarpsN;
+// The tile: 128 rows x tileN columns, 256 threads (8 warps). mma.sync: the
+// warps as 2 (rows) x 4 (columns), each with a 64 x (tileN / 4) piece made
+// of 4 x (tileN / 32) mma fragments of 16x8; K in steps of 32 (two mma
+// k-steps). wgmma: two warpgroups of 64 rows x tileN; K in steps of 64 (one
+// 128-byte swizzled row of f16/bf16, four wgmma k-steps). tileN is 128 or
+// 256 (the `tile-n` option).
+constexpr int64_t kTileM = 128, kThreads = 256;
+constexpr int64_t kWarpsM = 2, kWarpsN = 4;
 constexpr int64_t kFragsM = kTileM / kWarpsM / 16; // 4
+constexpr int64_t kMmaTileK = 32, kWgmmaTileK = 64;
+/// wgmma operands in shared memory are 128-byte swizzled: 16-byte chunk c of
+/// a 128-byte row r sits at chunk c ^ (r % 8); 8 rows (1024 bytes) repeat.
+constexpr int64_t kSwizzleBytes = 128, kSwizzleRows = 8;
 
 /// Why `op` keeps the generic lowering, or an empty string.
 std::string whyNotEligible(GroupedMatmulOp op) {
@@ -89,7 +105,7 @@ std::string whyNotEligible(GroupedMatmulOp op) {
     return "operands are not f16 or bf16";
   if (op.getGather() || op.getScale() || op.getEpilogue() != Epilogue::none)
     return "gather, scale and epilogues are not fused yet";
-  if (rows.getDimSize(1) % kTileK != 0)
+  if (rows.getDimSize(1) % kMmaTileK != 0)
     return "K is not a multiple of 32";
   if (weights.getDimSize(2) % kChunk != 0)
     return "N is not a multiple of 8";
@@ -100,14 +116,63 @@ std::string whyNotEligible(GroupedMatmulOp op) {
   return "";
 }
 
+/// The shared tiles of one kernel: `stages` row tiles and weight tiles.
+/// mma.sync reads padded rows with ldmatrix; wgmma reads the swizzled
+/// layouts its descriptors name: rows K-major (128 x 64), weights N-major
+/// in tileN / 64 column blocks of 64 k-rows x 64 columns.
+std::pair<MemRefType, MemRefType> getTileTypes(MLIRContext *ctx, Type element,
+                                               int64_t stages, int64_t tileN,
+                                               bool wgmma) {
+  if (!wgmma)
+    return {getSharedTileType(ctx, element, {stages, kTileM, kMmaTileK}),
+            getSharedTileType(ctx, element, {stages, kMmaTileK, tileN})};
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  int64_t perRow = kSwizzleBytes * 8 / element.getIntOrFloatBitWidth();
+  return {MemRefType::get({stages, kTileM, kWgmmaTileK}, element,
+                          MemRefLayoutAttrInterface(), workgroup),
+          MemRefType::get({stages, tileN / perRow, kWgmmaTileK, perRow},
+                          element, MemRefLayoutAttrInterface(), workgroup)};
+}
+
+/// Whether the kernel of `op` uses wgmma: it needs the arch-specific sm_90a
+/// and whole 64-deep K tiles.
+bool usesWgmma(GroupedMatmulOp op, unsigned capability, StringRef chip) {
+  return capability == 90 && chip.ends_with("a") &&
+         cast<RankedTensorType>(op.getRows().getType()).getDimSize(1) %
+                 kWgmmaTileK ==
+             0;
+}
+
+/// The most stages (at most `stages`, at least 2) whose tiles fit in the
+/// shared memory of a block of `capability` next to the row and expert
+/// tables (the tiles start at a 1024-byte boundary); 0 if 2 do not.
+int64_t getFittingStages(GroupedMatmulOp op, unsigned capability,
+                         int64_t stages, int64_t tileN, bool wgmma) {
+  MLIRContext *ctx = op.getContext();
+  Type element =
+      cast<RankedTensorType>(op.getRows().getType()).getElementType();
+  int64_t experts =
+      cast<RankedTensorType>(op.getWeights().getType()).getDimSize(0);
+  int64_t tables = llvm::alignTo((kTileM + 2 * experts) * 4, 1024);
+  for (; stages >= 2; --stages) {
+    auto [typeA, typeB] = getTileTypes(ctx, element, stages, tileN, wgmma);
+    if (tables + getBytes(typeA) + getBytes(typeB) <=
+        getMaxSharedBytes(capability))
+      return stages;
+  }
+  return 0;
+}
+
 /// Builds the kernel body; see the file comment.
 class KernelEmitter {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel, int64_t m,
                 int64_t k, int64_t n, int64_t experts, int64_t stages,
-                int64_t tileN)
+                int64_t tileN, bool wgmma)
       : b(b), m(m), k(k), n(n), experts(experts), stages(stages), tileN(tileN),
-        fragsN(tileN / kWarpsN / 8) {
+        fragsN(tileN / kWarpsN / 8), wgmma(wgmma),
+        tileK(wgmma ? kWgmmaTileK : kMmaTileK) {
     Block &entry = kernel.getBody().front();
     x = entry.getArgument(0);
     w = entry.getArgument(1);
@@ -127,6 +192,9 @@ private:
   Value i32(int64_t v) {
     return arith::ConstantIntOp::create(b, b.getI32Type(), v);
   }
+  Value i64(int64_t v) {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), v);
+  }
   Value add(Value l, Value r) { return arith::AddIOp::create(b, l, r); }
   Value mul(Value l, Value r) { return arith::MulIOp::create(b, l, r); }
   Value div(Value l, int64_t r) {
@@ -145,16 +213,25 @@ private:
   void emitZeroRows();
   void emitExpert(Value expert);
   void emitLoadTiles(Value expert, Value stage, Value k0);
+  void emitLoadSwizzledTiles(Value expert, Value stage, Value k0);
   SmallVector<Value> emitMultiply(Value stage, ValueRange acc);
+  Value emitWgmma(Value stage, Value acc);
+  Value getDescriptor(Value base, int64_t lbo, int64_t sbo, Value offset);
   void emitStore(Value expert, ValueRange acc);
+  void emitWgmmaStore(Value expert, Value acc);
+  void emitStorePair(Value id, Value r, Value c, Value v0, Value v1);
 
   ImplicitLocOpBuilder &b;
   int64_t m, k, n, experts, stages;
   /// Output columns per block, mma fragments of 8 columns per warp.
   int64_t tileN, fragsN;
+  bool wgmma;
+  int64_t tileK;
   Value x, w, offsets, y, tileA, tileB, rowExpert, present;
   Type element, outElement;
   Value tid, lane, warpM, warpN, m0, n0;
+  /// wgmma: the warpgroup, the shared addresses of the tiles (i64).
+  Value warpGroup, baseA, baseB;
 };
 
 void KernelEmitter::forEachThread(int64_t count,
@@ -168,9 +245,9 @@ void KernelEmitter::forEachThread(int64_t count,
 void KernelEmitter::emit() {
   // The staged tiles live in dynamic shared memory (more than the 48 KiB of
   // static shared memory with 3 stages or more).
-  SmallVector<Value> tiles = createDynamicSharedViews(
-      b, {getSharedTileType(b.getContext(), element, {stages, kTileM, kTileK}),
-          getSharedTileType(b.getContext(), element, {stages, kTileK, tileN})});
+  auto [typeA, typeB] =
+      getTileTypes(b.getContext(), element, stages, tileN, wgmma);
+  SmallVector<Value> tiles = createDynamicSharedViews(b, {typeA, typeB});
   tileA = tiles[0];
   tileB = tiles[1];
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -180,6 +257,15 @@ void KernelEmitter::emit() {
   warpN = rem(warp, kWarpsN);
   n0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(tileN));
   m0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::y), index(kTileM));
+  if (wgmma) {
+    warpGroup = div(tid, 128);
+    auto address = [&](Value tile) {
+      Value pointer = memref::ExtractAlignedPointerAsIndexOp::create(b, tile);
+      return arith::IndexCastUIOp::create(b, b.getI64Type(), pointer);
+    };
+    baseA = address(tileA);
+    baseB = address(tileB);
+  }
 
   emitRowExperts();
   emitZeroRows();
@@ -190,7 +276,9 @@ void KernelEmitter::emit() {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value expert = loop.getInductionVar();
-    Value flag = memref::LoadOp::create(b, present, expert);
+    Value flag = arith::OrIOp::create(
+        b, memref::LoadOp::create(b, present, ValueRange{index(0), expert}),
+        memref::LoadOp::create(b, present, ValueRange{index(1), expert}));
     auto ifOp = scf::IfOp::create(
         b, cmp(arith::CmpIPredicate::ne, flag, i32(0)), false);
     b.setInsertionPointToStart(ifOp.thenBlock());
@@ -200,10 +288,12 @@ void KernelEmitter::emit() {
 }
 
 /// rowExpert[r] = the expert of row m0 + r (-1: none, -2: past the end);
-/// present[e] = 1 for every expert with rows in the tile.
+/// present[h][e] = 1 for every expert with rows in half h (64 rows) of the
+/// tile.
 void KernelEmitter::emitRowExperts() {
-  forEachThread(experts, [&](Value e) {
-    memref::StoreOp::create(b, i32(0), present, e);
+  forEachThread(2 * experts, [&](Value i) {
+    memref::StoreOp::create(b, i32(0), present,
+                            ValueRange{div(i, experts), rem(i, experts)});
   });
   Value isRowThread = cmp(arith::CmpIPredicate::ult, tid, index(kTileM));
   auto ifRow = scf::IfOp::create(b, isRowThread, false);
@@ -249,7 +339,8 @@ void KernelEmitter::emitRowExperts() {
     b.setInsertionPointToStart(ifHeld.thenBlock());
     memref::StoreOp::create(
         b, i32(1), present,
-        ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), expert)});
+        ValueRange{div(tid, kTileM / 2),
+                   arith::IndexCastOp::create(b, b.getIndexType(), expert)});
   }
   gpu::BarrierOp::create(b);
 }
@@ -279,17 +370,19 @@ void KernelEmitter::emitZeroRows() {
 /// rows past the end are never stored) and rows k0.. of w[expert] (columns
 /// clamped to the last chunk; columns past the end are never stored).
 void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
+  if (wgmma)
+    return emitLoadSwizzledTiles(expert, stage, k0);
   auto bytes = b.getIndexAttr(kChunk);
-  for (int64_t part = 0; part < kTileM * kTileK / kChunk / kThreads; ++part) {
+  for (int64_t part = 0; part < kTileM * tileK / kChunk / kThreads; ++part) {
     Value chunk = add(tid, index(part * kThreads));
-    Value r = div(chunk, kTileK / kChunk);
-    Value kc = mul(rem(chunk, kTileK / kChunk), index(kChunk));
+    Value r = div(chunk, tileK / kChunk);
+    Value kc = mul(rem(chunk, tileK / kChunk), index(kChunk));
     Value row = arith::MinUIOp::create(b, add(m0, r), index(m - 1));
     nvgpu::DeviceAsyncCopyOp::create(b, tileA, ValueRange{stage, r, kc}, x,
                                      ValueRange{row, add(k0, kc)}, bytes,
                                      Value(), b.getUnitAttr());
   }
-  for (int64_t part = 0; part < kTileK * tileN / kChunk / kThreads; ++part) {
+  for (int64_t part = 0; part < tileK * tileN / kChunk / kThreads; ++part) {
     Value chunk = add(tid, index(part * kThreads));
     Value kr = div(chunk, tileN / kChunk);
     Value nc = mul(rem(chunk, tileN / kChunk), index(kChunk));
@@ -300,6 +393,44 @@ void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
   }
 }
 
+/// The same copies into the swizzled wgmma layouts: chunk c of a 128-byte
+/// row r goes to chunk c ^ (r % 8) of that row; weight columns are split
+/// into blocks of one 128-byte row each.
+void KernelEmitter::emitLoadSwizzledTiles(Value expert, Value stage, Value k0) {
+  auto bytes = b.getIndexAttr(kChunk);
+  auto slot = [&](Value chunk, Value row) {
+    Value swizzled = arith::XOrIOp::create(b, chunk, rem(row, kSwizzleRows));
+    return mul(swizzled, index(kChunk));
+  };
+  int64_t chunksA = tileK / kChunk;
+  for (int64_t part = 0; part < kTileM * chunksA / kThreads; ++part) {
+    Value chunk = add(tid, index(part * kThreads));
+    Value r = div(chunk, chunksA);
+    Value c = rem(chunk, chunksA);
+    Value row = arith::MinUIOp::create(b, add(m0, r), index(m - 1));
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, tileA, ValueRange{stage, r, slot(c, r)}, x,
+        ValueRange{row, add(k0, mul(c, index(kChunk)))}, bytes, Value(),
+        b.getUnitAttr());
+  }
+  int64_t chunksB = tileN / kChunk;
+  int64_t chunksPerBlock =
+      cast<MemRefType>(tileB.getType()).getShape()[3] / kChunk;
+  for (int64_t part = 0; part < tileK * chunksB / kThreads; ++part) {
+    Value chunk = add(tid, index(part * kThreads));
+    Value kr = div(chunk, chunksB);
+    Value nc = rem(chunk, chunksB);
+    Value col = arith::MinUIOp::create(b, add(n0, mul(nc, index(kChunk))),
+                                       index(n - kChunk));
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, tileB,
+        ValueRange{stage, div(nc, chunksPerBlock), kr,
+                   slot(rem(nc, chunksPerBlock), kr)},
+        w, ValueRange{expert, add(k0, kr), col}, bytes, Value(),
+        b.getUnitAttr());
+  }
+}
+
 /// The tensor-core work on one staged K-tile; `acc` holds kFragsM x fragsN
 /// vector<4xf32> fragments, row-major.
 SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
@@ -307,7 +438,7 @@ SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
   auto fragmentType = VectorType::get({4, 2}, element);
   Value laneRow = rem(lane, 16);
   Value laneHalf = mul(div(lane, 16), index(8));
-  for (int64_t kk = 0; kk < kTileK; kk += 16) {
+  for (int64_t kk = 0; kk < tileK; kk += 16) {
     // A: lanes 0-15 address rows 0-15 at kk, lanes 16-31 rows 0-15 at kk+8;
     // registers (rows, k) 0-7/0-7, 8-15/0-7, 0-7/8-15, 8-15/8-15.
     SmallVector<SmallVector<Value>> a;
@@ -342,6 +473,66 @@ SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
   return result;
 }
 
+/// A wgmma shared-memory descriptor of the 128-byte swizzled matrix at
+/// `base` + `offset`: start address, leading and stride byte offsets (all
+/// in 16-byte units) and the swizzle mode (1: 128 bytes) in bits 62-63.
+Value KernelEmitter::getDescriptor(Value base, int64_t lbo, int64_t sbo,
+                                   Value offset) {
+  Value address = arith::AddIOp::create(b, base, offset);
+  Value start = arith::ShRUIOp::create(
+      b, arith::AndIOp::create(b, address, i64(0x3FFFF)), i64(4));
+  int64_t fields = ((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (int64_t(1) << 62);
+  return arith::OrIOp::create(b, start, i64(fields));
+}
+
+/// One staged K-tile on the tensor cores: tileK / 16 wgmma m64nNk16 of the
+/// warpgroup's 64 rows, committed as one group. A is K-major: a k-step
+/// moves 32 bytes along the swizzled row, 8-row groups are 1024 bytes
+/// apart. B is N-major: a k-step moves 16 rows (2048 bytes), 8-row groups
+/// are 1024 bytes apart and 64-column blocks 64 rows x 128 bytes apart.
+Value KernelEmitter::emitWgmma(Value stage, Value acc) {
+  int64_t bytes = element.getIntOrFloatBitWidth() / 8;
+  int64_t rowBytes = kSwizzleBytes, groupBytes = kSwizzleRows * rowBytes;
+  Value stage64 = arith::IndexCastUIOp::create(b, b.getI64Type(), stage);
+  Value group64 = arith::IndexCastUIOp::create(b, b.getI64Type(), warpGroup);
+  Value offsetA = add(mul(stage64, i64(kTileM * tileK * bytes)),
+                      mul(group64, i64(64 * rowBytes)));
+  Value offsetB = mul(stage64, i64(tileK * tileN * bytes));
+  auto type = element.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  for (int64_t kk = 0; kk < tileK; kk += 16) {
+    Value descA =
+        getDescriptor(baseA, 16, groupBytes, add(offsetA, i64(kk * bytes)));
+    Value descB = getDescriptor(baseB, tileK * rowBytes, groupBytes,
+                                add(offsetB, i64(kk * rowBytes)));
+    acc = NVVM::WgmmaMmaAsyncOp::create(
+        b, acc.getType(), acc, descA, descB,
+        NVVM::MMAShapeAttr::get(b.getContext(), 64, tileN, 16), type, type,
+        NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+        NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+        NVVM::MMALayout::row, NVVM::MMAIntOverflowAttr());
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  return acc;
+}
+
+/// Stores output elements (r, c) and (r, c + 1) of the tile, rounded to the
+/// output type, when `held` (the row belongs to the expert) and the columns
+/// are inside the matrix.
+void KernelEmitter::emitStorePair(Value held, Value r, Value c, Value v0,
+                                  Value v1) {
+  Value col = add(n0, c);
+  Value store = arith::AndIOp::create(
+      b, held, cmp(arith::CmpIPredicate::ult, col, index(n)));
+  auto ifStore = scf::IfOp::create(b, store, false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifStore.thenBlock());
+  Value pair = vector::FromElementsOp::create(
+      b, VectorType::get({2}, b.getF32Type()), ValueRange{v0, v1});
+  pair = arith::TruncFOp::create(b, VectorType::get({2}, outElement), pair);
+  vector::StoreOp::create(b, pair, y, ValueRange{add(m0, r), col});
+}
+
 /// Stores the accumulators of the rows of `expert`: fragment element pairs
 /// (c0, c1) at row lane/4 and (c2, c3) at row lane/4 + 8, columns
 /// 2 * (lane % 4) + {0, 1}.
@@ -349,7 +540,6 @@ void KernelEmitter::emitStore(Value expert, ValueRange acc) {
   Value id = arith::IndexCastOp::create(b, b.getI32Type(), expert);
   Value laneRow = div(lane, 4);
   Value laneCol = mul(rem(lane, 4), index(2));
-  Type f32 = b.getF32Type();
   for (int64_t i = 0; i < kFragsM; ++i) {
     for (int64_t half = 0; half < 2; ++half) {
       Value r = add(mul(warpM, index(kFragsM * 16)),
@@ -357,23 +547,34 @@ void KernelEmitter::emitStore(Value expert, ValueRange acc) {
       Value held = cmp(arith::CmpIPredicate::eq,
                        memref::LoadOp::create(b, rowExpert, r), id);
       for (int64_t j = 0; j < fragsN; ++j) {
-        Value col = add(
-            n0, add(mul(warpN, index(fragsN * 8)), add(index(j * 8), laneCol)));
-        Value store = arith::AndIOp::create(
-            b, held, cmp(arith::CmpIPredicate::ult, col, index(n)));
-        auto ifStore = scf::IfOp::create(b, store, false);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifStore.thenBlock());
-        Value pair = vector::FromElementsOp::create(
-            b, VectorType::get({2}, f32),
-            ValueRange{
-                vector::ExtractOp::create(b, acc[i * fragsN + j], half * 2),
-                vector::ExtractOp::create(b, acc[i * fragsN + j],
-                                          half * 2 + 1)});
-        pair =
-            arith::TruncFOp::create(b, VectorType::get({2}, outElement), pair);
-        vector::StoreOp::create(b, pair, y, ValueRange{add(m0, r), col});
+        Value fragment = acc[i * fragsN + j];
+        emitStorePair(
+            held, r,
+            add(mul(warpN, index(fragsN * 8)), add(index(j * 8), laneCol)),
+            vector::ExtractOp::create(b, fragment, half * 2),
+            vector::ExtractOp::create(b, fragment, half * 2 + 1));
       }
+    }
+  }
+}
+
+/// The same for the wgmma accumulators: warp w of a warpgroup holds rows
+/// 16 * w + lane/4 (+ 8), element 4 * j + 2 * half + {0, 1} at column
+/// 8 * j + 2 * (lane % 4) + {0, 1}.
+void KernelEmitter::emitWgmmaStore(Value expert, Value acc) {
+  Value id = arith::IndexCastOp::create(b, b.getI32Type(), expert);
+  Value warpRow = mul(rem(div(tid, 32), 4), index(16));
+  Value laneRow = add(add(mul(warpGroup, index(64)), warpRow), div(lane, 4));
+  Value laneCol = mul(rem(lane, 4), index(2));
+  for (int64_t half = 0; half < 2; ++half) {
+    Value r = add(laneRow, index(half * 8));
+    Value held = cmp(arith::CmpIPredicate::eq,
+                     memref::LoadOp::create(b, rowExpert, r), id);
+    for (int64_t j = 0; j < tileN / 8; ++j) {
+      int64_t e = 4 * j + 2 * half;
+      emitStorePair(held, r, add(index(j * 8), laneCol),
+                    LLVM::ExtractValueOp::create(b, acc, e),
+                    LLVM::ExtractValueOp::create(b, acc, e + 1));
     }
   }
 }
@@ -382,8 +583,16 @@ void KernelEmitter::emitStore(Value expert, ValueRange acc) {
 /// waits for its tile (at most stages - 2 younger groups in flight), syncs
 /// the block (so the stage step s - 1 read is free), issues the copies of
 /// step s + stages - 1 into that stage and multiplies: one barrier a step.
+/// wgmma issues its group before the copies and waits for it at the end of
+/// the step; a proxy fence makes each thread's copies visible to the wgmma
+/// reads (the async proxy) before the barrier. (Leaving a group in flight
+/// across the barrier costs a stage of copies in flight: slower on the
+/// H100, where the copies bound the kernel.) A half of the tile (the 64
+/// rows of a warpgroup, or of 4 warps) without rows of the expert skips the
+/// products.
 void KernelEmitter::emitExpert(Value expert) {
-  int64_t steps = k / kTileK;
+  int64_t steps = k / tileK;
+  int64_t ahead = stages - 1;
   // Every step commits one group, empty past the last tile, which keeps
   // the wait count uniform.
   auto loadStep = [&](Value step) {
@@ -392,38 +601,76 @@ void KernelEmitter::emitExpert(Value expert) {
     {
       OpBuilder::InsertionGuard inner(b);
       b.setInsertionPointToStart(ifLoad.thenBlock());
-      emitLoadTiles(expert, rem(step, stages), mul(step, index(kTileK)));
+      emitLoadTiles(expert, rem(step, stages), mul(step, index(tileK)));
     }
     NVVM::CpAsyncCommitGroupOp::create(b);
   };
-  for (int64_t s = 0; s < stages - 1; ++s)
+  for (int64_t s = 0; s < ahead; ++s)
     loadStep(index(s));
-  auto fragmentType = VectorType::get({4}, b.getF32Type());
-  Value zero = arith::ConstantOp::create(
-      b, fragmentType,
-      DenseElementsAttr::get(fragmentType, b.getF32FloatAttr(0.0f)));
-  SmallVector<Value> init(kFragsM * fragsN, zero);
+  SmallVector<Value> init;
+  if (wgmma) {
+    init.push_back(LLVM::ZeroOp::create(
+        b, LLVM::LLVMStructType::getLiteral(
+               b.getContext(), SmallVector<Type>(tileN / 2, b.getF32Type()))));
+  } else {
+    auto fragmentType = VectorType::get({4}, b.getF32Type());
+    Value zero = arith::ConstantOp::create(
+        b, fragmentType,
+        DenseElementsAttr::get(fragmentType, b.getF32FloatAttr(0.0f)));
+    init.assign(kFragsM * fragsN, zero);
+  }
+  Value mine = cmp(arith::CmpIPredicate::ne,
+                   memref::LoadOp::create(
+                       b, present, ValueRange{div(tid, kThreads / 2), expert}),
+                   i32(0));
   auto loop = scf::ForOp::create(b, index(0), index(steps), index(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value step = loop.getInductionVar();
-    NVVM::CpAsyncWaitGroupOp::create(b, stages - 2);
+    Value stage = rem(step, stages);
+    NVVM::CpAsyncWaitGroupOp::create(b, ahead - 1);
+    if (wgmma)
+      NVVM::FenceProxyOp::create(
+          b, NVVM::ProxyKind::async_shared,
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
     gpu::BarrierOp::create(b);
-    loadStep(add(step, index(stages - 1)));
-    SmallVector<Value> acc =
-        emitMultiply(rem(step, stages), loop.getRegionIterArgs());
-    scf::YieldOp::create(b, acc);
+    if (!wgmma)
+      loadStep(add(step, index(ahead)));
+    ValueRange acc = loop.getRegionIterArgs();
+    auto ifMine = scf::IfOp::create(b, acc.getTypes(), mine, true);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(ifMine.thenBlock());
+      if (wgmma)
+        scf::YieldOp::create(b, emitWgmma(stage, acc[0]));
+      else
+        scf::YieldOp::create(b, emitMultiply(stage, acc));
+      b.setInsertionPointToStart(ifMine.elseBlock());
+      scf::YieldOp::create(b, acc);
+    }
+    if (wgmma) {
+      loadStep(add(step, index(ahead)));
+      NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+    }
+    scf::YieldOp::create(b, ifMine.getResults());
   }
   // The next expert's first copies overwrite stages read by the last steps.
   gpu::BarrierOp::create(b);
-  emitStore(expert, loop.getResults());
+  auto ifStore = scf::IfOp::create(b, mine, false);
+  b.setInsertionPointToStart(ifStore.thenBlock());
+  if (wgmma)
+    emitWgmmaStore(expert, loop.getResult(0));
+  else
+    emitStore(expert, loop.getResults());
+  b.setInsertionPointAfter(ifStore);
 }
 
 /// Replaces `op` by a launch of a new tensor-core kernel.
 void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
                           StringRef name, int64_t stages, int64_t minBlocks,
-                          int64_t tileN) {
+                          int64_t tileN, bool wgmma) {
   auto rowsType = cast<RankedTensorType>(op.getRows().getType());
   auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
   auto outType = cast<RankedTensorType>(op.getOut().getType());
@@ -446,12 +693,11 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   SmallVector<Type> shared = {
       MemRefType::get({kTileM}, kb.getI32Type(), MemRefLayoutAttrInterface(),
                       workgroup),
-      MemRefType::get({experts}, kb.getI32Type(), MemRefLayoutAttrInterface(),
-                      workgroup)};
-  int64_t dynamicBytes = getBytes(getSharedTileType(kb.getContext(), element,
-                                                    {stages, kTileM, kTileK})) +
-                         getBytes(getSharedTileType(kb.getContext(), element,
-                                                    {stages, kTileK, tileN}));
+      MemRefType::get({2, experts}, kb.getI32Type(),
+                      MemRefLayoutAttrInterface(), workgroup)};
+  auto [typeA, typeB] =
+      getTileTypes(kb.getContext(), element, stages, tileN, wgmma);
+  int64_t dynamicBytes = getBytes(typeA) + getBytes(typeB);
   auto kernel = gpu::GPUFuncOp::create(
       kb, name, kb.getFunctionType({xType, wType, offType, yType}, {}), shared);
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
@@ -465,7 +711,7 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(
       {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
   kb.setInsertionPointToStart(&kernel.getBody().front());
-  KernelEmitter(kb, kernel, m, k, n, experts, stages, tileN).emit();
+  KernelEmitter(kb, kernel, m, k, n, experts, stages, tileN, wgmma).emit();
 
   // The launch.
   ImplicitLocOpBuilder b(op.getLoc(), op);
@@ -508,15 +754,26 @@ struct TesseraTensorCoreGroupedMatmulPass
     }
     if (*capability < 80)
       return; // No cp.async and bf16 mma: the generic lowering stays.
+    auto why = [&](GroupedMatmulOp op) -> std::string {
+      std::string reason = whyNotEligible(op);
+      if (reason.empty() && !getFittingStages(op, *capability, stages, tileN,
+                                              usesWgmma(op, *capability, chip)))
+        return "too many experts for the shared memory";
+      return reason;
+    };
     SmallVector<GroupedMatmulOp> ops =
-        collectEligible<GroupedMatmulOp>(module, DEBUG_TYPE, whyNotEligible);
+        collectEligible<GroupedMatmulOp>(module, DEBUG_TYPE, why);
     if (ops.empty())
       return;
     gpu::GPUModuleOp kernels = getOrCreateKernelModule(module);
     llvm::StringMap<unsigned> next; // Kernels named <function>_mma<N>.
     for (GroupedMatmulOp op : ops) {
       std::string name = getUniqueKernelName(kernels, op, "mma", next);
-      rewriteGroupedMatmul(op, kernels, name, stages, minBlocksPerSM, tileN);
+      bool wgmma = usesWgmma(op, *capability, chip);
+      rewriteGroupedMatmul(
+          op, kernels, name,
+          getFittingStages(op, *capability, stages, tileN, wgmma),
+          minBlocksPerSM, tileN, wgmma);
     }
   }
 };

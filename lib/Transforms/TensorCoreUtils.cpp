@@ -28,6 +28,20 @@ unsigned tensor_core::getComputeCapability(StringRef chip) {
   return chip.getAsInteger(10, version) ? 0 : version;
 }
 
+int64_t tensor_core::getMaxSharedBytes(unsigned capability) {
+  switch (capability) {
+  case 80:
+  case 87:
+    return 163 * 1024;
+  case 90:
+  case 100:
+  case 103:
+    return 227 * 1024;
+  default:
+    return 99 * 1024;
+  }
+}
+
 FailureOr<unsigned> tensor_core::getCapabilityOrError(ModuleOp module,
                                                       StringRef pass,
                                                       StringRef chip) {

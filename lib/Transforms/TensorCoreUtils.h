@@ -31,6 +31,10 @@ constexpr int64_t kPad = 8, kChunk = 8;
 /// The NVIDIA compute capability of `chip` (`sm_90a` -> 90), 0 if unknown.
 unsigned getComputeCapability(StringRef chip);
 
+/// The shared memory a block of compute capability `capability` may use
+/// (static and dynamic), in bytes.
+int64_t getMaxSharedBytes(unsigned capability);
+
 /// The compute capability of `chip`; an unknown chip is reported on
 /// `module` as an error of `pass`.
 FailureOr<unsigned> getCapabilityOrError(ModuleOp module, StringRef pass,

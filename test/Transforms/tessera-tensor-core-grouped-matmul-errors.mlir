@@ -7,7 +7,7 @@
 // CHIP: error: tessera-tensor-core-grouped-matmul: unknown NVIDIA chip 'gfx942' (expected sm_<NN>[a])
 // NUMBER: error: tessera-tensor-core-grouped-matmul: unknown NVIDIA chip 'sm_' (expected sm_<NN>[a])
 // STAGES: error: tessera-tensor-core-grouped-matmul: 'stages' must be at least 2 and 'min-blocks-per-sm' at least 1, got 1 and 1
-// BLOCKS: error: tessera-tensor-core-grouped-matmul: 'stages' must be at least 2 and 'min-blocks-per-sm' at least 1, got 3 and 0
+// BLOCKS: error: tessera-tensor-core-grouped-matmul: 'stages' must be at least 2 and 'min-blocks-per-sm' at least 1, got 4 and 0
 // TILE: error: tessera-tensor-core-grouped-matmul: 'tile-n' must be 128 or 256, got 64
 func.func @gm(%x: tensor<16x32xbf16>, %w: tensor<2x32x8xbf16>, %o: tensor<3xi32>)
     -> tensor<16x8xbf16> {

@@ -2,6 +2,9 @@
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul | FileCheck %s --check-prefix=DEFAULT
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_75" | FileCheck %s --check-prefix=OLD
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="stages=2 min-blocks-per-sm=1" | FileCheck %s --check-prefix=TWO
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_86" | FileCheck %s --check-prefix=SM86
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_80 stages=8" | FileCheck %s --check-prefix=SM80
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_90a" | FileCheck %s --check-prefix=WGMMA
 
 // A bf16 grouped GEMM becomes a launch of a tensor-core kernel between
 // to_buffer of the operands and to_tensor of the result. With 128-column
@@ -19,11 +22,11 @@
 // CHECK:       return %[[R]]
 // CHECK-NOT:   tessera.grouped_matmul
 //
-// Static shared memory: the rows' experts, the experts present. Registers
-// bounded for 2 blocks per multiprocessor.
+// Static shared memory: the rows' experts, the experts present in each half
+// (64 rows) of the tile. Registers bounded for 2 blocks per multiprocessor.
 // CHECK:       gpu.module @tessera_kernels
 // CHECK:       gpu.func @bf16_mma0(%{{.*}}: memref<256x64xbf16>, %{{.*}}: memref<4x64x136xbf16>, %{{.*}}: memref<5xi32>, %{{.*}}: memref<256x136xbf16>)
-// CHECK-SAME:    workgroup(%{{.*}} : memref<128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>>)
+// CHECK-SAME:    workgroup(%{{.*}} : memref<128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<2x4xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME:    kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 2, 1>, nvvm.minctasm = 2 : i32}
 // CHECK:       %[[SHARED:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 // CHECK:       %[[A:.*]] = memref.view %[[SHARED]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x128x40xbf16, #gpu.address_space<workgroup>>
@@ -34,12 +37,13 @@
 // CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}}, %[[B]][{{.*}}], 8 {bypassL1}
 // CHECK-COUNT-3: nvvm.cp.async.commit.group
 // A step: wait for its tile, one barrier, the copies of step + 3, the
-// multiply.
+// multiply unless the warp's 64 rows hold none of the expert's.
 // CHECK:       scf.for
 // CHECK:       nvvm.cp.async.wait.group 2
 // CHECK-NEXT:  gpu.barrier
 // CHECK:       nvvm.cp.async.commit.group
 // CHECK-NOT:   gpu.barrier
+// CHECK:       scf.if %{{.*}} -> (vector<4xf32>,
 // CHECK:       nvgpu.ldmatrix %[[A]][{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<4x128x40xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
 // CHECK:       nvgpu.ldmatrix %[[B]][{{.*}}] {numTiles = 4 : i32, transpose = true} : memref<4x32x136xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
 // CHECK:       vector.bitcast %{{.*}} : vector<2xbf16> to vector<1xi32>
@@ -52,17 +56,17 @@
 // CHECK:       gpu.barrier
 // CHECK:       arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
 // CHECK:       vector.store %{{.*}} : memref<256x136xbf16>, vector<2xbf16>
-// By default: 128x256 tiles (1 column tile x 2 row tiles), 3 stages of
-// 128x(32+8) and 32x(256+8) elements (81408 bytes), registers for one
+// By default: 128x256 tiles (1 column tile x 2 row tiles), 4 stages of
+// 128x(32+8) and 32x(256+8) elements (108544 bytes), registers for one
 // block per multiprocessor, 4x8 fragments a warp.
 // DEFAULT-LABEL: func.func @bf16
-// DEFAULT:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c1{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c81408_i32
+// DEFAULT:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c1{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c108544_i32
 // DEFAULT:       gpu.func @bf16_mma0
 // DEFAULT-SAME:    known_grid_size = array<i32: 1, 2, 1>, nvvm.minctasm = 1 : i32
-// DEFAULT:       memref.view %{{.*}}[%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<3x128x40xbf16, #gpu.address_space<workgroup>>
-// DEFAULT:       memref.view %{{.*}}[%c30720{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<3x32x264xbf16, #gpu.address_space<workgroup>>
+// DEFAULT:       memref.view %{{.*}}[%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x128x40xbf16, #gpu.address_space<workgroup>>
+// DEFAULT:       memref.view %{{.*}}[%c40960{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x32x264xbf16, #gpu.address_space<workgroup>>
 // DEFAULT:       scf.for
-// DEFAULT:       nvvm.cp.async.wait.group 1
+// DEFAULT:       nvvm.cp.async.wait.group 2
 // 32 fragments x 2 k-steps.
 // DEFAULT-COUNT-64: nvvm.mma.sync
 // DEFAULT-NOT:   nvvm.mma.sync
@@ -81,6 +85,84 @@
 // OLD-LABEL:   func.func @bf16
 // OLD:         tessera.grouped_matmul
 // OLD-NOT:     gpu.module
+// Stages are capped by the chip's shared memory, next to the 1024-byte
+// aligned tables: 99 KiB on sm_86 hold 3 stages of 27136 bytes, 163 KiB on
+// sm_80 hold 6 of the 8 asked for.
+// SM86-LABEL:  func.func @bf16
+// SM86:        dynamic_shared_memory_size %c81408_i32
+// SM86:        memref.view %{{.*}} to memref<3x128x40xbf16, #gpu.address_space<workgroup>>
+// SM80-LABEL:  func.func @bf16
+// SM80:        dynamic_shared_memory_size %c162816_i32
+// SM80:        memref.view %{{.*}} to memref<6x128x40xbf16, #gpu.address_space<workgroup>>
+//
+// sm_90a, K a multiple of 64: warpgroup MMA. 4 stages of 128x64 rows and
+// 64x256 weights, unpadded (196608 bytes): the weights as 4 blocks of 64
+// columns (one 128-byte row each) so that both operands use the 128-byte
+// swizzle; the copies put 16-byte chunk c of row r at chunk c ^ (r % 8).
+// WGMMA-LABEL: func.func @bf16
+// WGMMA:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c1{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c196608_i32
+// WGMMA:       gpu.func @bf16_mma0
+// WGMMA:       %[[A:.*]] = memref.view %{{.*}}[%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x128x64xbf16, #gpu.address_space<workgroup>>
+// WGMMA:       %[[B:.*]] = memref.view %{{.*}}[%c65536{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x4x64x64xbf16, #gpu.address_space<workgroup>>
+// WGMMA:       memref.extract_aligned_pointer_as_index %[[A]]
+// WGMMA:       memref.extract_aligned_pointer_as_index %[[B]]
+// WGMMA:       %[[R:.*]] = arith.divui %{{.*}}, %c8{{.*}} : index
+// WGMMA:       %[[C:.*]] = arith.remui %{{.*}}, %c8{{.*}} : index
+// WGMMA:       %[[RM:.*]] = arith.remui %[[R]], %c8{{.*}} : index
+// WGMMA-NEXT:  %[[X:.*]] = arith.xori %[[C]], %[[RM]] : index
+// WGMMA:       %[[SLOT:.*]] = arith.muli %[[X]], %c8{{.*}} : index
+// WGMMA:       nvgpu.device_async_copy %arg0[{{.*}}], %[[A]][%{{.*}}, %[[R]], %[[SLOT]]], 8 {bypassL1}
+// WGMMA:       nvgpu.device_async_copy %arg1[{{.*}}], %[[B]][{{.*}}], 8 {bypassL1}
+// 4 chunks of the rows and 8 of the weights per thread and stage.
+// WGMMA-COUNT-2: nvgpu.device_async_copy %arg1[{{.*}}], %[[B]]
+// A step: the copies' proxy fence, one barrier, the wgmma group of the
+// warpgroup, the copies of step + 3, the wait for the group.
+// WGMMA:       llvm.mlir.zero : !llvm.struct<(f32,
+// WGMMA:       scf.for
+// WGMMA:       nvvm.cp.async.wait.group 2
+// WGMMA-NEXT:  nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// WGMMA-NEXT:  gpu.barrier
+// WGMMA-NEXT:  scf.if
+// Stage offsets: 16384 bytes of rows (8192 a warpgroup), 32768 of weights.
+// WGMMA:       arith.constant 16384 : i64
+// WGMMA:       arith.constant 8192 : i64
+// WGMMA:       arith.constant 32768 : i64
+// WGMMA:       nvvm.wgmma.fence.aligned
+// Descriptors: (address & 0x3FFFF) >> 4, then the rows' (K-major) leading
+// byte offset 16 (1 << 16: unused by the swizzle), stride 1024 (64 << 32:
+// 8 rows of 128 bytes), 128-byte swizzle (1 << 62).
+// WGMMA:       arith.constant 262143 : i64
+// WGMMA:       arith.constant 4611686293305360384 : i64
+// The weights (N-major): leading byte offset 8192 between 64-column
+// blocks (512 << 16), stride 1024 between 8-row groups.
+// WGMMA:       arith.constant 4611686293338849280 : i64
+// WGMMA:       nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %{{.*}}, <m = 64, n = 256, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// k-steps 1-3: 32 bytes along the rows' swizzled 128-byte row, 16 weight
+// rows (2048 bytes).
+// WGMMA:       arith.constant 32 : i64
+// WGMMA:       arith.constant 2048 : i64
+// WGMMA:       nvvm.wgmma.mma_async
+// WGMMA:       arith.constant 64 : i64
+// WGMMA:       arith.constant 4096 : i64
+// WGMMA:       nvvm.wgmma.mma_async
+// WGMMA:       arith.constant 96 : i64
+// WGMMA:       arith.constant 6144 : i64
+// WGMMA:       nvvm.wgmma.mma_async
+// WGMMA-NOT:   nvvm.wgmma.mma_async
+// WGMMA:       nvvm.wgmma.commit.group.sync.aligned
+// WGMMA:       } else {
+// WGMMA:       nvvm.cp.async.commit.group
+// WGMMA:       nvvm.wgmma.wait.group.sync.aligned 0
+// WGMMA:       scf.yield
+// The store: accumulator pairs 4j + 2h + {0, 1}.
+// WGMMA:       gpu.barrier
+// WGMMA:       llvm.extractvalue %{{.*}}[0]
+// WGMMA-NEXT:  llvm.extractvalue %{{.*}}[1]
+// WGMMA:       vector.store %{{.*}} : memref<256x136xbf16>, vector<2xbf16>
+// WGMMA:       llvm.extractvalue %{{.*}}[4]
+// WGMMA-NEXT:  llvm.extractvalue %{{.*}}[5]
+// WGMMA:       llvm.extractvalue %{{.*}}[2]
+// WGMMA-NEXT:  llvm.extractvalue %{{.*}}[3]
 func.func @bf16(%x: tensor<256x64xbf16>, %w: tensor<4x64x136xbf16>, %o: tensor<5xi32>)
     -> tensor<256x136xbf16> {
   %y = tessera.grouped_matmul %x, %w, %o
@@ -92,7 +174,8 @@ func.func @bf16(%x: tensor<256x64xbf16>, %w: tensor<4x64x136xbf16>, %o: tensor<5
 
 // f16 operands are passed to mma.sync as vector<2xf16> registers. Constant
 // offsets are copied into a buffer of their own (launch arguments are
-// arguments and allocations).
+// arguments and allocations). K = 32 is no multiple of 64: mma.sync on
+// sm_90a too.
 // CHECK-LABEL: func.func @f16_constant_offsets
 // CHECK:       %[[CST:.*]] = arith.constant dense<[0, 3, 9]> : tensor<3xi32>
 // CHECK:       %[[COPY:.*]] = linalg.copy ins(%[[CST]] : tensor<3xi32>) outs(%{{.*}} : tensor<3xi32>)
@@ -102,6 +185,12 @@ func.func @bf16(%x: tensor<256x64xbf16>, %w: tensor<4x64x136xbf16>, %o: tensor<5
 // CHECK:       nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK:       arith.truncf %{{.*}} : vector<2xf32> to vector<2xf16>
 // CHECK:       vector.store %{{.*}} : memref<9x8xf16>, vector<2xf16>
+// WGMMA-LABEL: func.func @f16_constant_offsets
+// WGMMA:       gpu.func @f16_constant_offsets_mma0
+// WGMMA-NOT:   nvvm.wgmma
+// WGMMA:       nvvm.mma.sync
+// WGMMA-NOT:   nvvm.wgmma
+// WGMMA:       gpu.return
 func.func @f16_constant_offsets(%x: tensor<9x32xf16>, %w: tensor<2x32x8xf16>)
     -> tensor<9x8xf16> {
   %o = arith.constant dense<[0, 3, 9]> : tensor<3xi32>
@@ -114,10 +203,11 @@ func.func @f16_constant_offsets(%x: tensor<9x32xf16>, %w: tensor<2x32x8xf16>)
 
 // What the kernel does not take yet keeps the generic lowering: f32
 // operands, an epilogue, gather and scale, K not a multiple of 32, N not a
-// multiple of 8, dynamic shapes, more than 65535 row tiles.
+// multiple of 8, dynamic shapes, more than 65535 row tiles, expert tables
+// that leave no room for two stages in shared memory.
 // CHECK-LABEL: func.func @not_eligible
 // CHECK-NOT:   gpu.launch_func
-// CHECK-COUNT-7: tessera.grouped_matmul
+// CHECK-COUNT-8: tessera.grouped_matmul
 // CHECK-NOT:   gpu.module
 func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
                         %x: tensor<16x32xbf16>, %w: tensor<2x32x16xbf16>,
@@ -125,7 +215,8 @@ func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
                         %g: tensor<16xi32>, %s: tensor<16xf32>,
                         %x48: tensor<16x48xbf16>, %w48: tensor<2x48x8xbf16>,
                         %w12: tensor<2x32x12xbf16>, %xd: tensor<?x32xbf16>,
-                        %xh: tensor<8388736x32xbf16>) {
+                        %xh: tensor<8388736x32xbf16>,
+                        %wx: tensor<30000x32x8xbf16>, %ox: tensor<30001xi32>) {
   %0 = tessera.grouped_matmul %xf, %wf, %o
       : (tensor<16x32xf32>, tensor<2x32x8xf32>, tensor<3xi32>) -> tensor<16x8xf32>
   %2 = tessera.grouped_matmul %x, %w, %o {epilogue = #tessera.epilogue<swiglu>}
@@ -140,5 +231,7 @@ func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
       : (tensor<?x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>) -> tensor<?x16xbf16>
   %7 = tessera.grouped_matmul %xh, %w, %o
       : (tensor<8388736x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>) -> tensor<8388736x16xbf16>
+  %8 = tessera.grouped_matmul %x, %wx, %ox
+      : (tensor<16x32xbf16>, tensor<30000x32x8xbf16>, tensor<30001xi32>) -> tensor<16x8xbf16>
   return
 }

@@ -456,6 +456,15 @@ def TesseraTensorCoreGroupedMatmul
     and accumulates `mma.sync.m16n8k16` products in f32, then stores that
     expert's rows rounded to the output type.
 
+    For `chip=sm_90a` and K a multiple of 64 the kernel uses the Hopper
+    warpgroup MMA instead: each of the two warpgroups of a block owns 64
+    rows of the tile, the K tiles are 64 deep and `cp.async` writes them in
+    the 128-byte swizzled layouts that `wgmma` shared-memory descriptors
+    name (rows K-major, weights N-major in 64-column blocks), and every
+    step issues `tile-n`-wide `wgmma.mma_async.m64nNk16` products straight
+    from shared memory (no ldmatrix), committed as one group. Halves of a
+    tile without rows of the expert skip the products in both forms.
+
     Example:
 
     ```mlir
@@ -471,8 +480,9 @@ def TesseraTensorCoreGroupedMatmul
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
            "NVIDIA chip the kernels are for (sm_<NN>[a]); below sm_80 the "
            "pass changes nothing">,
-    Option<"stages", "stages", "int64_t", /*default=*/"3",
-           "K tiles in flight in shared memory (at least 2)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"4",
+           "K tiles in flight in shared memory (at least 2; fewer where "
+           "they do not fit in the chip's shared memory)">,
     Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t",
            /*default=*/"1",
            "Blocks that must fit on one multiprocessor at once "

@@ -30,7 +30,9 @@ namespace {
 /// Upstream lowers `gpu.dynamic_shared_memory` to an internal zero-sized
 /// shared global, which the NVPTX back end demotes to a one-byte variable of
 /// the kernel: every access then overlaps the kernel's static shared
-/// memory. Dynamic shared memory is an external (`.extern .shared`) array.
+/// memory. Dynamic shared memory is an external (`.extern .shared`) array,
+/// aligned to 1024 bytes: the 128-byte swizzle of wgmma operands repeats
+/// every 1024 bytes of the shared address space.
 struct ExternDynamicSharedMemoryPass
     : public PassWrapper<ExternDynamicSharedMemoryPass,
                          OperationPass<gpu::GPUModuleOp>> {
@@ -46,8 +48,10 @@ struct ExternDynamicSharedMemoryPass
       if (global.getAddrSpace() ==
               static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared) &&
           array && array.getNumElements() == 0 &&
-          global.getLinkage() == LLVM::Linkage::Internal)
+          global.getLinkage() == LLVM::Linkage::Internal) {
         global.setLinkage(LLVM::Linkage::External);
+        global.setAlignment(1024);
+      }
     });
   }
 };
@@ -96,6 +100,9 @@ public:
     toNVVM.useBarePtrCallConv = true;
     toNVVM.indexBitwidth = 64;
     pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(toNVVM));
+    // Ops that become inline PTX (wgmma) after the conversion made the rest
+    // LLVM.
+    pm.addNestedPass<gpu::GPUModuleOp>(createConvertNVVMToLLVMPass());
     pm.addNestedPass<gpu::GPUModuleOp>(
         std::make_unique<ExternDynamicSharedMemoryPass>());
   }

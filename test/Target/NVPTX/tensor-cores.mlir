@@ -1,29 +1,44 @@
 // Grouped GEMMs and attention of f16/bf16 operands run on the tensor cores
 // from sm_80 on:
 // cp.async copies into shared memory, ldmatrix (transposed for the K-major
-// weights or V), mma.sync m16n8k16 with f32 accumulators. Older chips and
-// `tensor-cores=false` keep the scalar kernels.
-// RUN: tessera-compile %s --target=nvptx --chip=sm_80 --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,SM80
-// RUN: tessera-compile %s --target=nvptx --chip=sm_90 --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,SM90
-// RUN: tessera-compile %s --target=nvptx --chip=sm_90a --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,SM90A
+// weights or V), mma.sync m16n8k16 with f32 accumulators; on sm_90a grouped
+// GEMMs with K a multiple of 64 use wgmma from swizzled shared memory.
+// Older chips and `tensor-cores=false` keep the scalar kernels.
+// RUN: tessera-compile %s --target=nvptx --chip=sm_80 --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,MMA,SM80
+// RUN: tessera-compile %s --target=nvptx --chip=sm_90 --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,MMA,SM90
+// RUN: tessera-compile %s --target=nvptx --chip=sm_90a --emit=ptx -o - | FileCheck %s --check-prefixes=PTX,WGMMA,SM90A
 // RUN: tessera-compile %s --target=nvptx --chip=sm_75 --emit=ptx -o - | FileCheck %s --check-prefix=SCALAR
 // RUN: tessera-compile %s --target=nvptx --pipeline-options=tensor-cores=false --emit=ptx -o - | FileCheck %s --check-prefix=SCALAR
 
 // SM80: .target sm_80
 // SM90: .target sm_90
 // SM90A: .target sm_90a
-// Dynamic shared memory is an extern array (not demoted into the kernel).
-// PTX: .extern .shared .align 16 .b8 __dynamic_shmem__0[];
+// Dynamic shared memory is an extern array (not demoted into the kernel),
+// aligned for the 1024-byte pattern of the 128-byte swizzle.
+// PTX: .extern .shared .align 1024 .b8 __dynamic_shmem__0[];
 // PTX-LABEL: .entry bf16_mma0(
 // PTX: .maxntid 256, 1, 1
 // PTX: .minnctapersm 1
 // PTX: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16;
 // PTX: cp.async.commit_group;
-// PTX: cp.async.wait_group 1;
-// PTX-NEXT: bar.sync 0;
-// PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
-// PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
-// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: cp.async.wait_group 2;
+// MMA-NEXT: bar.sync 0;
+// MMA: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// MMA: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// MMA: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// wgmma: 128 accumulators a thread, the descriptors (64-bit registers),
+// scale-d from a predicate, no transpose of the rows (K-major), transposed
+// weights (N-major).
+// WGMMA-NEXT: fence.proxy.async.shared::cta;
+// WGMMA-NEXT: bar.sync 0;
+// WGMMA: wgmma.fence.sync.aligned;
+// WGMMA: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {[[ACC:(%r[0-9]+, ){127}%r[0-9]+]]}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, p, 1, 1, 0, 1;
+// WGMMA-COUNT-3: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {[[ACC]]}
+// WGMMA: wgmma.commit_group.sync.aligned;
+// WGMMA: cp.async.commit_group;
+// WGMMA: wgmma.wait_group.sync.aligned 0;
+// WGMMA-NOT: ldmatrix
+// WGMMA-NOT: mma.sync
 // PTX-LABEL: .entry f16_mma0(
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // Flash attention: Q, K and V tiles by cp.async, the scores' row maxes over

@@ -53,8 +53,8 @@ struct TesseraGPUPipelineOptions
   PassOptions::Option<int64_t> tensorCoreStages{
       *this, "tensor-core-stages",
       llvm::cl::desc("K tiles in flight in the tensor-core kernels' shared "
-                     "memory"),
-      llvm::cl::init(3)};
+                     "memory (fewer where they do not fit)"),
+      llvm::cl::init(4)};
   PassOptions::Option<int64_t> tensorCoreMinBlocks{
       *this, "tensor-core-min-blocks",
       llvm::cl::desc("Blocks of a tensor-core kernel resident per "
