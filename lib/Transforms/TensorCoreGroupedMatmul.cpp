@@ -13,18 +13,22 @@
 //   gpu.launch_func @tessera_kernels::@f_mma0 ... args(%x, %w, %off, %y)
 //   %out = bufferization.to_tensor %y restrict writable
 //
-// The kernel. A block of 8 warps computes a 128 x tileN tile of the output
-// (rows of the whole matrix, not of one expert): it first finds each row's
-// expert as the reference does (the last expert whose clamped segment holds
-// the row; rows in no segment get zeros), then runs one K loop per expert
-// present in the tile and stores the rows of that expert. A K loop stages
-// 128x32 tiles of the rows and 32 x tileN tiles of the expert's weights in
-// dynamic shared memory with `cp.async` (`stages` tiles in flight: the next
-// tiles load while the tensor cores work on this one; one barrier a step;
-// registers bounded by nvvm.minctasm), reads them with `ldmatrix` (`.trans`
-// for the weights, which are K-major) and multiplies with
-// `mma.sync.m16n8k16` into f32 accumulators: each warp holds a 64 x tileN/4
-// piece of the tile, 4 x tileN/32 fragments of 16x8 (tileN 256, the
+// The kernel. A block of 8 warps computes 128 x tileN tiles of the output,
+// one expert's each: expert e's clamped segment is cut into 128-row tiles
+// from its first row, and the blocks walk the tiles of all experts in order
+// (the grid has a block per row tile plus one per expert, which covers them
+// when the segments hold each row once), so the blocks that read an
+// expert's weights run together and share them in L2. A tile finds each of
+// its rows' experts as the reference does (the last expert whose clamped
+// segment holds the row) and stores the rows that are the tile expert's;
+// rows in no segment get zeros from the block of their row tile. A K loop
+// stages 128x32 tiles of the rows and 32 x tileN tiles of the expert's
+// weights in dynamic shared memory with `cp.async` (`stages` tiles in
+// flight: the next tiles load while the tensor cores work on this one; one
+// barrier a step; registers bounded by nvvm.minctasm), reads them with
+// `ldmatrix` (`.trans` for the weights, which are K-major) and multiplies
+// with `mma.sync.m16n8k16` into f32 accumulators: each warp holds a 64 x
+// tileN/4 piece of the tile, 4 x tileN/32 fragments of 16x8 (tileN 256, the
 // default, reads each row tile from L2 half as often as 128). Shared rows are
 // padded by 8 elements, which spreads the 8 rows an `ldmatrix` reads over all
 // 32 banks.
@@ -209,6 +213,11 @@ private:
   /// A loop `for (i = tid; i < count; i += kThreads)` around `body`.
   void forEachThread(int64_t count, function_ref<void(Value)> body);
 
+  /// offsets[e] as an index, the clamped segment [begin, end) of expert e
+  /// and its number of 128-row tiles.
+  Value getOffset(Value e);
+  std::pair<Value, Value> getSegment(Value e);
+  Value getTiles(Value e);
   void emitRowExperts();
   void emitZeroRows();
   void emitExpert(Value expert);
@@ -256,7 +265,6 @@ void KernelEmitter::emit() {
   warpM = div(warp, kWarpsN);
   warpN = rem(warp, kWarpsN);
   n0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(tileN));
-  m0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::y), index(kTileM));
   if (wgmma) {
     warpGroup = div(tid, 128);
     auto address = [&](Value tile) {
@@ -267,24 +275,101 @@ void KernelEmitter::emit() {
     baseB = address(tileB);
   }
 
-  emitRowExperts();
-  emitZeroRows();
-  // One K loop per expert with rows in the tile (a block-uniform branch:
-  // `present` is in shared memory).
-  auto loop = scf::ForOp::create(b, index(0), index(experts), index(1));
+  // Every thread walks the offsets (block-uniform results): the tiles of
+  // all experts, and whether the segments hold every row exactly once
+  // (non-decreasing offsets from <= 0 to >= M).
+  Value one = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+  auto walk = scf::ForOp::create(b, index(0), index(experts), index(1),
+                                 ValueRange{one, index(0)});
   {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value expert = loop.getInductionVar();
-    Value flag = arith::OrIOp::create(
-        b, memref::LoadOp::create(b, present, ValueRange{index(0), expert}),
-        memref::LoadOp::create(b, present, ValueRange{index(1), expert}));
-    auto ifOp = scf::IfOp::create(
-        b, cmp(arith::CmpIPredicate::ne, flag, i32(0)), false);
-    b.setInsertionPointToStart(ifOp.thenBlock());
+    b.setInsertionPointToStart(walk.getBody());
+    Value e = walk.getInductionVar();
+    Value rising = cmp(arith::CmpIPredicate::sle, getOffset(e),
+                       getOffset(add(e, index(1))));
+    scf::YieldOp::create(
+        b, ValueRange{
+               arith::AndIOp::create(b, walk.getRegionIterArgs()[0], rising),
+               add(walk.getRegionIterArgs()[1], getTiles(e))});
+  }
+  Value covered = arith::AndIOp::create(
+      b, walk.getResult(0),
+      arith::AndIOp::create(
+          b, cmp(arith::CmpIPredicate::sle, getOffset(index(0)), index(0)),
+          cmp(arith::CmpIPredicate::sge, getOffset(index(experts)), index(m))));
+  Value blockY = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+
+  // Rows in no segment are zeros: block y clears those of rows y * 128...
+  auto ifZero = scf::IfOp::create(
+      b,
+      arith::AndIOp::create(b, arith::XOrIOp::create(b, covered, one),
+                            cmp(arith::CmpIPredicate::ult, blockY,
+                                index(llvm::divideCeil(m, kTileM)))),
+      false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifZero.thenBlock());
+    m0 = mul(blockY, index(kTileM));
+    emitRowExperts();
+    emitZeroRows();
+    gpu::BarrierOp::create(b);
+  }
+
+  // ... and the blocks walk the experts' tiles: tile j of expert e holds
+  // rows begin(e) + 128 j.. of its segment, so the blocks that read an
+  // expert's weights run at the same time (they share them in L2).
+  auto tileLoop =
+      scf::ForOp::create(b, blockY, walk.getResult(1),
+                         gpu::GridDimOp::create(b, gpu::Dimension::y));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(tileLoop.getBody());
+    Value t = tileLoop.getInductionVar();
+    auto find = scf::ForOp::create(b, index(0), index(experts), index(1),
+                                   ValueRange{index(0), index(0), index(0)});
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(find.getBody());
+      Value e = find.getInductionVar();
+      ValueRange args = find.getRegionIterArgs();
+      Value first = args[0], next = add(first, getTiles(e));
+      Value inside =
+          arith::AndIOp::create(b, cmp(arith::CmpIPredicate::uge, t, first),
+                                cmp(arith::CmpIPredicate::ult, t, next));
+      scf::YieldOp::create(
+          b, ValueRange{
+                 next, arith::SelectOp::create(b, inside, e, args[1]),
+                 arith::SelectOp::create(
+                     b, inside, arith::SubIOp::create(b, t, first), args[2])});
+    }
+    Value expert = find.getResult(1);
+    m0 = add(getSegment(expert).first, mul(find.getResult(2), index(kTileM)));
+    emitRowExperts();
     emitExpert(expert);
+    // The next tile rewrites the tables the stores read.
+    gpu::BarrierOp::create(b);
   }
   gpu::ReturnOp::create(b);
+}
+
+Value KernelEmitter::getOffset(Value e) {
+  Value raw = memref::LoadOp::create(b, offsets, e);
+  return arith::IndexCastOp::create(b, b.getIndexType(), raw);
+}
+
+std::pair<Value, Value> KernelEmitter::getSegment(Value e) {
+  auto clamp = [&](Value v, Value lo) {
+    return arith::MinSIOp::create(b, arith::MaxSIOp::create(b, v, lo),
+                                  index(m));
+  };
+  Value begin = clamp(getOffset(e), index(0));
+  return {begin, clamp(getOffset(add(e, index(1))), begin)};
+}
+
+Value KernelEmitter::getTiles(Value e) {
+  auto [begin, end] = getSegment(e);
+  return div(add(arith::SubIOp::create(b, end, begin), index(kTileM - 1)),
+             kTileM);
 }
 
 /// rowExpert[r] = the expert of row m0 + r (-1: none, -2: past the end);
@@ -302,20 +387,13 @@ void KernelEmitter::emitRowExperts() {
     b.setInsertionPointToStart(ifRow.thenBlock());
     Value row = add(m0, tid);
     Value numRows = index(m);
-    auto clamp = [&](Value e, Value lo) {
-      Value raw = memref::LoadOp::create(b, offsets, e);
-      Value v = arith::IndexCastOp::create(b, b.getIndexType(), raw);
-      return arith::MinSIOp::create(b, arith::MaxSIOp::create(b, v, lo),
-                                    numRows);
-    };
     auto scan = scf::ForOp::create(b, index(0), index(experts), index(1),
                                    ValueRange{i32(-1)});
     {
       OpBuilder::InsertionGuard inner(b);
       b.setInsertionPointToStart(scan.getBody());
       Value e = scan.getInductionVar();
-      Value begin = clamp(e, index(0));
-      Value end = clamp(add(e, index(1)), begin);
+      auto [begin, end] = getSegment(e);
       Value inside =
           arith::AndIOp::create(b, cmp(arith::CmpIPredicate::sge, row, begin),
                                 cmp(arith::CmpIPredicate::slt, row, end));
@@ -704,8 +782,12 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   // Registers for `minBlocks` resident blocks per multiprocessor.
   kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                   kb.getI32IntegerAttr(minBlocks));
+  // Blocks for the row tiles (which clear rows in no segment) and for the
+  // experts' tiles when the segments hold each row once (at most one
+  // partial tile an expert); more tiles (overlapping segments) are walked.
   int64_t gridX = llvm::divideCeil(n, tileN),
-          gridY = llvm::divideCeil(m, kTileM);
+          gridY =
+              std::min<int64_t>(llvm::divideCeil(m, kTileM) + experts, 65535);
   kernel.setKnownBlockSizeAttr(
       kb.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
   kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(

@@ -8,16 +8,17 @@
 
 // A bf16 grouped GEMM becomes a launch of a tensor-core kernel between
 // to_buffer of the operands and to_tensor of the result. With 128-column
-// tiles, 4 stages and 2 blocks per multiprocessor: one block per
-// 128x128 output tile (2 column tiles x 2 row tiles), 256 threads, the
-// staged tiles in dynamic shared memory (4 stages of 128x(32+8) and
-// 32x(128+8) elements: 75776 bytes).
+// tiles, 4 stages and 2 blocks per multiprocessor: 2 column tiles x 6
+// row blocks (2 row tiles + 4 experts: each expert's tiles start at its
+// segment, at most one partial tile an expert), 256 threads, the staged
+// tiles in dynamic shared memory (4 stages of 128x(32+8) and 32x(128+8)
+// elements: 75776 bytes).
 // CHECK-LABEL: func.func @bf16
 // CHECK-DAG:   %[[X:.*]] = bufferization.to_buffer %arg0 read_only : tensor<256x64xbf16> to memref<256x64xbf16>
 // CHECK-DAG:   %[[W:.*]] = bufferization.to_buffer %arg1 read_only : tensor<4x64x136xbf16> to memref<4x64x136xbf16>
 // CHECK-DAG:   %[[O:.*]] = bufferization.to_buffer %arg2 read_only : tensor<5xi32> to memref<5xi32>
 // CHECK:       %[[Y:.*]] = memref.alloc() : memref<256x136xbf16>
-// CHECK:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c75776_i32 args(%[[X]] : memref<256x64xbf16>, %[[W]] : memref<4x64x136xbf16>, %[[O]] : memref<5xi32>, %[[Y]] : memref<256x136xbf16>)
+// CHECK:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c2{{.*}}, %c6{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c75776_i32 args(%[[X]] : memref<256x64xbf16>, %[[W]] : memref<4x64x136xbf16>, %[[O]] : memref<5xi32>, %[[Y]] : memref<256x136xbf16>)
 // CHECK:       %[[R:.*]] = bufferization.to_tensor %[[Y]] restrict writable
 // CHECK:       return %[[R]]
 // CHECK-NOT:   tessera.grouped_matmul
@@ -27,10 +28,33 @@
 // CHECK:       gpu.module @tessera_kernels
 // CHECK:       gpu.func @bf16_mma0(%{{.*}}: memref<256x64xbf16>, %{{.*}}: memref<4x64x136xbf16>, %{{.*}}: memref<5xi32>, %{{.*}}: memref<256x136xbf16>)
 // CHECK-SAME:    workgroup(%{{.*}} : memref<128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<2x4xi32, #gpu.address_space<workgroup>>)
-// CHECK-SAME:    kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 2, 1>, nvvm.minctasm = 2 : i32}
+// CHECK-SAME:    kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 6, 1>, nvvm.minctasm = 2 : i32}
 // CHECK:       %[[SHARED:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 // CHECK:       %[[A:.*]] = memref.view %[[SHARED]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x128x40xbf16, #gpu.address_space<workgroup>>
 // CHECK:       %[[B:.*]] = memref.view %[[SHARED]][%c40960{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x32x136xbf16, #gpu.address_space<workgroup>>
+// The walk over the offsets: rising offsets, ceil(segment / 128) tiles an
+// expert.
+// CHECK:       %[[WALK:.*]]:2 = scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c1{{.*}} iter_args(%{{.*}} = %true, %{{.*}} = %c0{{.*}}) -> (i1, index)
+// CHECK:       arith.cmpi sle
+// CHECK:       %[[T:.*]] = arith.divui %{{.*}}, %c128{{.*}} : index
+// CHECK:       scf.yield %{{.*}}, %{{.*}} : i1, index
+// Offsets from <= 0 to >= 256 rows.
+// CHECK:       arith.cmpi sle, %{{.*}}, %c0{{.*}} : index
+// CHECK:       arith.cmpi sge, %{{.*}}, %c256{{.*}} : index
+// Rows in no segment (when the segments do not hold each row once) are
+// cleared by blocks 0 and 1, one row tile each.
+// CHECK:       %[[Y:.*]] = gpu.block_id  y
+// CHECK:       %[[NOT:.*]] = arith.xori %{{.*}}, %true : i1
+// CHECK:       %[[ROWBLOCK:.*]] = arith.cmpi ult, %[[Y]], %c2{{.*}} : index
+// CHECK:       %[[ZERO:.*]] = arith.andi %[[NOT]], %[[ROWBLOCK]] : i1
+// CHECK:       scf.if %[[ZERO]] {
+// CHECK:         vector.store %{{.*}} : memref<256x136xbf16>, vector<8xbf16>
+// CHECK:         gpu.barrier
+// CHECK-NEXT:  }
+// Then the blocks walk the experts' tiles: find the expert and its tile.
+// CHECK:       %[[GRID:.*]] = gpu.grid_dim  y
+// CHECK:       scf.for %{{.*}} = %[[Y]] to %[[WALK]]#1 step %[[GRID]] {
+// CHECK:       scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c1{{.*}} iter_args({{.*}}) -> (index, index, index)
 // Prologue: the tiles of steps 0, 1 and 2, one group each; each thread
 // copies 2 chunks of 16 bytes of each tile per step.
 // CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}}, %[[A]][{{.*}}], 8 {bypassL1}
@@ -56,13 +80,17 @@
 // CHECK:       gpu.barrier
 // CHECK:       arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
 // CHECK:       vector.store %{{.*}} : memref<256x136xbf16>, vector<2xbf16>
-// By default: 128x256 tiles (1 column tile x 2 row tiles), 4 stages of
+// The next tile rewrites the tables the stores read.
+// CHECK:       gpu.barrier
+// CHECK-NEXT:  }
+// CHECK-NEXT:  gpu.return
+// By default: 128x256 tiles (1 column tile x 6 row blocks), 4 stages of
 // 128x(32+8) and 32x(256+8) elements (108544 bytes), registers for one
 // block per multiprocessor, 4x8 fragments a warp.
 // DEFAULT-LABEL: func.func @bf16
-// DEFAULT:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c1{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c108544_i32
+// DEFAULT:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c1{{.*}}, %c6{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c108544_i32
 // DEFAULT:       gpu.func @bf16_mma0
-// DEFAULT-SAME:    known_grid_size = array<i32: 1, 2, 1>, nvvm.minctasm = 1 : i32
+// DEFAULT-SAME:    known_grid_size = array<i32: 1, 6, 1>, nvvm.minctasm = 1 : i32
 // DEFAULT:       memref.view %{{.*}}[%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x128x40xbf16, #gpu.address_space<workgroup>>
 // DEFAULT:       memref.view %{{.*}}[%c40960{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x32x264xbf16, #gpu.address_space<workgroup>>
 // DEFAULT:       scf.for
@@ -100,7 +128,7 @@
 // columns (one 128-byte row each) so that both operands use the 128-byte
 // swizzle; the copies put 16-byte chunk c of row r at chunk c ^ (r % 8).
 // WGMMA-LABEL: func.func @bf16
-// WGMMA:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c1{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c196608_i32
+// WGMMA:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c1{{.*}}, %c6{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c196608_i32
 // WGMMA:       gpu.func @bf16_mma0
 // WGMMA:       %[[A:.*]] = memref.view %{{.*}}[%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x128x64xbf16, #gpu.address_space<workgroup>>
 // WGMMA:       %[[B:.*]] = memref.view %{{.*}}[%c65536{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x4x64x64xbf16, #gpu.address_space<workgroup>>
@@ -180,7 +208,7 @@ func.func @bf16(%x: tensor<256x64xbf16>, %w: tensor<4x64x136xbf16>, %o: tensor<5
 // CHECK:       %[[CST:.*]] = arith.constant dense<[0, 3, 9]> : tensor<3xi32>
 // CHECK:       %[[COPY:.*]] = linalg.copy ins(%[[CST]] : tensor<3xi32>) outs(%{{.*}} : tensor<3xi32>)
 // CHECK:       bufferization.to_buffer %[[COPY]] read_only
-// CHECK:       gpu.launch_func @tessera_kernels::@f16_constant_offsets_mma0 blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}})
+// CHECK:       gpu.launch_func @tessera_kernels::@f16_constant_offsets_mma0 blocks in (%c1{{.*}}, %c3{{.*}}, %c1{{.*}})
 // CHECK:       gpu.func @f16_constant_offsets_mma0
 // CHECK:       nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK:       arith.truncf %{{.*}} : vector<2xf32> to vector<2xf16>

@@ -446,10 +446,13 @@ def TesseraTensorCoreGroupedMatmul
     pipeline bufferizes around it. Other grouped GEMMs, and every one when
     `chip` is older than sm_80, are left to `tessera-gather-grouped-matmul`.
 
-    A block of 256 threads computes a 128 x `tile-n` tile of the output: it
-    finds each row's expert as the reference does (the last expert whose
-    clamped segment holds the row; zeros for rows in no segment), then for
-    each expert with rows in the tile runs a K loop that stages 128x32 row
+    Blocks of 256 threads compute 128 x `tile-n` tiles of the output, one
+    expert's each: every expert's clamped segment is cut into 128-row tiles
+    from its first row and the blocks walk all experts' tiles in order, so
+    the blocks that read an expert's weights run together. A tile stores
+    the rows that are its expert's as the reference decides (the last
+    expert whose clamped segment holds the row); rows in no segment are
+    zeros. Its K loop stages 128x32 row
     and 32 x `tile-n` weight tiles in dynamic shared memory with `cp.async`
     (`stages` tiles in flight, one barrier per step),
     loads fragments with `ldmatrix` (transposed for the K-major weights)
