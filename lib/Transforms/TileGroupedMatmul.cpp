@@ -31,6 +31,10 @@
 // (Br = row-block, the register block), which tessera-vectorize turns into
 // register-blocked micro-kernels.
 //
+// With `prefetch`, blocks of a static multiple of 32 columns multiply in
+// explicit 16-lane register blocks instead (buildF32RowBlocks), whose K loops
+// prefetch the next weight block a row at a time while the FMAs run.
+//
 // With a `gather` index (tessera-fuse-moe), each expert's rows are first
 // gathered from the table into a dense f32 `[len, K]` buffer (one copy per
 // expert, in cache for all of its column blocks), which the blocks read
@@ -50,8 +54,10 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -140,9 +146,9 @@ constexpr int64_t kDotColumns = kDotLanes * kDotVectors;
 
 struct TileGroupedMatmul : public OpRewritePattern<GroupedMatmulOp> {
   TileGroupedMatmul(MLIRContext *ctx, int64_t columnBlock, int64_t kBlock,
-                    int64_t rowBlock, bool bf16Dot)
+                    int64_t rowBlock, bool bf16Dot, bool prefetch)
       : OpRewritePattern(ctx), columnBlock(columnBlock), kBlock(kBlock),
-        rowBlock(rowBlock), bf16Dot(bf16Dot) {}
+        rowBlock(rowBlock), bf16Dot(bf16Dot), prefetch(prefetch) {}
 
   LogicalResult matchAndRewrite(GroupedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -371,6 +377,18 @@ private:
                 SmallVector<OpFoldResult>{segment.expert, kStart, col}, sizes,
                 SmallVector<OpFoldResult>(3, one));
             rhs = packBlock(nb, l, rhs, buffer);
+            if (std::optional<int64_t> staticCols = getConstantIntValue(cols);
+                prefetch && rowBlock > 1 && staticCols &&
+                *staticCols % kDotColumns == 0) {
+              NextBlockPrefetch next = createNextBlockPrefetch(
+                  nb, l, op.getWeights(), segment.expert, kStart, col,
+                  *staticCols, segment.length);
+              updated.push_back(buildF32RowBlocks(
+                  nb, l, lhs, rhs, acc, segment.length,
+                  getValueOrCreateConstantIndexOp(nb, l, kSize), *staticCols,
+                  next));
+              continue;
+            }
             updated.push_back(
                 rowBlock > 1 ? buildRowBlockedMatmul(nb, l, lhs, rhs, acc,
                                                      segment.length)
@@ -382,6 +400,221 @@ private:
           scf::YieldOp::create(nb, l, updated);
         });
     return finishBlock(b, loc, op, segment, kLoop.getResults(), inPlace, dest);
+  }
+
+  /// Where the K loops of one weight block's register blocks prefetch the
+  /// next weight block (`prefetch`): rows [next, next + k-block) of
+  /// `expert`'s weights, clamped to `last`, columns [col, col + lines * 16
+  /// elements). Register block `slot` (full row blocks x 32-column groups,
+  /// in order) covers `rowsPerSlot` of those rows, one 64-byte line per K
+  /// step.
+  struct NextBlockPrefetch {
+    Value buffer, expert, next, last, col, rowsPerSlot, period;
+    int64_t lines, lineElements;
+  };
+
+  NextBlockPrefetch createNextBlockPrefetch(OpBuilder &b, Location loc,
+                                            Value weights, Value expert,
+                                            Value kStart, Value col,
+                                            int64_t cols, Value length) const {
+    auto type = cast<RankedTensorType>(weights.getType());
+    auto layout = StridedLayoutAttr::get(
+        b.getContext(), ShapedType::kDynamic,
+        SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic));
+    NextBlockPrefetch next;
+    next.buffer = bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(type.getShape(), type.getElementType(), layout),
+        weights, /*readOnly=*/true);
+    next.expert = expert;
+    next.col = col;
+    next.next = b.createOrFold<arith::AddIOp>(
+        loc, kStart, createIndexConstant(b, loc, kBlock));
+    next.last =
+        arith::SubIOp::create(b, loc, tensor::DimOp::create(b, loc, weights, 1),
+                              createIndexConstant(b, loc, 1));
+    next.lineElements = 512 / type.getElementTypeBitWidth();
+    next.lines = llvm::divideCeil(cols, next.lineElements);
+    // One slot per full row block and 32-column group.
+    Value blocks = arith::ShRUIOp::create(
+        b, loc, length, createIndexConstant(b, loc, llvm::Log2_64(rowBlock)));
+    Value slots = arith::MulIOp::create(
+        b, loc, blocks, createIndexConstant(b, loc, cols / kDotColumns));
+    Value kb = createIndexConstant(b, loc, kBlock);
+    Value c1 = createIndexConstant(b, loc, 1);
+    next.rowsPerSlot = arith::CeilDivUIOp::create(
+        b, loc, kb, arith::MaxUIOp::create(b, loc, slots, c1));
+    next.period = arith::MaxUIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, kb, next.rowsPerSlot), c1);
+    return next;
+  }
+
+  /// Prefetches the lines of row `slot` * rowsPerSlot + `chunk` of the next
+  /// block (clamped to it and to the weights). The K loop of register block
+  /// `slot` calls this once every `period` steps: spread this thin, the
+  /// requests overlap the FMAs; issued in bursts (a block or a row block at
+  /// a time), or one line every step, they stall on the page walks of rows
+  /// a page or more apart and cost more than they save.
+  void emitPrefetch(OpBuilder &b, Location loc, const NextBlockPrefetch &next,
+                    Value slot, Value chunk) const {
+    Value row = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, slot, next.rowsPerSlot), chunk);
+    row = arith::MinUIOp::create(b, loc, row,
+                                 createIndexConstant(b, loc, kBlock - 1));
+    row = arith::MinSIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, next.next, row), next.last);
+    for (int64_t line = 0; line < next.lines; ++line)
+      memref::PrefetchOp::create(
+          b, loc, next.buffer,
+          ValueRange{
+              next.expert, row,
+              b.createOrFold<arith::AddIOp>(
+                  loc, next.col,
+                  createIndexConstant(b, loc, line * next.lineElements))},
+          /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+  }
+
+  /// `acc += lhs · rhs` (f32; `lhs` `[length, depth]`, `rhs` the packed
+  /// `[depth, cols]` block) in explicit register blocks: the rows in
+  /// blocks of row-block under an scf.for, each block's K loops prefetching
+  /// their share of the next weight block, then blocks of row-block/2, ...,
+  /// 1 rows under scf.if (without prefetches).
+  Value buildF32RowBlocks(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                          Value acc, Value length, Value depth, int64_t cols,
+                          const NextBlockPrefetch &next) const {
+    Value full = arith::AndIOp::create(
+        b, loc, length, createIndexConstant(b, loc, ~(rowBlock - 1)));
+    Value step = createIndexConstant(b, loc, rowBlock);
+    acc =
+        scf::ForOp::create(
+            b, loc, createIndexConstant(b, loc, 0), full, step, ValueRange{acc},
+            [&](OpBuilder &nb, Location l, Value r0, ValueRange iterArgs) {
+              Value block = arith::DivUIOp::create(nb, l, r0, step);
+              scf::YieldOp::create(nb, l,
+                                   buildF32Kernel(nb, l, lhs, rhs, depth,
+                                                  iterArgs[0], r0, rowBlock,
+                                                  cols, &next, block));
+            })
+            .getResult(0);
+    return buildRemainderBlocks(b, loc, acc, length, rowBlock,
+                                [&](OpBuilder &nb, Location l, Value current,
+                                    Value offset, int64_t rows) {
+                                  return buildF32Kernel(nb, l, lhs, rhs, depth,
+                                                        current, offset, rows,
+                                                        cols, /*next=*/nullptr,
+                                                        /*block=*/nullptr);
+                                });
+  }
+
+  /// The accumulators of a register block: for each row index and each of
+  /// the kDotVectors 16-lane vectors of the 32 columns from `column`, that
+  /// part of the f32 tensor `acc`, in row-major order.
+  static SmallVector<Value> readAccumulators(OpBuilder &b, Location loc,
+                                             Value acc, ArrayRef<Value> rows,
+                                             int64_t column) {
+    auto type = VectorType::get({kDotLanes}, b.getF32Type());
+    Value zero = createF32Constant(b, loc, 0.0f);
+    SmallVector<Value> accs;
+    for (Value row : rows)
+      for (int64_t v = 0; v < kDotVectors; ++v)
+        accs.push_back(vector::TransferReadOp::create(
+            b, loc, type, acc,
+            ValueRange{row,
+                       createIndexConstant(b, loc, column + v * kDotLanes)},
+            zero, ArrayRef<bool>{true}));
+    return accs;
+  }
+
+  /// `acc` with the accumulators `values` (readAccumulators' order) written
+  /// back.
+  static Value writeAccumulators(OpBuilder &b, Location loc, ValueRange values,
+                                 Value acc, ArrayRef<Value> rows,
+                                 int64_t column) {
+    for (auto [i, row] : llvm::enumerate(rows))
+      for (int64_t v = 0; v < kDotVectors; ++v)
+        acc = vector::TransferWriteOp::create(
+                  b, loc, values[i * kDotVectors + v], acc,
+                  ValueRange{
+                      row, createIndexConstant(b, loc, column + v * kDotLanes)},
+                  ArrayRef<bool>{true})
+                  .getResult();
+    return acc;
+  }
+
+  /// The register block of `rows` rows from `r0` x all `cols` columns (in
+  /// groups of 32): 2 * rows accumulators of 16 f32 lanes carried through
+  /// the K loop; per step, two loads of the packed weights, one broadcast
+  /// of each row's element and 2 * rows FMAs, and with `next` the step's
+  /// prefetch (slot = block * groups + group).
+  Value buildF32Kernel(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                       Value depth, Value acc, Value r0, int64_t rows,
+                       int64_t cols, const NextBlockPrefetch *next,
+                       Value block) const {
+    Type f32 = b.getF32Type();
+    auto vectorType = VectorType::get({kDotLanes}, f32);
+    Value zero = createF32Constant(b, loc, 0.0f);
+    Value c0 = createIndexConstant(b, loc, 0),
+          c1 = createIndexConstant(b, loc, 1);
+    SmallVector<Value> rowIndex;
+    for (int64_t r = 0; r < rows; ++r)
+      rowIndex.push_back(b.createOrFold<arith::AddIOp>(
+          loc, r0, createIndexConstant(b, loc, r)));
+    for (int64_t c = 0; c < cols; c += kDotColumns) {
+      SmallVector<Value> accs = readAccumulators(b, loc, acc, rowIndex, c);
+      Value slot;
+      if (next)
+        slot = arith::AddIOp::create(
+            b, loc,
+            arith::MulIOp::create(
+                b, loc, block, createIndexConstant(b, loc, cols / kDotColumns)),
+            createIndexConstant(b, loc, c / kDotColumns));
+      auto step = [&](OpBuilder &nb, Location l, Value k,
+                      ValueRange iterArgs) -> SmallVector<Value> {
+        SmallVector<Value> weightVectors;
+        for (int64_t v = 0; v < kDotVectors; ++v)
+          weightVectors.push_back(vector::TransferReadOp::create(
+              nb, l, vectorType, rhs,
+              ValueRange{k, createIndexConstant(nb, l, c + v * kDotLanes)},
+              zero, ArrayRef<bool>{true}));
+        SmallVector<Value> updated;
+        for (int64_t r = 0; r < rows; ++r) {
+          Value element =
+              tensor::ExtractOp::create(nb, l, lhs, ValueRange{rowIndex[r], k});
+          Value splat = vector::BroadcastOp::create(nb, l, vectorType, element);
+          for (int64_t v = 0; v < kDotVectors; ++v)
+            updated.push_back(vector::FMAOp::create(
+                nb, l, splat, weightVectors[v], iterArgs[r * kDotVectors + v]));
+        }
+        return updated;
+      };
+      // Without prefetches one loop over K; with them, chunks of `period`
+      // steps, each after the prefetch of one row of the next block.
+      scf::ForOp kLoop;
+      if (!next) {
+        kLoop = scf::ForOp::create(
+            b, loc, c0, depth, c1, accs,
+            [&](OpBuilder &nb, Location l, Value k, ValueRange iterArgs) {
+              scf::YieldOp::create(nb, l, step(nb, l, k, iterArgs));
+            });
+      } else {
+        kLoop = scf::ForOp::create(
+            b, loc, c0, depth, next->period, accs,
+            [&](OpBuilder &nb, Location l, Value k0, ValueRange outer) {
+              emitPrefetch(nb, l, *next, slot,
+                           arith::DivUIOp::create(nb, l, k0, next->period));
+              Value end = arith::MinUIOp::create(
+                  nb, l, arith::AddIOp::create(nb, l, k0, next->period), depth);
+              auto inner = scf::ForOp::create(
+                  nb, l, k0, end, c1, outer,
+                  [&](OpBuilder &ib, Location il, Value k,
+                      ValueRange iterArgs) {
+                    scf::YieldOp::create(ib, il, step(ib, il, k, iterArgs));
+                  });
+              scf::YieldOp::create(nb, l, inner.getResults());
+            });
+      }
+      acc = writeAccumulators(b, loc, kLoop.getResults(), acc, rowIndex, c);
+    }
+    return acc;
   }
 
   /// The block in the output type from its f32 products: the accumulator
@@ -561,7 +794,6 @@ private:
     Type f32 = b.getF32Type(), bf16 = b.getBF16Type(), i32 = b.getI32Type();
     auto accType = VectorType::get({kDotLanes}, f32);
     auto operandType = VectorType::get({2 * kDotLanes}, bf16);
-    Value f32Zero = createF32Constant(b, loc, 0.0f);
     Value bf16Zero =
         arith::ConstantOp::create(b, loc, bf16, b.getZeroAttr(bf16));
     Value c0 = createIndexConstant(b, loc, 0),
@@ -575,14 +807,7 @@ private:
           b.createOrFold<arith::AddIOp>(loc, rowBase, rowIndex.back()));
     }
     for (int64_t c = 0; c < cols; c += kDotColumns) {
-      SmallVector<Value> accs;
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t v = 0; v < kDotVectors; ++v)
-          accs.push_back(vector::TransferReadOp::create(
-              b, loc, accType, acc,
-              ValueRange{rowIndex[r],
-                         createIndexConstant(b, loc, c + v * kDotLanes)},
-              f32Zero, ArrayRef<bool>{true}));
+      SmallVector<Value> accs = readAccumulators(b, loc, acc, rowIndex, c);
       auto kLoop = scf::ForOp::create(
           b, loc, c0, pairs, c1, accs,
           [&](OpBuilder &nb, Location l, Value p, ValueRange iterArgs) {
@@ -615,14 +840,7 @@ private:
             }
             scf::YieldOp::create(nb, l, updated);
           });
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t v = 0; v < kDotVectors; ++v)
-          acc = vector::TransferWriteOp::create(
-                    b, loc, kLoop.getResult(r * kDotVectors + v), acc,
-                    ValueRange{rowIndex[r],
-                               createIndexConstant(b, loc, c + v * kDotLanes)},
-                    ArrayRef<bool>{true})
-                    .getResult();
+      acc = writeAccumulators(b, loc, kLoop.getResults(), acc, rowIndex, c);
     }
     return acc;
   }
@@ -703,16 +921,16 @@ private:
   }
 
   int64_t columnBlock, kBlock, rowBlock;
-  bool bf16Dot;
+  bool bf16Dot, prefetch;
 };
 
 } // namespace
 
 void mlir::tessera::populateTesseraTileGroupedMatmulPatterns(
     RewritePatternSet &patterns, int64_t columnBlock, int64_t kBlock,
-    int64_t rowBlock, bool bf16Dot) {
+    int64_t rowBlock, bool bf16Dot, bool prefetch) {
   patterns.add<TileGroupedMatmul>(patterns.getContext(), columnBlock, kBlock,
-                                  rowBlock, bf16Dot);
+                                  rowBlock, bf16Dot, prefetch);
 }
 
 namespace {
@@ -735,7 +953,7 @@ struct TesseraTileGroupedMatmulPass
     }
     RewritePatternSet patterns(&getContext());
     populateTesseraTileGroupedMatmulPatterns(patterns, columnBlock, kBlock,
-                                             rowBlock, bf16Dot);
+                                             rowBlock, bf16Dot, prefetch);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -2,6 +2,7 @@
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul="column-block=16 k-block=32" --split-input-file | FileCheck %s --check-prefix=SMALL
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul="row-block=1" --split-input-file | FileCheck %s --check-prefix=ONEROW
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul="bf16-dot=true" --split-input-file | FileCheck %s --check-prefix=DOT
+// RUN: tessera-opt %s --tessera-tile-grouped-matmul="prefetch=true" --split-input-file | FileCheck %s --check-prefix=PREFETCH
 
 // f32 without epilogue: experts in order, a forall over 64-column blocks of
 // the segment, K in blocks of 256 (the last one 300 - 256 rows), each weight
@@ -223,4 +224,77 @@ func.func @dot_odd_k(%rows: tensor<40x301xbf16>, %w: tensor<4x301x64xbf16>, %off
   %y = tessera.grouped_matmul %rows, %w, %offsets
       : (tensor<40x301xbf16>, tensor<4x301x64xbf16>, tensor<5xi32>) -> tensor<40x64xbf16>
   return %y : tensor<40x64xbf16>
+}
+
+// -----
+
+// prefetch=true: 64-column blocks (a multiple of 32) multiply in explicit
+// register blocks. The weight block is packed as before; the full row
+// blocks (scf.for, step 8) each carry 16 accumulators of 16 lanes through
+// K loops that run in chunks of `period` steps, each chunk after the
+// prefetch of the 4 lines (64 f32) of one row of the next weight block
+// (k0 + 256 + slot * rowsPerSlot + chunk, clamped to the block and to
+// the last row, 299); per step two vectors of the packed block, one
+// broadcast per row and 16 vector.fma. The remainder blocks (4, 2, 1 rows,
+// scf.if) do not prefetch.
+// PREFETCH-LABEL: func.func @prefetch_f32
+// PREFETCH-SAME: (%[[ROWS:.+]]: tensor<40x300xf32>, %[[W:.+]]: tensor<4x300x128xf32>
+// PREFETCH: scf.forall
+// PREFETCH: scf.for %[[K0:[a-z0-9_]+]] = %c0 to %c300 step %c256
+// PREFETCH: %[[LHS:.+]] = tensor.extract_slice %[[ROWS]]
+// PREFETCH: %[[PACKED:.+]] = linalg.copy
+// PREFETCH: %[[WBUF:.+]] = bufferization.to_buffer %[[W]] read_only
+// PREFETCH: %[[NEXT:.+]] = arith.addi %[[K0]], %c256
+// PREFETCH: %[[RPS:.+]] = arith.ceildivui %c256
+// PREFETCH: %[[Q:.+]] = arith.divui %c256, %[[RPS]]
+// PREFETCH: %[[PERIOD:.+]] = arith.maxui %[[Q]], %c1
+// PREFETCH: scf.for %[[R0:[a-z0-9_]+]] = %c0 to %{{.+}} step %c8
+// PREFETCH-COUNT-16: vector.transfer_read {{.+}} : tensor<?x64xf32>, vector<16xf32>
+// PREFETCH: scf.for %[[KK:[a-z0-9_]+]] = %c0 to %{{.+}} step %[[PERIOD]] iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// PREFETCH: arith.divui %[[KK]], %[[PERIOD]]
+// PREFETCH: arith.minui %{{.+}}, %c255
+// PREFETCH: %[[SUM:.+]] = arith.addi %[[NEXT]], %{{.+}}
+// PREFETCH: %[[ROW:.+]] = arith.minsi %[[SUM]], %c299
+// PREFETCH: memref.prefetch %[[WBUF]][%{{.+}}, %[[ROW]], %[[COL:.+]]], read, locality<3>, data
+// PREFETCH-COUNT-3: memref.prefetch %[[WBUF]][%{{.+}}, %[[ROW]], %{{.+}}], read, locality<3>, data
+// PREFETCH: scf.for %[[K:[a-z0-9_]+]] = %[[KK]] to %{{.+}} step %c1
+// PREFETCH: %[[B0:.+]] = vector.transfer_read %[[PACKED]][%[[K]], %c0]
+// PREFETCH: %[[B1:.+]] = vector.transfer_read %[[PACKED]][%[[K]], %c16]
+// PREFETCH: %[[A:.+]] = tensor.extract %[[LHS]][%[[R0]], %[[K]]]
+// PREFETCH: %[[SPLAT:.+]] = vector.broadcast %[[A]] : f32 to vector<16xf32>
+// PREFETCH: vector.fma %[[SPLAT]], %[[B0]]
+// PREFETCH: vector.fma %[[SPLAT]], %[[B1]]
+// PREFETCH-COUNT-14: vector.fma
+// The second 32-column group: the same loops, slots one further.
+// PREFETCH: vector.transfer_read %{{.+}}[%[[R0]], %c32]
+// PREFETCH: memref.prefetch %[[WBUF]]
+// PREFETCH-COUNT-16: vector.fma
+// PREFETCH: scf.if
+// PREFETCH-NOT: memref.prefetch
+// PREFETCH-COUNT-8: vector.fma
+// PREFETCH: return
+// CHECK-LABEL: func.func @prefetch_f32
+// CHECK-NOT: memref.prefetch
+// CHECK: linalg.matmul
+func.func @prefetch_f32(%rows: tensor<40x300xf32>, %w: tensor<4x300x128xf32>, %offsets: tensor<5xi32>)
+    -> tensor<40x128xf32> {
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<40x300xf32>, tensor<4x300x128xf32>, tensor<5xi32>) -> tensor<40x128xf32>
+  return %y : tensor<40x128xf32>
+}
+
+// -----
+
+// Blocks whose width is not a static multiple of 32 (80 = 64 + a dynamic
+// 16) keep linalg.matmul, without prefetches.
+// PREFETCH-LABEL: func.func @prefetch_fallback
+// PREFETCH-NOT: memref.prefetch
+// PREFETCH: linalg.matmul
+// PREFETCH-NOT: memref.prefetch
+// PREFETCH: return
+func.func @prefetch_fallback(%rows: tensor<40x300xf32>, %w: tensor<4x300x80xf32>, %offsets: tensor<5xi32>)
+    -> tensor<40x80xf32> {
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<40x300xf32>, tensor<4x300x80xf32>, tensor<5xi32>) -> tensor<40x80xf32>
+  return %y : tensor<40x80xf32>
 }

@@ -63,7 +63,8 @@ void populateTesseraFuseMoEPatterns(RewritePatternSet &patterns,
 void populateTesseraTileGroupedMatmulPatterns(RewritePatternSet &patterns,
                                               int64_t columnBlock,
                                               int64_t kBlock, int64_t rowBlock,
-                                              bool bf16Dot = false);
+                                              bool bf16Dot = false,
+                                              bool prefetch = false);
 
 /// `tessera.grouped_matmul` as a gathering contraction with a static
 /// iteration space (lib/Transforms/GatherGroupedMatmul.cpp).

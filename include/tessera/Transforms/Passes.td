@@ -255,6 +255,22 @@ def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
     register tiling sees static row counts everywhere. Rows outside every
     segment are 0 and experts are applied in order, as in the reference
     lowering. The options must be positive, `row-block` a power of two.
+
+    With `prefetch` (for AVX-512 targets; `tessera-cpu-pipeline` sets it
+    where vectors have 16 lanes), blocks whose width is a static multiple
+    of 32 columns skip `linalg.matmul` and multiply in explicit register
+    blocks of `row-block` rows x 32 columns (2 x `row-block` accumulators of
+    16 f32 lanes, `vector.fma` on a broadcast row element and two vectors
+    of the packed weights per step of K). The K loop of each full row block
+    runs in chunks, each after a `memref.prefetch` of one row of the next
+    weight block (the block that the next step of the K loop packs), so
+    that the full row blocks of a segment together request every row of
+    it, spread evenly over their K steps. The weights of an expert are read
+    from memory once, each row of a block a page or more from the next:
+    without the prefetches packing a block waits on memory; with them the
+    reads overlap the FMAs. Prefetches issued a block (or a row block) at a
+    time, or one line every K step, stall on the page walks and lose more
+    than they save. The remainder row blocks (4, 2, 1 rows) do not prefetch.
   }];
   let options = [
     Option<"columnBlock", "column-block", "int64_t", /*default=*/"64",
@@ -268,11 +284,17 @@ def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
            "bf16 rows and weights: multiply pairs of K with AVX512-BF16 "
            "dot products (x86vector.avx512.dot, vdpbf16ps) instead of "
            "widening to f32; needs a CPU with avx512_bf16">,
+    Option<"prefetch", "prefetch", "bool", /*default=*/"false",
+           "f32 products in explicit 16-lane register blocks whose K loops "
+           "prefetch the next weight block, a row at a time (for AVX-512 "
+           "targets; see the description)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",

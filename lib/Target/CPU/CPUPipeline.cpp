@@ -117,6 +117,13 @@ llvm::Error mlir::tessera::verifyTesseraCPUPipelineOptions(
 
 void mlir::tessera::buildTesseraCPUPipeline(
     OpPassManager &pm, const TesseraCPUPipelineOptions &options) {
+  // f32 lanes of a vector register: `vector-width`, else those of `cpu`.
+  int64_t lanes = options.vectorWidth;
+  if (lanes == 0) {
+    llvm::Expected<int64_t> width = getCPUVectorWidth(options.cpu);
+    lanes = width ? *width : 4;
+    llvm::consumeError(width.takeError());
+  }
   // 0. Tessera's own tiling and fusion.
   if (!options.reference) {
     pm.addPass(createTesseraDecomposeMoE());
@@ -136,6 +143,8 @@ void mlir::tessera::buildTesseraCPUPipeline(
             : static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(
                   std::max<int64_t>(options.registerRows, 1))));
     tileGroupedMatmul.bf16Dot = options.bf16Dot && hasCPUBF16Dot(options.cpu);
+    // The explicit f32 register blocks are made of 16-lane vectors.
+    tileGroupedMatmul.prefetch = options.moePrefetch && lanes == 16;
     pm.addPass(createTesseraTileGroupedMatmul(tileGroupedMatmul));
     pm.addPass(createTesseraFuseRoute());
   }
@@ -150,12 +159,7 @@ void mlir::tessera::buildTesseraCPUPipeline(
   //     across reduction loops.
   if (!options.reference) {
     TesseraVectorizeOptions vectorize;
-    vectorize.vectorWidth = options.vectorWidth;
-    if (vectorize.vectorWidth == 0) {
-      llvm::Expected<int64_t> width = getCPUVectorWidth(options.cpu);
-      vectorize.vectorWidth = width ? *width : 4;
-      llvm::consumeError(width.takeError());
-    }
+    vectorize.vectorWidth = lanes;
     vectorize.registerRows = options.registerRows;
     vectorize.registerVectors = options.registerVectors;
     pm.addNestedPass<func::FuncOp>(createTesseraVectorize(vectorize));

@@ -45,6 +45,12 @@ struct TesseraCPUPipelineOptions
       *this, "moe-k-block",
       llvm::cl::desc("Reduction block of the expert GEMMs (kept in cache)"),
       llvm::cl::init(256)};
+  PassOptions::Option<bool> moePrefetch{
+      *this, "moe-prefetch",
+      llvm::cl::desc("Prefetch the next weight block from the f32 register "
+                     "blocks of the expert GEMMs where vectors have 16 lanes "
+                     "(tessera-tile-grouped-matmul prefetch)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> fuseMoE{
       *this, "fuse-moe",
       llvm::cl::desc("Gather the expert GEMMs' rows from the tokens and fold "
