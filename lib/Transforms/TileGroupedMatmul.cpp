@@ -406,8 +406,8 @@ private:
   /// next weight block (`prefetch`): rows [next, next + k-block) of
   /// `expert`'s weights, clamped to `last`, columns [col, col + lines * 16
   /// elements). Register block `slot` (full row blocks x 32-column groups,
-  /// in order) covers `rowsPerSlot` of those rows, one 64-byte line per K
-  /// step.
+  /// in order) covers `rowsPerSlot` of those rows, all lines of one row
+  /// every `period` K steps.
   struct NextBlockPrefetch {
     Value buffer, expert, next, last, col, rowsPerSlot, period;
     int64_t lines, lineElements;
@@ -481,28 +481,18 @@ private:
   Value buildF32RowBlocks(OpBuilder &b, Location loc, Value lhs, Value rhs,
                           Value acc, Value length, Value depth, int64_t cols,
                           const NextBlockPrefetch &next) const {
-    Value full = arith::AndIOp::create(
-        b, loc, length, createIndexConstant(b, loc, ~(rowBlock - 1)));
-    Value step = createIndexConstant(b, loc, rowBlock);
-    acc =
-        scf::ForOp::create(
-            b, loc, createIndexConstant(b, loc, 0), full, step, ValueRange{acc},
-            [&](OpBuilder &nb, Location l, Value r0, ValueRange iterArgs) {
-              Value block = arith::DivUIOp::create(nb, l, r0, step);
-              scf::YieldOp::create(nb, l,
-                                   buildF32Kernel(nb, l, lhs, rhs, depth,
-                                                  iterArgs[0], r0, rowBlock,
-                                                  cols, &next, block));
-            })
-            .getResult(0);
-    return buildRemainderBlocks(b, loc, acc, length, rowBlock,
-                                [&](OpBuilder &nb, Location l, Value current,
-                                    Value offset, int64_t rows) {
-                                  return buildF32Kernel(nb, l, lhs, rhs, depth,
-                                                        current, offset, rows,
-                                                        cols, /*next=*/nullptr,
-                                                        /*block=*/nullptr);
-                                });
+    return buildRowBlocks(
+        b, loc, acc, length, rowBlock,
+        [&](OpBuilder &nb, Location l, Value current, Value r0, int64_t rows,
+            bool full) {
+          if (!full)
+            return buildF32Kernel(nb, l, lhs, rhs, depth, current, r0, rows,
+                                  cols, /*next=*/nullptr, /*block=*/nullptr);
+          Value block = arith::DivUIOp::create(
+              nb, l, r0, createIndexConstant(nb, l, rowBlock));
+          return buildF32Kernel(nb, l, lhs, rhs, depth, current, r0, rows, cols,
+                                &next, block);
+        });
   }
 
   /// The accumulators of a register block: for each row index and each of
@@ -732,25 +722,38 @@ private:
   Value buildDotRowBlocks(OpBuilder &b, Location loc, Value lhs, Value rowBase,
                           Value kStart, Value pairs, Value packed, Value acc,
                           Value length, int64_t cols) const {
-    int64_t block = std::max<int64_t>(rowBlock, 1);
+    return buildRowBlocks(b, loc, acc, length, std::max<int64_t>(rowBlock, 1),
+                          [&](OpBuilder &nb, Location l, Value current,
+                              Value r0, int64_t rows, bool) {
+                            return buildDotKernel(nb, l, lhs, rowBase, kStart,
+                                                  pairs, packed, current, r0,
+                                                  rows, cols);
+                          });
+  }
+
+  /// `acc` updated by `kernel(b, loc, acc, r0, rows, full)` for all
+  /// `length` rows: blocks of `block` rows under an scf.for (`full` true),
+  /// then the remainder in blocks of block/2, ..., 1 rows under scf.if
+  /// (buildRemainderBlocks, `full` false).
+  static Value buildRowBlocks(
+      OpBuilder &b, Location loc, Value acc, Value length, int64_t block,
+      function_ref<Value(OpBuilder &, Location, Value, Value, int64_t, bool)>
+          kernel) {
     Value full = arith::AndIOp::create(
         b, loc, length, createIndexConstant(b, loc, ~(block - 1)));
     acc = scf::ForOp::create(
               b, loc, createIndexConstant(b, loc, 0), full,
               createIndexConstant(b, loc, block), ValueRange{acc},
               [&](OpBuilder &nb, Location l, Value r0, ValueRange iterArgs) {
-                scf::YieldOp::create(nb, l,
-                                     buildDotKernel(nb, l, lhs, rowBase, kStart,
-                                                    pairs, packed, iterArgs[0],
-                                                    r0, block, cols));
+                scf::YieldOp::create(
+                    nb, l, kernel(nb, l, iterArgs[0], r0, block, true));
               })
               .getResult(0);
     return buildRemainderBlocks(b, loc, acc, length, block,
                                 [&](OpBuilder &nb, Location l, Value current,
                                     Value offset, int64_t rows) {
-                                  return buildDotKernel(
-                                      nb, l, lhs, rowBase, kStart, pairs,
-                                      packed, current, offset, rows, cols);
+                                  return kernel(nb, l, current, offset, rows,
+                                                false);
                                 });
   }
 
