@@ -463,7 +463,7 @@ static llvm::Error compileGPUModule(ModuleOp module,
     }
     linkerRoot = std::string(root);
   }
-  auto removeLinkerRoot = llvm::make_scope_exit([&] {
+  llvm::scope_exit removeLinkerRoot([&] {
     if (linkerRoot != toolkit.root)
       llvm::sys::fs::remove_directories(linkerRoot);
   });
@@ -478,8 +478,8 @@ static llvm::Error compileGPUModule(ModuleOp module,
     MLIRContext *context = module.getContext();
     bool printOp = context->shouldPrintOpOnDiagnostic();
     context->printOpOnDiagnostic(false);
-    auto restorePrintOp =
-        llvm::make_scope_exit([&] { context->printOpOnDiagnostic(printOp); });
+    llvm::scope_exit restorePrintOp(
+        [&] { context->printOpOnDiagnostic(printOp); });
     pm.addPass(createGpuModuleToBinaryPass(toBinary));
     if (failed(pm.run(module)))
       return makeError("serializing the kernels failed");

@@ -96,7 +96,8 @@ struct GatherDispatchedRows : public OpRewritePattern<GroupedMatmulOp> {
       return rewriter.notifyMatchFailure(op, "rows are not dispatched rows");
 
     Location loc = op.getLoc();
-    auto [topK, numPairs] =
+    Value topK, numPairs;
+    std::tie(topK, numPairs) =
         getTopKAndNumPairs(rewriter, loc, dispatch.getIds());
     Type i32 = rewriter.getI32Type();
     Value index = mapPermutation(
@@ -133,7 +134,8 @@ struct ScaleRowsByRoutingWeight : public OpRewritePattern<CombineOp> {
 
     Location loc = op.getLoc();
     Value weights = op.getWeights();
-    auto [topK, numPairs] = getTopKAndNumPairs(rewriter, loc, weights);
+    Value topK, numPairs;
+    std::tie(topK, numPairs) = getTopKAndNumPairs(rewriter, loc, weights);
     // Built at the combine, where the weights and all of the producer's
     // operands are available; the producer has no other user. Rows the
     // combine ignores get 0.
