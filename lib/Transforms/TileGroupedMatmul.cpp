@@ -33,7 +33,8 @@
 //
 // With `prefetch`, blocks of a static multiple of 32 columns multiply in
 // explicit 16-lane register blocks instead (buildF32RowBlocks), whose K loops
-// prefetch the next weight block a row at a time while the FMAs run.
+// prefetch the next weight block a row at a time while the FMAs run; the
+// bf16 dot-product blocks (`bf16-dot`) prefetch it the same way.
 //
 // With a `gather` index (tessera-fuse-moe), each expert's rows are first
 // gathered from the table into a dense f32 `[len, K]` buffer (one copy per
@@ -542,21 +543,13 @@ private:
     Type f32 = b.getF32Type();
     auto vectorType = VectorType::get({kDotLanes}, f32);
     Value zero = createF32Constant(b, loc, 0.0f);
-    Value c0 = createIndexConstant(b, loc, 0),
-          c1 = createIndexConstant(b, loc, 1);
     SmallVector<Value> rowIndex;
     for (int64_t r = 0; r < rows; ++r)
       rowIndex.push_back(b.createOrFold<arith::AddIOp>(
           loc, r0, createIndexConstant(b, loc, r)));
     for (int64_t c = 0; c < cols; c += kDotColumns) {
       SmallVector<Value> accs = readAccumulators(b, loc, acc, rowIndex, c);
-      Value slot;
-      if (next)
-        slot = arith::AddIOp::create(
-            b, loc,
-            arith::MulIOp::create(
-                b, loc, block, createIndexConstant(b, loc, cols / kDotColumns)),
-            createIndexConstant(b, loc, c / kDotColumns));
+      Value slot = next ? getPrefetchSlot(b, loc, block, c, cols) : Value();
       auto step = [&](OpBuilder &nb, Location l, Value k,
                       ValueRange iterArgs) -> SmallVector<Value> {
         SmallVector<Value> weightVectors;
@@ -576,35 +569,56 @@ private:
         }
         return updated;
       };
-      // Without prefetches one loop over K; with them, chunks of `period`
-      // steps, each after the prefetch of one row of the next block.
-      scf::ForOp kLoop;
-      if (!next) {
-        kLoop = scf::ForOp::create(
-            b, loc, c0, depth, c1, accs,
-            [&](OpBuilder &nb, Location l, Value k, ValueRange iterArgs) {
-              scf::YieldOp::create(nb, l, step(nb, l, k, iterArgs));
-            });
-      } else {
-        kLoop = scf::ForOp::create(
-            b, loc, c0, depth, next->period, accs,
-            [&](OpBuilder &nb, Location l, Value k0, ValueRange outer) {
-              emitPrefetch(nb, l, *next, slot,
-                           arith::DivUIOp::create(nb, l, k0, next->period));
-              Value end = arith::MinUIOp::create(
-                  nb, l, arith::AddIOp::create(nb, l, k0, next->period), depth);
-              auto inner = scf::ForOp::create(
-                  nb, l, k0, end, c1, outer,
-                  [&](OpBuilder &ib, Location il, Value k,
-                      ValueRange iterArgs) {
-                    scf::YieldOp::create(ib, il, step(ib, il, k, iterArgs));
-                  });
-              scf::YieldOp::create(nb, l, inner.getResults());
-            });
-      }
+      scf::ForOp kLoop = buildKLoop(b, loc, depth, accs, next, slot,
+                                    /*rowsPerStep=*/1, step);
       acc = writeAccumulators(b, loc, kLoop.getResults(), acc, rowIndex, c);
     }
     return acc;
+  }
+
+  /// The index of register block (`block`, 32-column group `c`) among
+  /// the prefetch slots of its weight block.
+  static Value getPrefetchSlot(OpBuilder &b, Location loc, Value block,
+                               int64_t c, int64_t cols) {
+    return arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, block,
+                              createIndexConstant(b, loc, cols / kDotColumns)),
+        createIndexConstant(b, loc, c / kDotColumns));
+  }
+
+  /// The K loop of a register block over [0, `upper`) steps of
+  /// `rowsPerStep` K rows each (1, or 2 for pairs of K), carrying `accs`:
+  /// one loop, or with `next` chunks of `period` steps, each after the
+  /// prefetch of the next `rowsPerStep` rows of `slot`'s share of the next
+  /// block: with pairs of K, half as many chunks of two rows each.
+  scf::ForOp buildKLoop(
+      OpBuilder &b, Location loc, Value upper, ValueRange accs,
+      const NextBlockPrefetch *next, Value slot, int64_t rowsPerStep,
+      function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)>
+          step) const {
+    Value c0 = createIndexConstant(b, loc, 0),
+          c1 = createIndexConstant(b, loc, 1);
+    auto body = [&](OpBuilder &nb, Location l, Value k, ValueRange iterArgs) {
+      scf::YieldOp::create(nb, l, step(nb, l, k, iterArgs));
+    };
+    if (!next)
+      return scf::ForOp::create(b, loc, c0, upper, c1, accs, body);
+    return scf::ForOp::create(
+        b, loc, c0, upper, next->period, accs,
+        [&](OpBuilder &nb, Location l, Value k0, ValueRange outer) {
+          Value chunk = arith::MulIOp::create(
+              nb, l, arith::DivUIOp::create(nb, l, k0, next->period),
+              createIndexConstant(nb, l, rowsPerStep));
+          for (int64_t i = 0; i < rowsPerStep; ++i)
+            emitPrefetch(nb, l, *next, slot,
+                         nb.createOrFold<arith::AddIOp>(
+                             l, chunk, createIndexConstant(nb, l, i)));
+          Value end = arith::MinUIOp::create(
+              nb, l, arith::AddIOp::create(nb, l, k0, next->period), upper);
+          auto inner = scf::ForOp::create(nb, l, k0, end, c1, outer, body);
+          scf::YieldOp::create(nb, l, inner.getResults());
+        });
   }
 
   /// The block in the output type from its f32 products: the accumulator
@@ -658,9 +672,14 @@ private:
                llvm::zip_equal(iterArgs, weightCols, buffers)) {
             Value packed = packPairs(nb, l, op.getWeights(), segment.expert,
                                      kStart, col, pairs, cols, buffer);
-            updated.push_back(buildDotRowBlocks(nb, l, lhs, rowBase, kStart,
-                                                pairs, packed, acc,
-                                                segment.length, cols));
+            std::optional<NextBlockPrefetch> next;
+            if (prefetch && rowBlock > 1)
+              next = createNextBlockPrefetch(nb, l, op.getWeights(),
+                                             segment.expert, kStart, col, cols,
+                                             segment.length);
+            updated.push_back(buildDotRowBlocks(
+                nb, l, lhs, rowBase, kStart, pairs, packed, acc, segment.length,
+                cols, next ? &*next : nullptr));
           }
           scf::YieldOp::create(nb, l, updated);
         });
@@ -721,13 +740,20 @@ private:
   /// and 1 under scf.if, as in the f32 path.
   Value buildDotRowBlocks(OpBuilder &b, Location loc, Value lhs, Value rowBase,
                           Value kStart, Value pairs, Value packed, Value acc,
-                          Value length, int64_t cols) const {
-    return buildRowBlocks(b, loc, acc, length, std::max<int64_t>(rowBlock, 1),
+                          Value length, int64_t cols,
+                          const NextBlockPrefetch *next) const {
+    int64_t block = std::max<int64_t>(rowBlock, 1);
+    return buildRowBlocks(b, loc, acc, length, block,
                           [&](OpBuilder &nb, Location l, Value current,
-                              Value r0, int64_t rows, bool) {
+                              Value r0, int64_t rows, bool full) {
+                            Value index;
+                            if (next && full)
+                              index = arith::DivUIOp::create(
+                                  nb, l, r0, createIndexConstant(nb, l, block));
                             return buildDotKernel(nb, l, lhs, rowBase, kStart,
                                                   pairs, packed, current, r0,
-                                                  rows, cols);
+                                                  rows, cols,
+                                                  full ? next : nullptr, index);
                           });
   }
 
@@ -790,17 +816,15 @@ private:
   /// the K pairs; per pair, two 32-element loads of packed weights, one
   /// broadcast of each row's (bf16, bf16) pair, and 2 * rows vdpbf16ps
   /// (`x86vector.avx512.dot`).
-  static Value buildDotKernel(OpBuilder &b, Location loc, Value lhs,
-                              Value rowBase, Value kStart, Value pairs,
-                              Value packed, Value acc, Value r0, int64_t rows,
-                              int64_t cols) {
+  Value buildDotKernel(OpBuilder &b, Location loc, Value lhs, Value rowBase,
+                       Value kStart, Value pairs, Value packed, Value acc,
+                       Value r0, int64_t rows, int64_t cols,
+                       const NextBlockPrefetch *next, Value block) const {
     Type f32 = b.getF32Type(), bf16 = b.getBF16Type(), i32 = b.getI32Type();
     auto accType = VectorType::get({kDotLanes}, f32);
     auto operandType = VectorType::get({2 * kDotLanes}, bf16);
     Value bf16Zero =
         arith::ConstantOp::create(b, loc, bf16, b.getZeroAttr(bf16));
-    Value c0 = createIndexConstant(b, loc, 0),
-          c1 = createIndexConstant(b, loc, 1);
     // Each row of the block in `acc` and in `lhs`.
     SmallVector<Value> rowIndex, lhsRow;
     for (int64_t r = 0; r < rows; ++r) {
@@ -811,38 +835,40 @@ private:
     }
     for (int64_t c = 0; c < cols; c += kDotColumns) {
       SmallVector<Value> accs = readAccumulators(b, loc, acc, rowIndex, c);
-      auto kLoop = scf::ForOp::create(
-          b, loc, c0, pairs, c1, accs,
-          [&](OpBuilder &nb, Location l, Value p, ValueRange iterArgs) {
-            Value k = arith::AddIOp::create(
-                nb, l, kStart,
-                arith::MulIOp::create(nb, l, p, createIndexConstant(nb, l, 2)));
-            SmallVector<Value> weightVectors;
-            for (int64_t v = 0; v < kDotVectors; ++v)
-              weightVectors.push_back(vector::TransferReadOp::create(
-                  nb, l, operandType, packed,
-                  ValueRange{
-                      p, createIndexConstant(nb, l, 2 * (c + v * kDotLanes))},
-                  bf16Zero, ArrayRef<bool>{true}));
-            SmallVector<Value> updated;
-            for (int64_t r = 0; r < rows; ++r) {
-              // The row's pair of K as one 32-bit lane, broadcast.
-              Value pair = vector::TransferReadOp::create(
-                  nb, l, VectorType::get({2}, bf16), lhs,
-                  ValueRange{lhsRow[r], k}, bf16Zero, ArrayRef<bool>{true});
-              Value word = vector::BitCastOp::create(
-                  nb, l, VectorType::get({1}, i32), pair);
-              Value splat = vector::BroadcastOp::create(
-                  nb, l, VectorType::get({kDotLanes}, i32), word);
-              Value rowOperand =
-                  vector::BitCastOp::create(nb, l, operandType, splat);
-              for (int64_t v = 0; v < kDotVectors; ++v)
-                updated.push_back(x86vector::DotBF16Op::create(
-                    nb, l, accType, iterArgs[r * kDotVectors + v], rowOperand,
-                    weightVectors[v]));
-            }
-            scf::YieldOp::create(nb, l, updated);
-          });
+      Value slot = next ? getPrefetchSlot(b, loc, block, c, cols) : Value();
+      auto step = [&](OpBuilder &nb, Location l, Value p,
+                      ValueRange iterArgs) -> SmallVector<Value> {
+        Value k = arith::AddIOp::create(
+            nb, l, kStart,
+            arith::MulIOp::create(nb, l, p, createIndexConstant(nb, l, 2)));
+        SmallVector<Value> weightVectors;
+        for (int64_t v = 0; v < kDotVectors; ++v)
+          weightVectors.push_back(vector::TransferReadOp::create(
+              nb, l, operandType, packed,
+              ValueRange{p,
+                         createIndexConstant(nb, l, 2 * (c + v * kDotLanes))},
+              bf16Zero, ArrayRef<bool>{true}));
+        SmallVector<Value> updated;
+        for (int64_t r = 0; r < rows; ++r) {
+          // The row's pair of K as one 32-bit lane, broadcast.
+          Value pair = vector::TransferReadOp::create(
+              nb, l, VectorType::get({2}, bf16), lhs, ValueRange{lhsRow[r], k},
+              bf16Zero, ArrayRef<bool>{true});
+          Value word =
+              vector::BitCastOp::create(nb, l, VectorType::get({1}, i32), pair);
+          Value splat = vector::BroadcastOp::create(
+              nb, l, VectorType::get({kDotLanes}, i32), word);
+          Value rowOperand =
+              vector::BitCastOp::create(nb, l, operandType, splat);
+          for (int64_t v = 0; v < kDotVectors; ++v)
+            updated.push_back(x86vector::DotBF16Op::create(
+                nb, l, accType, iterArgs[r * kDotVectors + v], rowOperand,
+                weightVectors[v]));
+        }
+        return updated;
+      };
+      scf::ForOp kLoop = buildKLoop(b, loc, pairs, accs, next, slot,
+                                    /*rowsPerStep=*/2, step);
       acc = writeAccumulators(b, loc, kLoop.getResults(), acc, rowIndex, c);
     }
     return acc;

@@ -9,17 +9,27 @@
 // width the 32-column blocks do not divide), which must take the widening
 // f32 path. The routing patterns are those of tiled-grouped-matmul.mlir.
 // Three block configurations: the defaults, 32 columns x K blocks of 8 with
-// register blocks of 4 rows, and 96 columns x K blocks of 32. bf16 results
-// within 1e-2 abs + 1e-2 rel of the reference (which sums the same products
-// in another order: vdpbf16ps adds pairs).
+// register blocks of 4 rows, and 96 columns x K blocks of 32; the first two
+// also with prefetch=true (the K loops over pairs in chunks, each after the
+// prefetch of two rows of the next weight block). bf16 results within 1e-2
+// abs + 1e-2 rel of the reference (which sums the same products in another
+// order: vdpbf16ps adds pairs).
 //
 // REQUIRES: avx512bf16
 // RUN: tessera-opt %s --split-input-file --convert-tessera-to-linalg -o %t.ref.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="bf16-dot=true" -o %t.dot.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=32 k-block=8 row-block=4 bf16-dot=true" -o %t.n32k8.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=96 k-block=32 bf16-dot=true" -o %t.n96k32.mlir
+// RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="bf16-dot=true prefetch=true" -o %t.dotpf.mlir
+// RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=32 k-block=8 row-block=4 bf16-dot=true prefetch=true" -o %t.n32k8pf.mlir
+// RUN: FileCheck %s --check-prefix=KERNEL --input-file=%t.dotpf.mlir
 // RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \
-// RUN:   --source=%s --workdir=%t --reference=%t.ref.mlir %t.dot.mlir %t.n32k8.mlir %t.n96k32.mlir
+// RUN:   --source=%s --workdir=%t --reference=%t.ref.mlir %t.dot.mlir %t.n32k8.mlir %t.n96k32.mlir \
+// RUN:   %t.dotpf.mlir %t.n32k8pf.mlir
+//
+// With prefetch=true the dot-product blocks prefetch:
+// KERNEL: memref.prefetch {{.*}} read, locality<3>, data
+// KERNEL: x86vector.avx512.dot
 
 // -----
 // case: ragged_0_bf16 inputs: tensor<64x82xbf16> tensor<5x82x384xbf16> outputs: 1

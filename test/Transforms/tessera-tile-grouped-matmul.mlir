@@ -3,6 +3,7 @@
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul="row-block=1" --split-input-file | FileCheck %s --check-prefix=ONEROW
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul="bf16-dot=true" --split-input-file | FileCheck %s --check-prefix=DOT
 // RUN: tessera-opt %s --tessera-tile-grouped-matmul="prefetch=true" --split-input-file | FileCheck %s --check-prefix=PREFETCH
+// RUN: tessera-opt %s --tessera-tile-grouped-matmul="bf16-dot=true prefetch=true" --split-input-file | FileCheck %s --check-prefix=DOTPF
 
 // f32 without epilogue: experts in order, a forall over 64-column blocks of
 // the segment, K in blocks of 256 (the last one 300 - 256 rows), each weight
@@ -297,4 +298,54 @@ func.func @prefetch_fallback(%rows: tensor<40x300xf32>, %w: tensor<4x300x80xf32>
   %y = tessera.grouped_matmul %rows, %w, %offsets
       : (tensor<40x300xf32>, tensor<4x300x80xf32>, tensor<5xi32>) -> tensor<40x80xf32>
   return %y : tensor<40x80xf32>
+}
+
+// -----
+
+// bf16-dot=true prefetch=true: the dot-product register blocks prefetch the
+// next weight block too. Their K loops step over pairs of K, so each chunk
+// of `period` pairs prefetches two rows (2 * chunk and 2 * chunk + 1 of
+// the slot's share), 2 lines (64 bf16) each; per pair two vectors of the
+// packed pairs and 16 vdpbf16ps. The remainder blocks do not prefetch.
+// DOTPF-LABEL: func.func @prefetch_dot_bf16
+// DOTPF-SAME: (%[[ROWS:.+]]: tensor<40x300xbf16>, %[[W:.+]]: tensor<4x300x128xbf16>
+// DOTPF: scf.for %[[K0:[a-z0-9_]+]] = %c0 to %c300 step %c256
+// DOTPF: %[[PAIRS:.+]] = arith.divui %{{.+}}, %c2
+// DOTPF: %[[PACKED:.+]] = scf.for {{.+}} -> (tensor<128x128xbf16>)
+// DOTPF: vector.shuffle
+// DOTPF: %[[WBUF:.+]] = bufferization.to_buffer %[[W]] read_only
+// DOTPF: %[[NEXT:.+]] = arith.addi %[[K0]], %c256
+// DOTPF: %[[RPS:.+]] = arith.ceildivui %c256
+// DOTPF: %[[Q:.+]] = arith.divui %c256, %[[RPS]]
+// DOTPF: %[[PERIOD:.+]] = arith.maxui %[[Q]], %c1
+// DOTPF: scf.for %{{.+}} = %c0 to %{{.+}} step %c8
+// DOTPF-COUNT-16: vector.transfer_read {{.+}} : tensor<?x64xf32>, vector<16xf32>
+// DOTPF: scf.for %[[PP:[a-z0-9_]+]] = %c0 to %[[PAIRS]] step %[[PERIOD]]
+// DOTPF: %[[CHUNK:.+]] = arith.divui %[[PP]], %[[PERIOD]]
+// DOTPF: %[[FIRST:.+]] = arith.muli %[[CHUNK]], %c2
+// DOTPF: arith.minui %{{.+}}, %c255
+// DOTPF: %[[SUM0:.+]] = arith.addi %[[NEXT]], %{{.+}}
+// DOTPF: %[[ROW0:.+]] = arith.minsi %[[SUM0]], %c299
+// DOTPF-COUNT-2: memref.prefetch %[[WBUF]][%{{.+}}, %[[ROW0]], %{{.+}}], read, locality<3>, data
+// DOTPF: arith.addi %[[FIRST]], %c1
+// DOTPF: %[[SUM1:.+]] = arith.addi %[[NEXT]], %{{.+}}
+// DOTPF: %[[ROW1:.+]] = arith.minsi %[[SUM1]], %c299
+// DOTPF-COUNT-2: memref.prefetch %[[WBUF]][%{{.+}}, %[[ROW1]], %{{.+}}], read, locality<3>, data
+// DOTPF-NOT: memref.prefetch
+// DOTPF: scf.for %[[P:[a-z0-9_]+]] = %[[PP]] to %{{.+}} step %c1
+// DOTPF: vector.transfer_read %[[PACKED]][%[[P]], %c0]
+// DOTPF: vector.transfer_read %[[PACKED]][%[[P]], %c32]
+// DOTPF-COUNT-16: x86vector.avx512.dot
+// The second 32-column group: slots one further.
+// DOTPF: memref.prefetch %[[WBUF]]
+// DOTPF-COUNT-16: x86vector.avx512.dot
+// DOTPF: scf.if
+// DOTPF-NOT: memref.prefetch
+// DOTPF-COUNT-8: x86vector.avx512.dot
+// DOTPF: return
+func.func @prefetch_dot_bf16(%rows: tensor<40x300xbf16>, %w: tensor<4x300x128xbf16>, %offsets: tensor<5xi32>)
+    -> tensor<40x128xbf16> {
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<40x300xbf16>, tensor<4x300x128xbf16>, tensor<5xi32>) -> tensor<40x128xbf16>
+  return %y : tensor<40x128xbf16>
 }

@@ -271,6 +271,9 @@ def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
     reads overlap the FMAs. Prefetches issued a block (or a row block) at a
     time, or one line every K step, stall on the page walks and lose more
     than they save. The remainder row blocks (4, 2, 1 rows) do not prefetch.
+    The bf16 dot-product blocks (`bf16-dot`) prefetch the next weight block
+    the same way; their K loops step over pairs of K, so each of their
+    chunks prefetches two rows.
   }];
   let options = [
     Option<"columnBlock", "column-block", "int64_t", /*default=*/"64",
@@ -286,7 +289,8 @@ def TesseraTileGroupedMatmul : Pass<"tessera-tile-grouped-matmul"> {
            "widening to f32; needs a CPU with avx512_bf16">,
     Option<"prefetch", "prefetch", "bool", /*default=*/"false",
            "f32 products in explicit 16-lane register blocks whose K loops "
-           "prefetch the next weight block, a row at a time (for AVX-512 "
+           "prefetch the next weight block, a row at a time, and the same "
+           "prefetches in the bf16 dot-product blocks (for AVX-512 "
            "targets; see the description)">,
   ];
   let dependentDialects = [

@@ -47,9 +47,10 @@ struct TesseraCPUPipelineOptions
       llvm::cl::init(256)};
   PassOptions::Option<bool> moePrefetch{
       *this, "moe-prefetch",
-      llvm::cl::desc("Prefetch the next weight block from the f32 register "
-                     "blocks of the expert GEMMs where vectors have 16 lanes "
-                     "(tessera-tile-grouped-matmul prefetch)"),
+      llvm::cl::desc("Prefetch the next weight block from the f32 and bf16 "
+                     "dot-product register blocks of the expert GEMMs where "
+                     "vectors have 16 lanes (tessera-tile-grouped-matmul "
+                     "prefetch)"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> fuseMoE{
       *this, "fuse-moe",
