@@ -522,12 +522,15 @@ private:
     return rows && *rows <= kDotProductRows;
   }
 
-  /// Prefetches, one 64-byte line at a time, the V rows of the block at
-  /// `kvStart` (read after the scores) and the K rows of the next block
-  /// (rows past the last key are clamped to it). Decode streams K and V
-  /// from memory once; with the hardware prefetcher alone the loads of each
-  /// block wait on DRAM (measured: Skv 32768, 2 threads, 40 -> 47 GB/s;
-  /// prefetching both of the next block gives 44).
+  /// Prefetches into L2 (`locality<2>`, prefetcht1), one 64-byte line at a
+  /// time, the V rows of the block at `kvStart` (read after the scores) and
+  /// the K rows of the next block (rows past the last key are clamped to
+  /// it). Decode streams K and V from memory once; with the hardware
+  /// prefetcher alone the loads of each block wait on DRAM (measured: Skv
+  /// 32768, 2 threads, 40 -> 47 GB/s; prefetching both of the next block
+  /// gives 44). Into L1 (prefetcht0) the 1024 requests of a step hold the
+  /// L1 miss buffers and stall the FMAs behind them: 7-14% slower (1 and 2
+  /// threads, 6 interleaved rounds).
   static void buildNextBlockPrefetch(OpBuilder &b, Location loc, AttentionOp op,
                                      const QueryTile &tile, Value kvStart,
                                      int64_t blockKV) {
@@ -561,7 +564,7 @@ private:
                 [&](OpBuilder &cb, Location cl, Value c, ValueRange) {
                   memref::PrefetchOp::create(
                       cb, cl, buffer, ValueRange{tile.batch, kvHead, row, c},
-                      /*isWrite=*/false, /*localityHint=*/3,
+                      /*isWrite=*/false, /*localityHint=*/2,
                       /*isDataCache=*/true);
                   scf::YieldOp::create(cb, cl);
                 });

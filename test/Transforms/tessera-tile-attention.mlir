@@ -241,10 +241,11 @@ func.func @latent_decode(%q: tensor<1x4x1x40xf32>, %kv: tensor<1x100x40xf32>, %l
 // BLOCKS:             linalg.matmul {{.*}} -> tensor<4x8xf32>
 // BLOCKS:         tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[B]], %[[H]], %{{.+}}, 0] [1, 4, 1, 8] [1, 1, 1, 1] : tensor<4x8xbf16> into tensor<2x16x1x8xbf16>
 // BLOCKS:         tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[B]], %[[H]], %{{.+}}] [1, 4, 1] [1, 1, 1] : tensor<4xf32> into tensor<2x16x1xf32>
-// With prefetch, each step of a decode tile first prefetches its V rows and
-// the next block's K rows, one 64-byte line (32 bf16) at a time, clamped to
-// the last key, through read-only buffers of the whole K and V; tiles of
-// more rows (prefill, q-block 16) prefetch nothing.
+// With prefetch, each step of a decode tile first prefetches (into L2,
+// locality 2) its V rows and the next block's K rows, one 64-byte line (32
+// bf16) at a time, clamped to the last key, through read-only buffers of
+// the whole K and V; tiles of more rows (prefill, q-block 16) prefetch
+// nothing.
 // PREFETCH-LABEL: func.func @gqa_decode
 // PREFETCH-SAME:    %[[Q:[^:]+]]: tensor<2x16x1x8xbf16>, %[[K:[^:]+]]: tensor<2x2x64x8xbf16>, %[[V:[^:]+]]: tensor<2x2x64x8xbf16>
 // PREFETCH-DAG:     %[[C16:.+]] = arith.constant 16 : index
@@ -257,14 +258,14 @@ func.func @latent_decode(%q: tensor<1x4x1x40xf32>, %kv: tensor<1x100x40xf32>, %l
 // PREFETCH-NEXT:          %[[VROW:.+]] = arith.addi %[[KB]], %[[R]] : index
 // PREFETCH-NEXT:          %[[VCLAMP:.+]] = arith.minsi %[[VROW]], %[[C63]] : index
 // PREFETCH-NEXT:          scf.for %[[COL:[a-z0-9_]+]] = %{{.+}} to %{{.+}} step %[[C32]] {
-// PREFETCH-NEXT:            memref.prefetch %[[VBUF]][%[[B]], %[[KVH]], %[[VCLAMP]], %[[COL]]], read, locality<3>, data
+// PREFETCH-NEXT:            memref.prefetch %[[VBUF]][%[[B]], %[[KVH]], %[[VCLAMP]], %[[COL]]], read, locality<2>, data
 // PREFETCH:             %[[KBUF:.+]] = bufferization.to_buffer %[[K]] read_only
 // PREFETCH-NEXT:        %[[NEXT:.+]] = arith.addi %[[KB]], %[[C16]] : index
 // PREFETCH-NEXT:        scf.for %[[R2:[a-z0-9_]+]] = %{{.+}} to %[[C16]] step
 // PREFETCH-NEXT:          %[[KROW:.+]] = arith.addi %[[NEXT]], %[[R2]] : index
 // PREFETCH-NEXT:          %[[KCLAMP:.+]] = arith.minsi %[[KROW]], %[[C63]] : index
 // PREFETCH-NEXT:          scf.for %[[COL2:[a-z0-9_]+]] = %{{.+}} to %{{.+}} step %[[C32]] {
-// PREFETCH-NEXT:            memref.prefetch %[[KBUF]][%[[B]], %[[KVH]], %[[KCLAMP]], %[[COL2]]], read, locality<3>, data
+// PREFETCH-NEXT:            memref.prefetch %[[KBUF]][%[[B]], %[[KVH]], %[[KCLAMP]], %[[COL2]]], read, locality<2>, data
 // PREFETCH:             linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]}
 // PREFETCH-LABEL: func.func @prefill_no_prefetch
 // PREFETCH-NOT:     memref.prefetch

@@ -116,8 +116,8 @@ def TesseraTileAttention : Pass<"tessera-tile-attention"> {
            "Keys processed per step of the online softmax (the KV block)">,
     Option<"prefetch", "prefetch", "bool", /*default=*/"false",
            "In tiles whose scores are dot products (decode), prefetch the "
-           "V rows of each block and the K rows of the next one at the "
-           "start of each step (memref.prefetch of a read-only "
+           "V rows of each block and the K rows of the next one into L2 at "
+           "the start of each step (memref.prefetch of a read-only "
            "bufferization.to_buffer of K and V)">,
   ];
   let dependentDialects = [
