@@ -737,7 +737,8 @@ private:
   /// `acc += lhs[rowBase + r, kStart : kStart + 2 * pairs] · B` for the
   /// `length` rows r of `acc` (f32 `[length, cols]`), B the packed pairs:
   /// the rows in register blocks of 8 under an scf.for, then blocks of 4, 2
-  /// and 1 under scf.if, as in the f32 path.
+  /// and 1 under scf.if, as in the f32 path; with `next`, the K loops of the
+  /// full blocks prefetch their share of the next weight block.
   Value buildDotRowBlocks(OpBuilder &b, Location loc, Value lhs, Value rowBase,
                           Value kStart, Value pairs, Value packed, Value acc,
                           Value length, int64_t cols,
