@@ -47,6 +47,9 @@ config.substitutions.append(
 config.substitutions.append(
     ("%llvm_lib_dir", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
 config.substitutions.append(("%tessera_obj_root", config.tessera_obj_root))
+# The AMD chip of the ROCm execution test (execution-rocm.test).
+config.substitutions.append(
+    ("%amdgpu_chip", os.environ.get("TESSERA_TEST_AMDGPU_CHIP", "gfx942")))
 config.substitutions.append(
     ("%tessera_src_root", os.path.dirname(config.test_source_root)))
 integration_dir = os.path.join(config.test_source_root, "Integration")
@@ -77,11 +80,13 @@ cuda_root = find_cuda_root()
 if cuda_root and os.access(os.path.join(cuda_root, "bin", "ptxas"), os.X_OK):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", os.path.join(cuda_root, "bin", "ptxas")))
+# `rocm-gpu`: the same for a HIP device.
 launcher = os.path.join(config.tessera_tools_dir, "tessera-gpu-launch")
-if os.path.exists(launcher) and subprocess.call(
-        [launcher, "--list-devices"], stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL) == 0:
-    config.available_features.add("cuda-gpu")
+for platform, feature in [("cuda", "cuda-gpu"), ("hip", "rocm-gpu")]:
+    if os.path.exists(launcher) and subprocess.call(
+            [launcher, "--list-devices", f"--platform={platform}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+        config.available_features.add(feature)
 
 # `rocm-device-libs`: ocml and the oclc control files (Debian's
 # rocm-device-libs, which scripts/tessera.sh installs), for AMDGPU math.

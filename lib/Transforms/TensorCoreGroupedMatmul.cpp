@@ -41,9 +41,19 @@
 // (N = tileN) straight from shared memory into f32 accumulators held by the
 // warpgroup (tileN / 2 per thread).
 //
-// Needs sm_80 or newer (cp.async, bf16 mma); other chips keep the generic
-// lowering (tessera-gather-grouped-matmul). The stages are capped by the
-// chip's shared memory.
+// On the AMD CDNA chips (gfx90a, gfx940-942, gfx950) a block is 4
+// wavefronts of 64 lanes, 2 x 2, each with a 64 x tileN/2 piece of 4 x
+// tileN/32 MFMA fragments of 16x16. There is no asynchronous copy: each
+// K-step of 32 loads the next tiles from global memory into registers
+// before its products and stores them to the other of two LDS stages after
+// them, so the loads are in flight while the matrix cores work. The
+// products are `amdgpu.mfma 16x16x16` (v_mfma_f32_16x16x16_{f16,bf16}); lane
+// l holds A[l % 16][4 (l / 16) + i], B[4 (l / 16) + i][l % 16] and the
+// result D[4 (l / 16) + i][l % 16], i = 0..3.
+//
+// Needs sm_80 or newer (cp.async, bf16 mma) or one of those AMD chips;
+// other chips keep the generic lowering (tessera-gather-grouped-matmul).
+// The stages are capped by the chip's shared memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,6 +61,7 @@
 #include "tessera/Dialect/Tessera/IR/TesseraOps.h"
 #include "tessera/Transforms/Passes.h"
 
+#include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -91,9 +102,22 @@ constexpr int64_t kTileM = 128, kThreads = 256;
 constexpr int64_t kWarpsM = 2, kWarpsN = 4;
 constexpr int64_t kFragsM = kTileM / kWarpsM / 16; // 4
 constexpr int64_t kMmaTileK = 32, kWgmmaTileK = 64;
+/// MFMA: 4 wavefronts of 64 lanes as 2 x 2, each with 4 x (tileN / 32)
+/// fragments of 16x16; K in steps of 32 (two 16-deep products), two LDS
+/// stages.
+constexpr int64_t kWaveSize = 64, kWavesN = 2, kMfmaStages = 2;
 /// wgmma operands in shared memory are 128-byte swizzled: 16-byte chunk c of
 /// a 128-byte row r sits at chunk c ^ (r % 8); 8 rows (1024 bytes) repeat.
 constexpr int64_t kSwizzleBytes = 128, kSwizzleRows = 8;
+
+/// The matrix unit the kernel of an op is written for.
+enum class MatrixUnit { MmaSync, Wgmma, Mfma };
+
+/// The AMD chips with the f16 and bf16 (`_1k`) 16x16x16 MFMA products.
+bool hasMfma(StringRef chip) {
+  return llvm::is_contained({"gfx90a", "gfx940", "gfx941", "gfx942", "gfx950"},
+                            chip);
+}
 
 /// Why `op` keeps the generic lowering, or an empty string.
 std::string whyNotEligible(GroupedMatmulOp op) {
@@ -148,10 +172,10 @@ bool usesWgmma(GroupedMatmulOp op, unsigned capability, StringRef chip) {
              0;
 }
 
-/// The most stages (at most `stages`, at least 2) whose tiles fit in the
-/// shared memory of a block of `capability` next to the row and expert
-/// tables (the tiles start at a 1024-byte boundary); 0 if 2 do not.
-int64_t getFittingStages(GroupedMatmulOp op, unsigned capability,
+/// The most stages (at most `stages`, at least 2) whose tiles fit in
+/// `sharedBytes` of shared memory next to the row and expert tables (the
+/// tiles start at a 1024-byte boundary); 0 if 2 do not.
+int64_t getFittingStages(GroupedMatmulOp op, int64_t sharedBytes,
                          int64_t stages, int64_t tileN, bool wgmma) {
   MLIRContext *ctx = op.getContext();
   Type element =
@@ -161,8 +185,7 @@ int64_t getFittingStages(GroupedMatmulOp op, unsigned capability,
   int64_t tables = llvm::alignTo((kTileM + 2 * experts) * 4, 1024);
   for (; stages >= 2; --stages) {
     auto [typeA, typeB] = getTileTypes(ctx, element, stages, tileN, wgmma);
-    if (tables + getBytes(typeA) + getBytes(typeB) <=
-        getMaxSharedBytes(capability))
+    if (tables + getBytes(typeA) + getBytes(typeB) <= sharedBytes)
       return stages;
   }
   return 0;
@@ -173,9 +196,11 @@ class KernelEmitter {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel, int64_t m,
                 int64_t k, int64_t n, int64_t experts, int64_t stages,
-                int64_t tileN, bool wgmma)
+                int64_t tileN, MatrixUnit unit)
       : b(b), m(m), k(k), n(n), experts(experts), stages(stages), tileN(tileN),
-        fragsN(tileN / kWarpsN / 8), wgmma(wgmma),
+        fragsN(unit == MatrixUnit::Mfma ? tileN / kWavesN / 16
+                                        : tileN / kWarpsN / 8),
+        wgmma(unit == MatrixUnit::Wgmma), mfma(unit == MatrixUnit::Mfma),
         tileK(wgmma ? kWgmmaTileK : kMmaTileK) {
     Block &entry = kernel.getBody().front();
     x = entry.getArgument(0);
@@ -229,12 +254,24 @@ private:
   void emitStore(Value expert, ValueRange acc);
   void emitWgmmaStore(Value expert, Value acc);
   void emitStorePair(Value id, Value r, Value c, Value v0, Value v1);
+  /// The tile position of the part-th chunk (8 elements) a thread copies:
+  /// (row, k) of the row tile, (k, column) of the weight tile.
+  std::pair<Value, Value> getChunkA(int64_t part);
+  std::pair<Value, Value> getChunkB(int64_t part);
+  int64_t getChunksA() const { return kTileM * tileK / kChunk / kThreads; }
+  int64_t getChunksB() const { return tileK * tileN / kChunk / kThreads; }
+  void emitMfmaExpert(Value expert);
+  SmallVector<Value> emitLoadToRegisters(Value expert, Value k0);
+  void emitStoreToShared(Value stage, ValueRange values);
+  SmallVector<Value> emitMfmaMultiply(Value stage, ValueRange acc);
+  void emitMfmaStore(Value expert, ValueRange acc);
 
   ImplicitLocOpBuilder &b;
   int64_t m, k, n, experts, stages;
-  /// Output columns per block, mma fragments of 8 columns per warp.
+  /// Output columns per block, fragments (mma: 8 columns, MFMA: 16) per
+  /// warp.
   int64_t tileN, fragsN;
-  bool wgmma;
+  bool wgmma, mfma;
   int64_t tileK;
   Value x, w, offsets, y, tileA, tileB, rowExpert, present;
   Type element, outElement;
@@ -260,10 +297,11 @@ void KernelEmitter::emit() {
   tileA = tiles[0];
   tileB = tiles[1];
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  lane = rem(tid, 32);
-  Value warp = div(tid, 32);
-  warpM = div(warp, kWarpsN);
-  warpN = rem(warp, kWarpsN);
+  int64_t laneCount = mfma ? kWaveSize : 32, warpsN = mfma ? kWavesN : kWarpsN;
+  lane = rem(tid, laneCount);
+  Value warp = div(tid, laneCount);
+  warpM = div(warp, warpsN);
+  warpN = rem(warp, warpsN);
   n0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(tileN));
   if (wgmma) {
     warpGroup = div(tid, 128);
@@ -451,24 +489,32 @@ void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
   if (wgmma)
     return emitLoadSwizzledTiles(expert, stage, k0);
   auto bytes = b.getIndexAttr(kChunk);
-  for (int64_t part = 0; part < kTileM * tileK / kChunk / kThreads; ++part) {
-    Value chunk = add(tid, index(part * kThreads));
-    Value r = div(chunk, tileK / kChunk);
-    Value kc = mul(rem(chunk, tileK / kChunk), index(kChunk));
+  for (int64_t part = 0; part < getChunksA(); ++part) {
+    auto [r, kc] = getChunkA(part);
     Value row = arith::MinUIOp::create(b, add(m0, r), index(m - 1));
     nvgpu::DeviceAsyncCopyOp::create(b, tileA, ValueRange{stage, r, kc}, x,
                                      ValueRange{row, add(k0, kc)}, bytes,
                                      Value(), b.getUnitAttr());
   }
-  for (int64_t part = 0; part < tileK * tileN / kChunk / kThreads; ++part) {
-    Value chunk = add(tid, index(part * kThreads));
-    Value kr = div(chunk, tileN / kChunk);
-    Value nc = mul(rem(chunk, tileN / kChunk), index(kChunk));
+  for (int64_t part = 0; part < getChunksB(); ++part) {
+    auto [kr, nc] = getChunkB(part);
     Value col = arith::MinUIOp::create(b, add(n0, nc), index(n - kChunk));
     nvgpu::DeviceAsyncCopyOp::create(b, tileB, ValueRange{stage, kr, nc}, w,
                                      ValueRange{expert, add(k0, kr), col},
                                      bytes, Value(), b.getUnitAttr());
   }
+}
+
+std::pair<Value, Value> KernelEmitter::getChunkA(int64_t part) {
+  Value chunk = add(tid, index(part * kThreads));
+  return {div(chunk, tileK / kChunk),
+          mul(rem(chunk, tileK / kChunk), index(kChunk))};
+}
+
+std::pair<Value, Value> KernelEmitter::getChunkB(int64_t part) {
+  Value chunk = add(tid, index(part * kThreads));
+  return {div(chunk, tileN / kChunk),
+          mul(rem(chunk, tileN / kChunk), index(kChunk))};
 }
 
 /// The same copies into the swizzled wgmma layouts: chunk c of a 128-byte
@@ -669,6 +715,8 @@ void KernelEmitter::emitWgmmaStore(Value expert, Value acc) {
 /// rows of a warpgroup, or of 4 warps) without rows of the expert skips the
 /// products.
 void KernelEmitter::emitExpert(Value expert) {
+  if (mfma)
+    return emitMfmaExpert(expert);
   int64_t steps = k / tileK;
   int64_t ahead = stages - 1;
   // Every step commits one group, empty past the last tile, which keeps
@@ -745,10 +793,177 @@ void KernelEmitter::emitExpert(Value expert) {
   b.setInsertionPointAfter(ifStore);
 }
 
+/// MFMA: the chunks of the K-tile at k0 (rows m0.. of x clamped to the
+/// last row, rows k0.. of w[expert] with columns clamped to the last chunk,
+/// as emitLoadTiles) loaded into registers, row chunks first.
+SmallVector<Value> KernelEmitter::emitLoadToRegisters(Value expert, Value k0) {
+  auto chunkType = VectorType::get({kChunk}, element);
+  SmallVector<Value> values;
+  for (int64_t part = 0; part < getChunksA(); ++part) {
+    auto [r, kc] = getChunkA(part);
+    Value row = arith::MinUIOp::create(b, add(m0, r), index(m - 1));
+    values.push_back(
+        vector::LoadOp::create(b, chunkType, x, ValueRange{row, add(k0, kc)}));
+  }
+  for (int64_t part = 0; part < getChunksB(); ++part) {
+    auto [kr, nc] = getChunkB(part);
+    Value col = arith::MinUIOp::create(b, add(n0, nc), index(n - kChunk));
+    values.push_back(vector::LoadOp::create(
+        b, chunkType, w, ValueRange{expert, add(k0, kr), col}));
+  }
+  return values;
+}
+
+/// MFMA: the chunks of emitLoadToRegisters written to LDS stage `stage`.
+void KernelEmitter::emitStoreToShared(Value stage, ValueRange values) {
+  for (int64_t part = 0; part < getChunksA(); ++part) {
+    auto [r, kc] = getChunkA(part);
+    vector::StoreOp::create(b, values[part], tileA, ValueRange{stage, r, kc});
+  }
+  for (int64_t part = 0; part < getChunksB(); ++part) {
+    auto [kr, nc] = getChunkB(part);
+    vector::StoreOp::create(b, values[getChunksA() + part], tileB,
+                            ValueRange{stage, kr, nc});
+  }
+}
+
+/// MFMA: the products of one staged K-tile; `acc` holds 4 x fragsN
+/// vector<4xf32> fragments of 16x16, row-major. Lane l reads A row l % 16
+/// and B column l % 16 at k = 4 (l / 16) + 0..3: four contiguous elements
+/// of a row tile row, four rows of a weight tile column.
+SmallVector<Value> KernelEmitter::emitMfmaMultiply(Value stage,
+                                                   ValueRange acc) {
+  SmallVector<Value> result(acc);
+  auto operandType = VectorType::get({4}, element);
+  Value laneIndex = rem(lane, 16);
+  Value laneK = mul(div(lane, 16), index(4));
+  int64_t fragsM = kTileM / 2 / 16;
+  for (int64_t kk = 0; kk < tileK; kk += 16) {
+    Value k0 = add(index(kk), laneK);
+    SmallVector<Value> a, bFrags;
+    for (int64_t i = 0; i < fragsM; ++i) {
+      Value row =
+          add(mul(warpM, index(fragsM * 16)), add(index(i * 16), laneIndex));
+      a.push_back(vector::LoadOp::create(b, operandType, tileA,
+                                         ValueRange{stage, row, k0}));
+    }
+    for (int64_t j = 0; j < fragsN; ++j) {
+      Value col =
+          add(mul(warpN, index(fragsN * 16)), add(index(j * 16), laneIndex));
+      SmallVector<Value> column;
+      for (int64_t t = 0; t < 4; ++t)
+        column.push_back(memref::LoadOp::create(
+            b, tileB, ValueRange{stage, add(k0, index(t)), col}));
+      bFrags.push_back(vector::FromElementsOp::create(b, operandType, column));
+    }
+    for (int64_t i = 0; i < fragsM; ++i)
+      for (int64_t j = 0; j < fragsN; ++j) {
+        Value &c = result[i * fragsN + j];
+        c = amdgpu::MFMAOp::create(b, c.getType(), /*m=*/16, /*n=*/16,
+                                   /*k=*/16, /*blocks=*/1, a[i], bFrags[j], c);
+      }
+  }
+  return result;
+}
+
+/// MFMA: stores the rows of `expert`; element i of fragment (fi, fj) of
+/// lane l is row 16 fi + 4 (l / 16) + i, column 16 fj + l % 16 of the
+/// wavefront's piece.
+void KernelEmitter::emitMfmaStore(Value expert, ValueRange acc) {
+  Value id = arith::IndexCastOp::create(b, b.getI32Type(), expert);
+  Value laneRow = mul(div(lane, 16), index(4));
+  Value laneCol = rem(lane, 16);
+  int64_t fragsM = kTileM / 2 / 16;
+  for (int64_t i = 0; i < fragsM; ++i) {
+    for (int64_t e = 0; e < 4; ++e) {
+      Value r =
+          add(mul(warpM, index(fragsM * 16)), add(index(i * 16 + e), laneRow));
+      Value held = cmp(arith::CmpIPredicate::eq,
+                       memref::LoadOp::create(b, rowExpert, r), id);
+      for (int64_t j = 0; j < fragsN; ++j) {
+        Value col = add(n0, add(mul(warpN, index(fragsN * 16)),
+                                add(index(j * 16), laneCol)));
+        Value store = arith::AndIOp::create(
+            b, held, cmp(arith::CmpIPredicate::ult, col, index(n)));
+        auto ifStore = scf::IfOp::create(b, store, false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifStore.thenBlock());
+        Value v = vector::ExtractOp::create(b, acc[i * fragsN + j], e);
+        memref::StoreOp::create(b, arith::TruncFOp::create(b, outElement, v), y,
+                                ValueRange{add(m0, r), col});
+      }
+    }
+  }
+}
+
+/// MFMA: the K loop of one expert and the store of its rows. Step s
+/// multiplies the tiles in stage s % 2 while the global loads of step s + 1
+/// are in flight, then stores those into the other stage (free since the
+/// barrier that ended step s - 1) and syncs the block. Halves of the tile
+/// without rows of the expert skip the products.
+void KernelEmitter::emitMfmaExpert(Value expert) {
+  int64_t steps = k / tileK;
+  auto fragmentType = VectorType::get({4}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, fragmentType,
+      DenseElementsAttr::get(fragmentType, b.getF32FloatAttr(0.0f)));
+  SmallVector<Value> init(kTileM / 2 / 16 * fragsN, zero);
+  Value mine = cmp(arith::CmpIPredicate::ne,
+                   memref::LoadOp::create(
+                       b, present, ValueRange{div(tid, kThreads / 2), expert}),
+                   i32(0));
+  emitStoreToShared(index(0), emitLoadToRegisters(expert, index(0)));
+  gpu::BarrierOp::create(b);
+  auto loop = scf::ForOp::create(b, index(0), index(steps), index(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value step = loop.getInductionVar();
+    Value next = add(step, index(1));
+    Value more = cmp(arith::CmpIPredicate::ult, next, index(steps));
+    auto chunkType = VectorType::get({kChunk}, element);
+    SmallVector<Type> chunkTypes(getChunksA() + getChunksB(), chunkType);
+    auto ifLoad = scf::IfOp::create(b, chunkTypes, more, true);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(ifLoad.thenBlock());
+      scf::YieldOp::create(
+          b, emitLoadToRegisters(expert, mul(next, index(tileK))));
+      b.setInsertionPointToStart(ifLoad.elseBlock());
+      Value none = arith::ConstantOp::create(
+          b, chunkType,
+          DenseElementsAttr::get(chunkType, b.getZeroAttr(element)));
+      scf::YieldOp::create(b, SmallVector<Value>(chunkTypes.size(), none));
+    }
+    ValueRange acc = loop.getRegionIterArgs();
+    auto ifMine = scf::IfOp::create(b, acc.getTypes(), mine, true);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(ifMine.thenBlock());
+      scf::YieldOp::create(b, emitMfmaMultiply(rem(step, kMfmaStages), acc));
+      b.setInsertionPointToStart(ifMine.elseBlock());
+      scf::YieldOp::create(b, acc);
+    }
+    auto ifStore = scf::IfOp::create(b, more, false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(ifStore.thenBlock());
+      emitStoreToShared(rem(next, kMfmaStages), ifLoad.getResults());
+    }
+    gpu::BarrierOp::create(b);
+    scf::YieldOp::create(b, ifMine.getResults());
+  }
+  auto ifStore = scf::IfOp::create(b, mine, false);
+  b.setInsertionPointToStart(ifStore.thenBlock());
+  emitMfmaStore(expert, loop.getResults());
+  b.setInsertionPointAfter(ifStore);
+}
+
 /// Replaces `op` by a launch of a new tensor-core kernel.
 void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
                           StringRef name, int64_t stages, int64_t minBlocks,
-                          int64_t tileN, bool wgmma) {
+                          int64_t tileN, MatrixUnit unit) {
+  bool wgmma = unit == MatrixUnit::Wgmma;
   auto rowsType = cast<RankedTensorType>(op.getRows().getType());
   auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
   auto outType = cast<RankedTensorType>(op.getOut().getType());
@@ -780,8 +995,9 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
       kb, name, kb.getFunctionType({xType, wType, offType, yType}, {}), shared);
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
   // Registers for `minBlocks` resident blocks per multiprocessor.
-  kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                  kb.getI32IntegerAttr(minBlocks));
+  if (unit != MatrixUnit::Mfma)
+    kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                    kb.getI32IntegerAttr(minBlocks));
   // Blocks for the row tiles (which clear rows in no segment) and for the
   // experts' tiles when the segments hold each row once (at most one
   // partial tile an expert); more tiles (overlapping segments) are walked.
@@ -793,7 +1009,7 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(
       {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
   kb.setInsertionPointToStart(&kernel.getBody().front());
-  KernelEmitter(kb, kernel, m, k, n, experts, stages, tileN, wgmma).emit();
+  KernelEmitter(kb, kernel, m, k, n, experts, stages, tileN, unit).emit();
 
   // The launch.
   ImplicitLocOpBuilder b(op.getLoc(), op);
@@ -816,10 +1032,16 @@ struct TesseraTensorCoreGroupedMatmulPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    FailureOr<unsigned> capability =
-        getCapabilityOrError(module, getArgument(), chip);
-    if (failed(capability))
+    // NVIDIA sm_<NN>[a] or AMD gfx<NNN>.
+    StringRef amdVersion = chip;
+    bool amd = amdVersion.consume_front("gfx");
+    unsigned capability = getComputeCapability(chip);
+    if (amd ? amdVersion.size() < 3 || !llvm::all_of(amdVersion, llvm::isAlnum)
+            : capability == 0) {
+      emitError(module.getLoc()) << getArgument() << ": unknown chip '" << chip
+                                 << "' (expected sm_<NN>[a] or gfx<NNN>)";
       return signalPassFailure();
+    }
     if (stages < 2 || minBlocksPerSM < 1) {
       emitError(module.getLoc(), "tessera-tensor-core-grouped-matmul: "
                                  "'stages' must be at least 2 and "
@@ -834,12 +1056,27 @@ struct TesseraTensorCoreGroupedMatmulPass
           << static_cast<int64_t>(tileN);
       return signalPassFailure();
     }
-    if (*capability < 80)
-      return; // No cp.async and bf16 mma: the generic lowering stays.
+    // No cp.async and bf16 mma below sm_80, no MFMA on other AMD chips: the
+    // generic lowering stays.
+    if (amd ? !hasMfma(chip) : capability < 80)
+      return;
+    // 64 KiB of LDS per workgroup on CDNA.
+    int64_t sharedBytes = amd ? 64 * 1024 : getMaxSharedBytes(capability);
+    auto unitOf = [&](GroupedMatmulOp op) {
+      if (amd)
+        return MatrixUnit::Mfma;
+      return usesWgmma(op, capability, chip) ? MatrixUnit::Wgmma
+                                             : MatrixUnit::MmaSync;
+    };
+    auto stagesOf = [&](GroupedMatmulOp op) {
+      MatrixUnit unit = unitOf(op);
+      return getFittingStages(op, sharedBytes,
+                              unit == MatrixUnit::Mfma ? kMfmaStages : stages,
+                              tileN, unit == MatrixUnit::Wgmma);
+    };
     auto why = [&](GroupedMatmulOp op) -> std::string {
       std::string reason = whyNotEligible(op);
-      if (reason.empty() && !getFittingStages(op, *capability, stages, tileN,
-                                              usesWgmma(op, *capability, chip)))
+      if (reason.empty() && !stagesOf(op))
         return "too many experts for the shared memory";
       return reason;
     };
@@ -851,11 +1088,8 @@ struct TesseraTensorCoreGroupedMatmulPass
     llvm::StringMap<unsigned> next; // Kernels named <function>_mma<N>.
     for (GroupedMatmulOp op : ops) {
       std::string name = getUniqueKernelName(kernels, op, "mma", next);
-      bool wgmma = usesWgmma(op, *capability, chip);
-      rewriteGroupedMatmul(
-          op, kernels, name,
-          getFittingStages(op, *capability, stages, tileN, wgmma),
-          minBlocksPerSM, tileN, wgmma);
+      rewriteGroupedMatmul(op, kernels, name, stagesOf(op), minBlocksPerSM,
+                           tileN, unitOf(op));
     }
   }
 };

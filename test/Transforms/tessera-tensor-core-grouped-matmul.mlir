@@ -5,6 +5,9 @@
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_86" | FileCheck %s --check-prefix=SM86
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_80 stages=8" | FileCheck %s --check-prefix=SM80
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_90a" | FileCheck %s --check-prefix=WGMMA
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=gfx942 tile-n=128" | FileCheck %s --check-prefix=MFMA
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=gfx90a" | FileCheck %s --check-prefix=AMD
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=gfx1100" | FileCheck %s --check-prefix=OLD
 
 // A bf16 grouped GEMM becomes a launch of a tensor-core kernel between
 // to_buffer of the operands and to_tensor of the result. With 128-column
@@ -191,6 +194,69 @@
 // WGMMA-NEXT:  llvm.extractvalue %{{.*}}[5]
 // WGMMA:       llvm.extractvalue %{{.*}}[2]
 // WGMMA-NEXT:  llvm.extractvalue %{{.*}}[3]
+// On AMD CDNA chips the kernel is 4 wavefronts of 64 lanes (2 x 2) on the
+// matrix cores, with two LDS stages of 128x(32+8) and 32x(128+8) elements
+// (37888 bytes) and no nvvm attributes. Each K-step (2 of 32) loads the next chunks
+// from global memory into registers before its products and stores them
+// into the other stage after them.
+// MFMA-LABEL:   func.func @bf16
+// MFMA:         gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c2{{.*}}, %c6{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c37888_i32
+// MFMA:         gpu.func @bf16_mma0({{.*}} kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 6, 1>} {
+// MFMA:         %[[A:.*]] = memref.view {{.*}} to memref<2x128x40xbf16, #gpu.address_space<workgroup>>
+// MFMA:         %[[B:.*]] = memref.view {{.*}} to memref<2x32x136xbf16, #gpu.address_space<workgroup>>
+// MFMA:         %[[TID:.*]] = gpu.thread_id x
+// MFMA:         %[[LANE:.*]] = arith.remui %[[TID]], %c64{{.*}} : index
+// MFMA:         %[[WAVE:.*]] = arith.divui %[[TID]], %c64{{.*}} : index
+// MFMA:         arith.divui %[[WAVE]], %c2{{.*}} : index
+// MFMA:         arith.remui %[[WAVE]], %c2{{.*}} : index
+// Step 0: 2 row chunks and 2 weight chunks of 8 per thread, then LDS.
+// MFMA:         vector.load %arg0[{{.*}}] : memref<256x64xbf16>, vector<8xbf16>
+// MFMA:         vector.load %arg0[{{.*}}] : memref<256x64xbf16>, vector<8xbf16>
+// MFMA:         vector.load %arg1[{{.*}}] : memref<4x64x136xbf16>, vector<8xbf16>
+// MFMA:         vector.load %arg1[{{.*}}] : memref<4x64x136xbf16>, vector<8xbf16>
+// MFMA:         vector.store %{{.*}}, %[[A]][%c0{{.*}}, %{{.*}}, %{{.*}}] : memref<2x128x40xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// MFMA:         vector.store %{{.*}}, %[[B]][%c0{{.*}}, %{{.*}}, %{{.*}}] : memref<2x32x136xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// MFMA:         vector.store %{{.*}}, %[[B]][%c0{{.*}}, %{{.*}}, %{{.*}}] : memref<2x32x136xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// MFMA-NEXT:    gpu.barrier
+// MFMA:         scf.for %[[STEP:.*]] = %c0{{.*}} to %c2{{.*}} step %c1{{.*}} iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// MFMA:           %[[NEXT:.*]] = arith.addi %[[STEP]], %c1{{.*}} : index
+// MFMA:           %[[MORE:.*]] = arith.cmpi ult, %[[NEXT]], %c2{{.*}} : index
+// MFMA-NEXT:      %[[REGS:.*]]:4 = scf.if %[[MORE]] -> (vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>) {
+// MFMA:             vector.load %arg0
+// MFMA:           } else {
+// A: lane l reads row l % 16, 4 elements at k = 4 (l / 16); B: 4 rows of
+// column l % 16.
+// MFMA:           %[[STAGE:.*]] = arith.remui %[[STEP]], %c2{{.*}} : index
+// MFMA:           %[[ROW16:.*]] = arith.remui %[[LANE]], %c16{{.*}} : index
+// MFMA:           %[[QUAD:.*]] = arith.divui %[[LANE]], %c16{{.*}} : index
+// MFMA:           arith.muli %[[QUAD]], %c4{{.*}} : index
+// MFMA:           vector.load %[[A]][%[[STAGE]], %{{.*}}, %{{.*}}] : memref<2x128x40xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// MFMA:           memref.load %[[B]][%[[STAGE]], %{{.*}}, %{{.*}}] : memref<2x32x136xbf16, #gpu.address_space<workgroup>>
+// MFMA:           vector.from_elements %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<4xbf16>
+// MFMA-COUNT-16:  amdgpu.mfma 16x16x16 %{{.*}} * %{{.*}} + %{{.*}} blgp = none : vector<4xbf16>, vector<4xbf16>, vector<4xf32>
+// MFMA-COUNT-16:  amdgpu.mfma 16x16x16
+// MFMA-NOT:       amdgpu.mfma
+// MFMA:           } else {
+// MFMA:           scf.if %[[MORE]] {
+// MFMA:             %[[OTHER:.*]] = arith.remui %[[NEXT]], %c2{{.*}} : index
+// MFMA:             vector.store %[[REGS]]#0, %[[A]][%[[OTHER]], %{{.*}}, %{{.*}}]
+// MFMA:             vector.store %[[REGS]]#3, %[[B]][%[[OTHER]], %{{.*}}, %{{.*}}]
+// MFMA:           }
+// MFMA-NEXT:      gpu.barrier
+// The store: element e of a fragment is row 4 (l / 16) + e, column l % 16.
+// MFMA:         vector.extract %{{.*}}[0] : f32 from vector<4xf32>
+// MFMA-NEXT:    arith.truncf %{{.*}} : f32 to bf16
+// MFMA:         memref.store %{{.*}}, %arg3[%{{.*}}, %{{.*}}] : memref<256x136xbf16>
+// MFMA:         gpu.return
+// gfx90a too, with the default 256-column tiles (54272 bytes of LDS, 8
+// fragments a row); no NVIDIA ops anywhere.
+// AMD-LABEL:    func.func @bf16
+// AMD:          dynamic_shared_memory_size %c54272_i32
+// AMD:          gpu.module @tessera_kernels
+// AMD-NOT:      {{nvvm|nvgpu}}
+// AMD-COUNT-64: amdgpu.mfma 16x16x16
+// AMD-NOT:      {{nvvm|nvgpu|amdgpu.mfma}}
+// AMD:          gpu.return
 func.func @bf16(%x: tensor<256x64xbf16>, %w: tensor<4x64x136xbf16>, %o: tensor<5xi32>)
     -> tensor<256x136xbf16> {
   %y = tessera.grouped_matmul %x, %w, %o
@@ -219,6 +285,11 @@ func.func @bf16(%x: tensor<256x64xbf16>, %w: tensor<4x64x136xbf16>, %o: tensor<5
 // WGMMA:       nvvm.mma.sync
 // WGMMA-NOT:   nvvm.wgmma
 // WGMMA:       gpu.return
+// MFMA-LABEL:  func.func @f16_constant_offsets
+// MFMA:        gpu.func @f16_constant_offsets_mma0
+// MFMA-COUNT-32: amdgpu.mfma 16x16x16 %{{.*}} * %{{.*}} + %{{.*}} blgp = none : vector<4xf16>, vector<4xf16>, vector<4xf32>
+// MFMA-NOT:    amdgpu.mfma
+// MFMA:        arith.truncf %{{.*}} : f32 to f16
 func.func @f16_constant_offsets(%x: tensor<9x32xf16>, %w: tensor<2x32x8xf16>)
     -> tensor<9x8xf16> {
   %o = arith.constant dense<[0, 3, 9]> : tensor<3xi32>
@@ -237,6 +308,10 @@ func.func @f16_constant_offsets(%x: tensor<9x32xf16>, %w: tensor<2x32x8xf16>)
 // CHECK-NOT:   gpu.launch_func
 // CHECK-COUNT-8: tessera.grouped_matmul
 // CHECK-NOT:   gpu.module
+// MFMA-LABEL:  func.func @not_eligible
+// MFMA-NOT:    gpu.launch_func
+// MFMA-COUNT-8: tessera.grouped_matmul
+// MFMA-NOT:    gpu.module
 func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
                         %x: tensor<16x32xbf16>, %w: tensor<2x32x16xbf16>,
                         %o: tensor<3xi32>,

@@ -461,8 +461,8 @@ def TesseraGatherGroupedMatmul : Pass<"tessera-gather-grouped-matmul"> {
 
 def TesseraTensorCoreGroupedMatmul
     : Pass<"tessera-tensor-core-grouped-matmul", "::mlir::ModuleOp"> {
-  let summary = "Grouped GEMMs of f16/bf16 operands as NVIDIA tensor-core "
-                "kernels";
+  let summary = "Grouped GEMMs of f16/bf16 operands as matrix-unit kernels "
+                "(NVIDIA tensor cores, AMD MFMA)";
   let description = [{
     Replaces each `tessera.grouped_matmul` with f16 or bf16 operands, static
     shapes, K a multiple of 32 and N a multiple of 8 (no gather, scale or
@@ -470,7 +470,8 @@ def TesseraTensorCoreGroupedMatmul
     `gpu.launch_func` between `bufferization.to_buffer` of the operands and
     a `bufferization.to_tensor` of the result, so the rest of the GPU
     pipeline bufferizes around it. Other grouped GEMMs, and every one when
-    `chip` is older than sm_80, are left to `tessera-gather-grouped-matmul`.
+    `chip` is older than sm_80 or an AMD chip without MFMA, are left to
+    `tessera-gather-grouped-matmul`.
 
     Blocks of 256 threads compute 128 x `tile-n` tiles of the output, one
     expert's each: every expert's clamped segment is cut into 128-row tiles
@@ -494,6 +495,17 @@ def TesseraTensorCoreGroupedMatmul
     from shared memory (no ldmatrix), committed as one group. Halves of a
     tile without rows of the expert skip the products in both forms.
 
+    For the AMD CDNA chips (`chip=gfx90a`, `gfx940`, `gfx941`, `gfx942`,
+    `gfx950`) the kernel runs 4 wavefronts of 64 (2 x 2, each 64 rows x
+    `tile-n`/2 columns of 16x16 fragments) on the matrix cores: every
+    K-step of 32 loads the next 128x32 row and 32 x `tile-n` weight tiles
+    from global memory into registers before its products and writes them
+    to the other of two LDS stages after them (one barrier a step); the
+    products are `amdgpu.mfma 16x16x16` with f32 accumulators, their A and
+    B operands read from LDS as the instruction's lane layout wants them
+    (lane l: row/column l % 16, k 4 (l / 16) + 0..3). `stages` and
+    `min-blocks-per-sm` do not apply there.
+
     Example:
 
     ```mlir
@@ -507,8 +519,9 @@ def TesseraTensorCoreGroupedMatmul
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
-           "NVIDIA chip the kernels are for (sm_<NN>[a]); below sm_80 the "
-           "pass changes nothing">,
+           "Chip the kernels are for: NVIDIA sm_<NN>[a] (below sm_80 the "
+           "pass changes nothing) or AMD gfx<NNN> (MFMA kernels for "
+           "gfx90a, gfx940-942 and gfx950; nothing for other AMD chips)">,
     Option<"stages", "stages", "int64_t", /*default=*/"4",
            "K tiles in flight in shared memory (at least 2; fewer where "
            "they do not fit in the chip's shared memory)">,
@@ -521,6 +534,7 @@ def TesseraTensorCoreGroupedMatmul
            "64 x tile-n/4 piece)">,
   ];
   let dependentDialects = [
+    "::mlir::amdgpu::AMDGPUDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect",

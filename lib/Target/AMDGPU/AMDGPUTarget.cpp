@@ -11,7 +11,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Target/GPU/GPUPipeline.h"
+#include "tessera/Transforms/Passes.h"
 
+#include "mlir/Conversion/AMDGPUToROCDL/AMDGPUToROCDL.h"
 #include "mlir/Conversion/GPUToROCDL/GPUToROCDLPass.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -24,6 +26,11 @@ using namespace mlir::tessera;
 namespace {
 
 class AMDGPUTarget final : public GPUTarget {
+  std::string getChip(const TesseraGPUPipelineOptions &options) const {
+    return options.chip.empty() ? getDefaultChip().str()
+                                : std::string(options.chip);
+  }
+
 public:
   StringRef getName() const override { return "amdgpu"; }
   StringRef getDefaultChip() const override { return "gfx942"; }
@@ -38,11 +45,34 @@ public:
         chip.str().c_str());
   }
 
-  // No MFMA kernels yet: every op takes the generic mapping.
-  void addMatrixUnitPasses(OpPassManager &,
-                           const TesseraGPUPipelineOptions &) const override {}
+  // Grouped GEMMs on the matrix cores (MFMA) of the CDNA chips; attention
+  // takes the generic mapping.
+  void
+  addMatrixUnitPasses(OpPassManager &pm,
+                      const TesseraGPUPipelineOptions &options) const override {
+    TesseraTensorCoreGroupedMatmulOptions matrixCores;
+    matrixCores.chip = getChip(options);
+    matrixCores.tileN = options.tensorCoreTileN;
+    pm.addPass(createTesseraTensorCoreGroupedMatmul(matrixCores));
+  }
 
-  void addKernelLoweringPasses(OpPassManager &pm) const override {
+  void addKernelLoweringPasses(
+      OpPassManager &pm,
+      const TesseraGPUPipelineOptions &options) const override {
+    std::string chip = getChip(options);
+    // Device math to ocml calls first. Left to the GPU-to-ROCDL conversion,
+    // math.tanh became llvm.intr.tanh (which the AMDGPU backend cannot
+    // select) once the matrix-unit pass had loaded its dialects into the
+    // context. The host functions hold only launches here (stage 3), so
+    // this module-level pass only meets kernel math.
+    ConvertMathToROCDLOptions mathToROCDL;
+    mathToROCDL.chipset = chip;
+    pm.addPass(createConvertMathToROCDL(mathToROCDL));
+    // The amdgpu ops (mfma) for this chip.
+    ConvertAMDGPUToROCDLPassOptions amdgpuToROCDL;
+    amdgpuToROCDL.chipset = chip;
+    pm.addNestedPass<gpu::GPUModuleOp>(
+        createConvertAMDGPUToROCDLPass(amdgpuToROCDL));
     ConvertGpuOpsToROCDLOpsOptions toROCDL;
     toROCDL.useBarePtrCallConv = true;
     toROCDL.indexBitwidth = 64;
@@ -54,8 +84,7 @@ public:
   addAttachTargetPass(OpPassManager &pm,
                       const TesseraGPUPipelineOptions &options) const override {
     GpuROCDLAttachTargetOptions attach;
-    attach.chip = options.chip.empty() ? getDefaultChip().str()
-                                       : std::string(options.chip);
+    attach.chip = getChip(options);
     attach.features = options.features;
     attach.optLevel = 3;
     attach.linkLibs.assign(options.link.begin(), options.link.end());

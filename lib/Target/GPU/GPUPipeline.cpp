@@ -111,7 +111,7 @@ void mlir::tessera::buildTesseraGPUPipeline(
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());
   kernels.addPass(createSCFToControlFlowPass());
-  target.addKernelLoweringPasses(pm);
+  target.addKernelLoweringPasses(pm, options);
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -120,13 +120,13 @@ void mlir::tessera::buildTesseraGPUPipeline(
 
 void mlir::tessera::registerTesseraGPUPipelineDialects(
     DialectRegistry &registry) {
-  registry.insert<TesseraDialect, affine::AffineDialect, arith::ArithDialect,
-                  bufferization::BufferizationDialect, cf::ControlFlowDialect,
-                  func::FuncDialect, gpu::GPUDialect, index::IndexDialect,
-                  linalg::LinalgDialect, LLVM::LLVMDialect, math::MathDialect,
-                  memref::MemRefDialect, NVVM::NVVMDialect,
-                  nvgpu::NVGPUDialect, ROCDL::ROCDLDialect,
-                  scf::SCFDialect, tensor::TensorDialect>();
+  registry
+      .insert<TesseraDialect, affine::AffineDialect, arith::ArithDialect,
+              bufferization::BufferizationDialect, cf::ControlFlowDialect,
+              func::FuncDialect, gpu::GPUDialect, index::IndexDialect,
+              linalg::LinalgDialect, LLVM::LLVMDialect, math::MathDialect,
+              memref::MemRefDialect, NVVM::NVVMDialect, nvgpu::NVGPUDialect,
+              ROCDL::ROCDLDialect, scf::SCFDialect, tensor::TensorDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);

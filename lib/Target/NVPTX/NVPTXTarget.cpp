@@ -92,7 +92,9 @@ public:
     pm.addPass(createTesseraTensorCoreAttention(attention));
   }
 
-  void addKernelLoweringPasses(OpPassManager &pm) const override {
+  void
+  addKernelLoweringPasses(OpPassManager &pm,
+                          const TesseraGPUPipelineOptions &) const override {
     // nvgpu's cp.async and ldmatrix first: they need the memref descriptors
     // that the GPU-to-NVVM conversion replaces.
     pm.addNestedPass<gpu::GPUModuleOp>(createConvertNVGPUToNVVMPass());

@@ -48,7 +48,8 @@ struct TesseraGPUPipelineOptions
       *this, "tensor-cores",
       llvm::cl::desc("Run f16/bf16 grouped GEMMs and attention on the "
                      "matrix units where the target has kernels for them "
-                     "(NVPTX sm_80+)"),
+                     "(NVPTX sm_80+: both; AMDGPU gfx90a/gfx94x/gfx950: "
+                     "grouped GEMMs on MFMA)"),
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> tensorCoreStages{
       *this, "tensor-core-stages",
@@ -100,7 +101,9 @@ public:
                       const TesseraGPUPipelineOptions &options) const = 0;
   /// Adds the lowering of `gpu.module` bodies to the vendor dialect (NVVM or
   /// ROCDL), nested on the kernel modules.
-  virtual void addKernelLoweringPasses(OpPassManager &pm) const = 0;
+  virtual void
+  addKernelLoweringPasses(OpPassManager &pm,
+                          const TesseraGPUPipelineOptions &options) const = 0;
   /// Adds the pass attaching the vendor target attribute (chip, features,
   /// linked libraries) to the kernel modules.
   virtual void
