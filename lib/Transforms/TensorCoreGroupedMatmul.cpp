@@ -13,25 +13,25 @@
 //   gpu.launch_func @tessera_kernels::@f_mma0 ... args(%x, %w, %off, %y)
 //   %out = bufferization.to_tensor %y restrict writable
 //
-// The kernel. A block of 8 warps computes 128 x tileN tiles of the output,
-// one expert's each: expert e's clamped segment is cut into 128-row tiles
-// from its first row, and the blocks walk the tiles of all experts in order
-// (the grid has a block per row tile plus one per expert, which covers them
-// when the segments hold each row once), so the blocks that read an
-// expert's weights run together and share them in L2. A tile finds each of
-// its rows' experts as the reference does (the last expert whose clamped
-// segment holds the row) and stores the rows that are the tile expert's;
-// rows in no segment get zeros from the block of their row tile. A K loop
-// stages 128x32 tiles of the rows and 32 x tileN tiles of the expert's
-// weights in dynamic shared memory with `cp.async` (`stages` tiles in
-// flight: the next tiles load while the tensor cores work on this one; one
-// barrier a step; registers bounded by nvvm.minctasm), reads them with
-// `ldmatrix` (`.trans` for the weights, which are K-major) and multiplies
-// with `mma.sync.m16n8k16` into f32 accumulators: each warp holds a 64 x
-// tileN/4 piece of the tile, 4 x tileN/32 fragments of 16x8 (tileN 256, the
-// default, reads each row tile from L2 half as often as 128). Shared rows are
-// padded by 8 elements, which spreads the 8 rows an `ldmatrix` reads over all
-// 32 banks.
+// The kernel. A block of 8 warps computes 128 x tileN tiles of the output, one
+// expert's each: expert e's clamped segment is cut into 128-row tiles from its
+// first row, and the blocks walk the tiles of all experts in order (the grid
+// has a block per row tile plus one per expert, which covers them when the
+// segments hold each row once), so the blocks that read an expert's weights run
+// together and share them in L2. A tile finds each of its rows' experts as the
+// reference does (the last expert whose clamped segment holds the row) and
+// stores the rows that are the tile expert's (times the row's scale when the op
+// has scales: an f32 [M] argument before the output); rows in no segment get
+// zeros from the block of their row tile. A K loop stages 128x32 tiles of the
+// rows and 32 x tileN tiles of the expert's weights in dynamic shared memory
+// with `cp.async` (`stages` tiles in flight: the next tiles load while the
+// tensor cores work on this one; one barrier a step; registers bounded by
+// nvvm.minctasm), reads them with `ldmatrix` (`.trans` for the weights, which
+// are K-major) and multiplies with `mma.sync.m16n8k16` into f32 accumulators:
+// each warp holds a 64 x tileN/4 piece of the tile, 4 x tileN/32 fragments of
+// 16x8 (tileN 256, the default, reads each row tile from L2 half as often as
+// 128). Shared rows are padded by 8 elements, which spreads the 8 rows an
+// `ldmatrix` reads over all 32 banks.
 //
 // On sm_90a (and K a multiple of 64) the products are Hopper's warpgroup
 // MMA: the two warpgroups of a block each own 64 rows of the tile, K tiles
@@ -131,8 +131,8 @@ std::string whyNotEligible(GroupedMatmulOp op) {
   Type element = rows.getElementType();
   if (!isa<Float16Type, BFloat16Type>(element))
     return "operands are not f16 or bf16";
-  if (op.getGather() || op.getScale() || op.getEpilogue() != Epilogue::none)
-    return "gather, scale and epilogues are not fused yet";
+  if (op.getGather() || op.getEpilogue() != Epilogue::none)
+    return "gather and epilogues are not fused yet";
   if (rows.getDimSize(1) % kMmaTileK != 0)
     return "K is not a multiple of 32";
   if (weights.getDimSize(2) % kChunk != 0)
@@ -206,7 +206,12 @@ public:
     x = entry.getArgument(0);
     w = entry.getArgument(1);
     offsets = entry.getArgument(2);
-    y = entry.getArgument(3);
+    // The row scales (f32 [M]) come before the output when the op has them;
+    // the workgroup attributions follow the arguments.
+    unsigned numArguments = kernel.getFunctionType().getNumInputs();
+    if (numArguments == 5)
+      scale = entry.getArgument(3);
+    y = entry.getArgument(numArguments - 1);
     ArrayRef<BlockArgument> shared = kernel.getWorkgroupAttributions();
     rowExpert = shared[0];
     present = shared[1];
@@ -253,7 +258,10 @@ private:
   Value getDescriptor(Value base, int64_t lbo, int64_t sbo, Value offset);
   void emitStore(Value expert, ValueRange acc);
   void emitWgmmaStore(Value expert, Value acc);
-  void emitStorePair(Value id, Value r, Value c, Value v0, Value v1);
+  void emitStorePair(Value id, Value r, Value c, Value v0, Value v1,
+                     Value rowScale);
+  /// scale[m0 + r] (f32), or null without row scales.
+  Value getRowScale(Value r);
   /// The tile position of the part-th chunk (8 elements) a thread copies:
   /// (row, k) of the row tile, (k, column) of the weight tile.
   std::pair<Value, Value> getChunkA(int64_t part);
@@ -273,7 +281,7 @@ private:
   int64_t tileN, fragsN;
   bool wgmma, mfma;
   int64_t tileK;
-  Value x, w, offsets, y, tileA, tileB, rowExpert, present;
+  Value x, w, offsets, scale, y, tileA, tileB, rowExpert, present;
   Type element, outElement;
   Value tid, lane, warpM, warpN, m0, n0;
   /// wgmma: the warpgroup, the shared addresses of the tiles (i64).
@@ -640,11 +648,19 @@ Value KernelEmitter::emitWgmma(Value stage, Value acc) {
   return acc;
 }
 
-/// Stores output elements (r, c) and (r, c + 1) of the tile, rounded to the
-/// output type, when `held` (the row belongs to the expert) and the columns
-/// are inside the matrix.
+Value KernelEmitter::getRowScale(Value r) {
+  if (!scale)
+    return nullptr;
+  return memref::LoadOp::create(
+      b, scale,
+      ValueRange{arith::MinUIOp::create(b, add(m0, r), index(m - 1))});
+}
+
+/// Stores output elements (r, c) and (r, c + 1) of the tile, times the row
+/// scale if any and rounded to the output type, when `held` (the row belongs
+/// to the expert) and the columns are inside the matrix.
 void KernelEmitter::emitStorePair(Value held, Value r, Value c, Value v0,
-                                  Value v1) {
+                                  Value v1, Value rowScale) {
   Value col = add(n0, c);
   Value store = arith::AndIOp::create(
       b, held, cmp(arith::CmpIPredicate::ult, col, index(n)));
@@ -653,6 +669,11 @@ void KernelEmitter::emitStorePair(Value held, Value r, Value c, Value v0,
   b.setInsertionPointToStart(ifStore.thenBlock());
   Value pair = vector::FromElementsOp::create(
       b, VectorType::get({2}, b.getF32Type()), ValueRange{v0, v1});
+  if (rowScale)
+    pair = arith::MulFOp::create(
+        b, pair,
+        vector::BroadcastOp::create(b, VectorType::get({2}, b.getF32Type()),
+                                    rowScale));
   pair = arith::TruncFOp::create(b, VectorType::get({2}, outElement), pair);
   vector::StoreOp::create(b, pair, y, ValueRange{add(m0, r), col});
 }
@@ -670,13 +691,14 @@ void KernelEmitter::emitStore(Value expert, ValueRange acc) {
                     add(index(i * 16 + half * 8), laneRow));
       Value held = cmp(arith::CmpIPredicate::eq,
                        memref::LoadOp::create(b, rowExpert, r), id);
+      Value rowScale = getRowScale(r);
       for (int64_t j = 0; j < fragsN; ++j) {
         Value fragment = acc[i * fragsN + j];
         emitStorePair(
             held, r,
             add(mul(warpN, index(fragsN * 8)), add(index(j * 8), laneCol)),
             vector::ExtractOp::create(b, fragment, half * 2),
-            vector::ExtractOp::create(b, fragment, half * 2 + 1));
+            vector::ExtractOp::create(b, fragment, half * 2 + 1), rowScale);
       }
     }
   }
@@ -694,11 +716,12 @@ void KernelEmitter::emitWgmmaStore(Value expert, Value acc) {
     Value r = add(laneRow, index(half * 8));
     Value held = cmp(arith::CmpIPredicate::eq,
                      memref::LoadOp::create(b, rowExpert, r), id);
+    Value rowScale = getRowScale(r);
     for (int64_t j = 0; j < tileN / 8; ++j) {
       int64_t e = 4 * j + 2 * half;
       emitStorePair(held, r, add(index(j * 8), laneCol),
                     LLVM::ExtractValueOp::create(b, acc, e),
-                    LLVM::ExtractValueOp::create(b, acc, e + 1));
+                    LLVM::ExtractValueOp::create(b, acc, e + 1), rowScale);
     }
   }
 }
@@ -880,6 +903,7 @@ void KernelEmitter::emitMfmaStore(Value expert, ValueRange acc) {
           add(mul(warpM, index(fragsM * 16)), add(index(i * 16 + e), laneRow));
       Value held = cmp(arith::CmpIPredicate::eq,
                        memref::LoadOp::create(b, rowExpert, r), id);
+      Value rowScale = getRowScale(r);
       for (int64_t j = 0; j < fragsN; ++j) {
         Value col = add(n0, add(mul(warpN, index(fragsN * 16)),
                                 add(index(j * 16), laneCol)));
@@ -889,6 +913,8 @@ void KernelEmitter::emitMfmaStore(Value expert, ValueRange acc) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(ifStore.thenBlock());
         Value v = vector::ExtractOp::create(b, acc[i * fragsN + j], e);
+        if (rowScale)
+          v = arith::MulFOp::create(b, v, rowScale);
         memref::StoreOp::create(b, arith::TruncFOp::create(b, outElement, v), y,
                                 ValueRange{add(m0, r), col});
       }
@@ -976,6 +1002,11 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
              offType =
                  asBuffer(cast<RankedTensorType>(op.getOffsets().getType())),
              yType = asBuffer(outType);
+  // x, w, offsets[, row scales], y.
+  SmallVector<Type> argTypes = {xType, wType, offType};
+  if (Value scale = op.getScale())
+    argTypes.push_back(asBuffer(cast<RankedTensorType>(scale.getType())));
+  argTypes.push_back(yType);
 
   // The kernel.
   ImplicitLocOpBuilder kb =
@@ -992,7 +1023,7 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
       getTileTypes(kb.getContext(), element, stages, tileN, wgmma);
   int64_t dynamicBytes = getBytes(typeA) + getBytes(typeB);
   auto kernel = gpu::GPUFuncOp::create(
-      kb, name, kb.getFunctionType({xType, wType, offType, yType}, {}), shared);
+      kb, name, kb.getFunctionType(argTypes, {}), shared);
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
   // Registers for `minBlocks` resident blocks per multiprocessor.
   if (unit != MatrixUnit::Mfma)
@@ -1016,9 +1047,12 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   Value xBuffer = createLaunchOperand(b, op.getRows());
   Value wBuffer = createLaunchOperand(b, op.getWeights());
   Value offBuffer = createLaunchOperand(b, op.getOffsets());
-  Value yBuffer = memref::AllocOp::create(b, yType);
-  createKernelLaunch(b, kernel, gridX, gridY, kThreads, dynamicBytes,
-                     ValueRange{xBuffer, wBuffer, offBuffer, yBuffer});
+  SmallVector<Value> operands = {xBuffer, wBuffer, offBuffer};
+  if (Value scale = op.getScale())
+    operands.push_back(createLaunchOperand(b, scale));
+  operands.push_back(memref::AllocOp::create(b, yType));
+  createKernelLaunch(b, kernel, gridX, gridY, kThreads, dynamicBytes, operands);
+  Value yBuffer = operands.back();
   Value result = bufferization::ToTensorOp::create(
       b, outType, yBuffer, /*restrict=*/true, /*writable=*/true);
   op.replaceAllUsesWith(result);

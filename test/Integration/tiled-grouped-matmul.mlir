@@ -1019,3 +1019,43 @@ func.func @mma_malformed_15_f16(%rows: tensor<222x256xf16>, %w: tensor<1x256x192
       : (tensor<222x256xf16>, tensor<1x256x192xf16>, tensor<2xi32>) -> tensor<222x192xf16>
   return %y : tensor<222x192xf16>
 }
+
+// -----
+// case: mma_scaled_ragged_0_bf16 inputs: tensor<228x32xbf16> tensor<8x32x320xbf16> tensor<228xf32> outputs: 1
+
+func.func @mma_scaled_ragged_0_bf16(%rows: tensor<228x32xbf16>, %w: tensor<8x32x320xbf16>, %s: tensor<228xf32>) -> tensor<228x320xbf16> {
+  %offsets = arith.constant dense<[0, 20, 57, 74, 83, 163, 171, 219, 228]> : tensor<9xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets scale %s
+      : (tensor<228x32xbf16>, tensor<8x32x320xbf16>, tensor<9xi32>, tensor<228xf32>) -> tensor<228x320xbf16>
+  return %y : tensor<228x320xbf16>
+}
+
+// -----
+// case: mma_scaled_ragged_1_f16 inputs: tensor<54x224xf16> tensor<5x224x184xf16> tensor<54xf32> outputs: 1
+
+func.func @mma_scaled_ragged_1_f16(%rows: tensor<54x224xf16>, %w: tensor<5x224x184xf16>, %s: tensor<54xf32>) -> tensor<54x184xf16> {
+  %offsets = arith.constant dense<[0, 8, 15, 34, 50, 54]> : tensor<6xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets scale %s
+      : (tensor<54x224xf16>, tensor<5x224x184xf16>, tensor<6xi32>, tensor<54xf32>) -> tensor<54x184xf16>
+  return %y : tensor<54x184xf16>
+}
+
+// -----
+// case: mma_scaled_empty_2_bf16 inputs: tensor<292x224xbf16> tensor<9x224x208xbf16> tensor<292xf32> outputs: 1
+
+func.func @mma_scaled_empty_2_bf16(%rows: tensor<292x224xbf16>, %w: tensor<9x224x208xbf16>, %s: tensor<292xf32>) -> tensor<292x208xbf16> {
+  %offsets = arith.constant dense<[0, 38, 54, 54, 121, 121, 188, 188, 188, 292]> : tensor<10xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets scale %s
+      : (tensor<292x224xbf16>, tensor<9x224x208xbf16>, tensor<10xi32>, tensor<292xf32>) -> tensor<292x208xbf16>
+  return %y : tensor<292x208xbf16>
+}
+
+// -----
+// case: mma_scaled_uncovered_3_f16 inputs: tensor<19x224xf16> tensor<5x224x152xf16> tensor<19xf32> outputs: 1
+
+func.func @mma_scaled_uncovered_3_f16(%rows: tensor<19x224xf16>, %w: tensor<5x224x152xf16>, %s: tensor<19xf32>) -> tensor<19x152xf16> {
+  %offsets = arith.constant dense<[0, 4, 5, 10, 14, 18]> : tensor<6xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets scale %s
+      : (tensor<19x224xf16>, tensor<5x224x152xf16>, tensor<6xi32>, tensor<19xf32>) -> tensor<19x152xf16>
+  return %y : tensor<19x152xf16>
+}

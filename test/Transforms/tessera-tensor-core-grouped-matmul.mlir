@@ -300,8 +300,35 @@ func.func @f16_constant_offsets(%x: tensor<9x32xf16>, %w: tensor<2x32x8xf16>)
 
 // -----
 
+// Row scales: the kernel takes them before the output and multiplies each
+// row's f32 results by its scale before rounding (mma.sync pairs, MFMA
+// elements).
+// CHECK-LABEL: func.func @scaled
+// CHECK:       gpu.launch_func @tessera_kernels::@scaled_mma0 {{.*}} args(%{{.*}} : memref<40x32xbf16>, %{{.*}} : memref<2x32x16xbf16>, %{{.*}} : memref<3xi32>, %{{.*}} : memref<40xf32>, %{{.*}} : memref<40x16xbf16>)
+// CHECK:       gpu.func @scaled_mma0(%{{.*}}: memref<40x32xbf16>, %{{.*}}: memref<2x32x16xbf16>, %{{.*}}: memref<3xi32>, %[[S:.*]]: memref<40xf32>, %[[Y:.*]]: memref<40x16xbf16>)
+// CHECK:       %[[SCALE:.*]] = memref.load %[[S]][%{{.*}}] : memref<40xf32>
+// CHECK:       %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xf32>
+// CHECK-NEXT:  %[[SPLAT:.*]] = vector.broadcast %[[SCALE]] : f32 to vector<2xf32>
+// CHECK-NEXT:  %[[SCALED:.*]] = arith.mulf %[[PAIR]], %[[SPLAT]] : vector<2xf32>
+// CHECK-NEXT:  %[[ROUNDED:.*]] = arith.truncf %[[SCALED]] : vector<2xf32> to vector<2xbf16>
+// CHECK:       vector.store %[[ROUNDED]], %[[Y]]
+// MFMA-LABEL:  func.func @scaled
+// MFMA:        gpu.func @scaled_mma0(%{{.*}}: memref<40x32xbf16>, %{{.*}}: memref<2x32x16xbf16>, %{{.*}}: memref<3xi32>, %[[S:.*]]: memref<40xf32>, %[[Y:.*]]: memref<40x16xbf16>)
+// MFMA:        %[[SCALE:.*]] = memref.load %[[S]][%{{.*}}] : memref<40xf32>
+// MFMA:        %[[V:.*]] = vector.extract %{{.*}}[0] : f32 from vector<4xf32>
+// MFMA-NEXT:   %[[SCALED:.*]] = arith.mulf %[[V]], %[[SCALE]] : f32
+// MFMA-NEXT:   arith.truncf %[[SCALED]] : f32 to bf16
+func.func @scaled(%x: tensor<40x32xbf16>, %w: tensor<2x32x16xbf16>, %o: tensor<3xi32>, %s: tensor<40xf32>) -> tensor<40x16xbf16> {
+  %y = tessera.grouped_matmul %x, %w, %o scale %s
+      : (tensor<40x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>, tensor<40xf32>) -> tensor<40x16xbf16>
+  return %y : tensor<40x16xbf16>
+}
+
+// -----
+
 // What the kernel does not take yet keeps the generic lowering: f32
-// operands, an epilogue, gather and scale, K not a multiple of 32, N not a
+// operands, an epilogue, gather (with or without scale), K not a multiple
+// of 32, N not a
 // multiple of 8, dynamic shapes, more than 65535 row tiles, expert tables
 // that leave no room for two stages in shared memory.
 // CHECK-LABEL: func.func @not_eligible

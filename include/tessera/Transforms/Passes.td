@@ -465,8 +465,8 @@ def TesseraTensorCoreGroupedMatmul
                 "(NVIDIA tensor cores, AMD MFMA)";
   let description = [{
     Replaces each `tessera.grouped_matmul` with f16 or bf16 operands, static
-    shapes, K a multiple of 32 and N a multiple of 8 (no gather, scale or
-    epilogue yet) by a kernel in `gpu.module @tessera_kernels` and its
+    shapes, K a multiple of 32 and N a multiple of 8, with or without row
+    scales (no gather or epilogue yet) by a kernel in `gpu.module @tessera_kernels` and its
     `gpu.launch_func` between `bufferization.to_buffer` of the operands and
     a `bufferization.to_tensor` of the result, so the rest of the GPU
     pipeline bufferizes around it. Other grouped GEMMs, and every one when
@@ -478,9 +478,9 @@ def TesseraTensorCoreGroupedMatmul
     from its first row and the blocks walk all experts' tiles in order, so
     the blocks that read an expert's weights run together. A tile stores
     the rows that are its expert's as the reference decides (the last
-    expert whose clamped segment holds the row); rows in no segment are
-    zeros. Its K loop stages 128x32 row
-    and 32 x `tile-n` weight tiles in dynamic shared memory with `cp.async`
+    expert whose clamped segment holds the row), times its row scale if
+    the op has them; rows in no segment are zeros. Its K loop stages 128x32
+    row and 32 x `tile-n` weight tiles in dynamic shared memory with `cp.async`
     (`stages` tiles in flight, one barrier per step),
     loads fragments with `ldmatrix` (transposed for the K-major weights)
     and accumulates `mma.sync.m16n8k16` products in f32, then stores that

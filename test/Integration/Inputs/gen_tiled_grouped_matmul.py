@@ -58,19 +58,25 @@ def monotone_offsets(rng, m, e, lead=0, tail=0):
     return [lead] + cuts + [hi]
 
 
-def chunk(name, m, k, n, e, offsets, dt, swiglu):
+def chunk(name, m, k, n, e, offsets, dt, swiglu, scaled=False):
+    """One case; `scaled`: with row scales (an f32 [M] input)."""
     out_n = n // 2 if swiglu else n
     rows, w, out = tensor([m, k], dt), tensor([e, k, n], dt), tensor([m, out_n], dt)
     offt = tensor([e + 1], "i32")
     attr = " {epilogue = #tessera.epilogue<swiglu>}" if swiglu else ""
     off = ", ".join(str(o) for o in offsets)
+    st = tensor([m], "f32")
+    inputs = f"{rows} {w}" + (f" {st}" if scaled else "")
+    args = f"%rows: {rows}, %w: {w}" + (f", %s: {st}" if scaled else "")
+    scale = " scale %s" if scaled else ""
+    types = f"{rows}, {w}, {offt}" + (f", {st}" if scaled else "")
     return f"""// -----
-// case: {name} inputs: {rows} {w} outputs: 1
+// case: {name} inputs: {inputs} outputs: 1
 
-func.func @{name}(%rows: {rows}, %w: {w}) -> {out} {{
+func.func @{name}({args}) -> {out} {{
   %offsets = arith.constant dense<[{off}]> : {offt}
-  %y = tessera.grouped_matmul %rows, %w, %offsets{attr}
-      : ({rows}, {w}, {offt}) -> {out}
+  %y = tessera.grouped_matmul %rows, %w, %offsets{scale}{attr}
+      : ({types}) -> {out}
   return %y : {out}
 }}
 """
@@ -260,6 +266,18 @@ def main():
         offsets = offsets_for(rng, theme, m, e)
         chunks.append(chunk(f"mma_{theme}_{i}_{dt}", m, k, n, e, offsets, dt,
                             False))
+    # The same with row scales (the down projection of a fused MoE layer),
+    # which the tensor-core kernels apply before rounding.
+    rng = random.Random(SEED + 4)
+    for i, theme in enumerate(["ragged", "ragged", "empty", "uncovered"]):
+        e = rng.randint(1, 9)
+        m = rng.randint(1, 300)
+        k = 32 * rng.randint(1, 8)
+        n = 8 * rng.randint(1, 40)
+        dt = ["bf16", "f16"][i % 2]
+        offsets = offsets_for(rng, theme, m, e)
+        chunks.append(chunk(f"mma_scaled_{theme}_{i}_{dt}", m, k, n, e,
+                            offsets, dt, False, scaled=True))
     print(HEADER.format(seed=SEED) + "\n" + "\n".join(chunks), end="")
 
 
