@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Replaces an eligible `tessera.attention` (f16 or bf16, static shapes, head
-// dimensions of at most 128) by a flash-attention kernel of
+// dimensions of at most 128) or `tessera.latent_attention` (f16 or bf16,
+// static shapes, L and R multiples of 16) by a flash-attention kernel of
 // `gpu.module @tessera_kernels` that runs on the tensor cores, and its launch
 // between `bufferization.to_buffer` of the operands and
 // `bufferization.to_tensor` of the results (as
@@ -13,27 +14,41 @@
 //
 // The kernel. The rows of a (batch, KV head) are the (query head, query)
 // pairs of its query heads, head-major (GQA packing: K and V are read once
-// per KV head, and a decode step's query heads share blocks). A block of
-// `q-block / warp-rows` warps owns `q-block` of these rows; each warp owns
-// `warp-rows` rows, 16 or 32 (one or two row fragments of 16); a KV head of
-// at most 64 rows (decode) takes blocks of 64 rows and warps of 16 instead,
-// which halves the idle rows of a block. The block stages its Q tile in
-// shared memory once (a warp of one row fragment keeps its Q fragments in
-// registers), then walks the key blocks of 64 the rows can see (causal and
-// window bands and kv_lens bound the loop; blocks outside the band are
-// never visited): K and V tiles are double-buffered in dynamic shared
-// memory with `cp.async` (the next K tile loads while the scores are
+// per KV head, and a decode step's query heads share blocks; latent
+// attention is one KV head for all query heads). A block of `q-block /
+// warp-rows` warps owns `q-block` of these rows; each warp owns `warp-rows`
+// rows, 16 or 32 (one or two row fragments of 16); a KV head of at most 64
+// rows (decode) takes blocks of 64 rows and warps of 16 instead, which
+// halves the idle rows of a block. The block stages its Q tile in shared
+// memory once (a warp of one row fragment keeps its Q fragments in
+// registers when D <= 128), then walks the key blocks of 64 the rows can see
+// (causal and window bands and kv_lens bound the loop; blocks outside the
+// band are never visited): K and V tiles are double-buffered in dynamic
+// shared memory with `cp.async` (the next K tile loads while the scores are
 // computed, the next V tile while P.V is), S = Q K^T comes from
-// `mma.sync.m16n8k16` on `ldmatrix` fragments (with two row fragments,
-// each K and V fragment read from shared memory feeds two mma, which halves
-// the shared-memory traffic per mma: the default), an online softmax in
-// base 2 (the scale times log2(e) folded into one multiply-add before
+// `mma.sync.m16n8k16` on `ldmatrix` fragments (with two row fragments, each
+// K and V fragment read from shared memory feeds two mma, which halves the
+// shared-memory traffic per mma: the default), an online softmax in base 2
+// (the scale times log2(e) folded into one multiply-add before
 // `ex2.approx`) keeps a running max and sum per row, and the probabilities,
 // rounded to the input type, feed P.V's A operand straight from the score
 // accumulators (an m16n8 C fragment pair is an m16k16 A fragment). Only the
 // key blocks that cut the band or the key range apply the mask; the band of
 // a block spans the smallest to the largest query index of its rows. The
 // heaviest row blocks of a causal launch run first.
+//
+// Latent attention (DeepSeek MLA, D = L + R = 576, L = 512 values) differs
+// in three ways: one tile per key block holds K and, in its first L
+// columns, V (one copy, one barrier per block); the L output columns are
+// split between `colGroups` warps per row fragment (256 each: 128 f32
+// accumulators a thread), which each compute the row fragment's scores;
+// and Q stays in shared memory. Its key blocks are 32 keys.
+//
+// Split KV. When the (row block, batch, KV head) blocks cannot fill the
+// GPU (decode), `kv-splits` blocks share a row block's key blocks (grid z);
+// each writes its rows' normalized f32 output and natural lse to a
+// workspace, and a second kernel combines them: out = sum_s w_s O_s /
+// sum_s w_s with w_s = exp(lse_s - max lse), lse = max + log(sum w).
 //
 // A row that sees no key gives zeros and an lse of -inf, as the reference.
 // Needs sm_80 or newer; other chips, and other attentions (bias, softcap,
@@ -75,9 +90,48 @@ using namespace mlir::tessera::tensor_core;
 
 namespace {
 
-/// Keys per block: 8 score fragments of 16x8 per warp, 4 k-steps of P.V.
-constexpr int64_t kKeyBlock = 64;
-constexpr int64_t kKeyFrags = kKeyBlock / 8;
+/// Keys per block: 8 score fragments of 16x8 per warp, 4 k-steps of P.V;
+/// 4 and 2 for latent attention.
+constexpr int64_t kKeyBlock = 64, kLatentKeyBlock = 32;
+/// Output columns per warp of latent attention (128 f32 accumulators).
+constexpr int64_t kLatentWarpColumns = 256;
+/// Threads of a block of the split-KV combine kernel, one column each.
+constexpr int64_t kCombineThreads = 128;
+
+/// The shape of one attention, for the kernel emitter.
+struct Problem {
+  int64_t batch, qHeads, kvHeads, seqQ, seqKV;
+  /// Columns of Q and K, and of V and the output.
+  int64_t dim, valueDim;
+  /// Latent attention: one KV operand [B, Skv, D] for every query head,
+  /// whose first `valueDim` columns are V.
+  bool latent;
+  bool causal, hasLens, hasLse;
+  int64_t window;
+  double scale;
+  Type element;
+
+  /// Rows of a KV head: its query heads x Sq.
+  int64_t getPackedRows() const { return qHeads / kvHeads * seqQ; }
+};
+
+/// How the kernel divides a problem.
+struct Tiling {
+  /// Rows per block and per warp (16 or 32).
+  int64_t qBlock, warpRows;
+  /// Warps that share a row fragment, each with valueDim / colGroups of the
+  /// output columns.
+  int64_t colGroups;
+  /// Keys per block (64, or 32 for latent attention) and the stages of K
+  /// (and V) tiles in shared memory.
+  int64_t keyBlock, stages;
+  /// Blocks that share the key blocks of a row block (grid z); above 1 the
+  /// blocks write partial results that a second kernel combines.
+  int64_t splits;
+
+  int64_t getRowWarps() const { return qBlock / warpRows; }
+  int64_t getThreads() const { return 32 * getRowWarps() * colGroups; }
+};
 
 /// Why `op` keeps the generic lowering, or an empty string.
 std::string whyNotEligible(AttentionOp op) {
@@ -104,31 +158,145 @@ std::string whyNotEligible(AttentionOp op) {
   return "";
 }
 
-/// The shape of one attention, for the kernel emitter.
-struct Problem {
-  int64_t batch, qHeads, kvHeads, seqQ, seqKV, dim;
-  bool causal, hasLens, hasLse;
-  int64_t window;
-  double scale;
-  Type element;
-};
+std::string whyNotEligible(LatentAttentionOp op) {
+  auto q = cast<RankedTensorType>(op.getQ().getType());
+  auto kv = cast<RankedTensorType>(op.getKv().getType());
+  if (!q.hasStaticShape() || !kv.hasStaticShape())
+    return "dynamic shapes";
+  if (!isa<Float16Type, BFloat16Type>(q.getElementType()))
+    return "operands are not f16 or bf16";
+  int64_t d = q.getDimSize(3), latent = op.getLatentDim();
+  if (latent % 16 != 0 || d % 16 != 0)
+    return "the latent and rope dimensions are not multiples of 16";
+  if (q.getNumElements() == 0 || kv.getNumElements() == 0)
+    return "empty operands";
+  if (q.getDimSize(0) > 65535)
+    return "more than 65535 batches";
+  std::optional<double> scale = op.getStaticScale();
+  if (!scale || !(*scale > 0.0))
+    return "the scale is not positive";
+  return "";
+}
+
+/// What Q [B, Hq, Sq, D] and the common operands and attributes of `op`
+/// tell (the rest is for the caller).
+template <typename OpT> Problem getQueryProblem(OpT op) {
+  auto qType = cast<RankedTensorType>(op.getQ().getType());
+  Problem p;
+  p.batch = qType.getDimSize(0);
+  p.qHeads = qType.getDimSize(1);
+  p.seqQ = qType.getDimSize(2);
+  p.dim = qType.getDimSize(3);
+  p.element = qType.getElementType();
+  p.causal = op.getCausal();
+  p.hasLens = static_cast<bool>(op.getKvLens());
+  p.scale = *op.getStaticScale();
+  return p;
+}
+
+Problem getProblem(AttentionOp op) {
+  Problem p = getQueryProblem(op);
+  auto kType = cast<RankedTensorType>(op.getK().getType());
+  p.valueDim = cast<RankedTensorType>(op.getV().getType()).getDimSize(3);
+  p.kvHeads = kType.getDimSize(1);
+  p.seqKV = kType.getDimSize(2);
+  p.latent = false;
+  p.window = op.getWindow();
+  p.hasLse = static_cast<bool>(op.getLse());
+  return p;
+}
+
+Problem getProblem(LatentAttentionOp op) {
+  Problem p = getQueryProblem(op);
+  p.valueDim = op.getLatentDim();
+  p.kvHeads = 1;
+  p.seqKV = cast<RankedTensorType>(op.getKv().getType()).getDimSize(1);
+  p.latent = true;
+  p.window = 0;
+  p.hasLse = false;
+  return p;
+}
+
+/// The shared-memory tiles of the kernel: Q, then the stages of K and (not
+/// for latent attention, whose V is in K's tile) of V.
+SmallVector<MemRefType> getSharedTiles(MLIRContext *ctx, const Problem &p,
+                                       const Tiling &t) {
+  SmallVector<MemRefType> tiles = {
+      getSharedTileType(ctx, p.element, {t.qBlock, p.dim}),
+      getSharedTileType(ctx, p.element, {t.stages, t.keyBlock, p.dim})};
+  if (!p.latent)
+    tiles.push_back(
+        getSharedTileType(ctx, p.element, {t.stages, t.keyBlock, p.valueDim}));
+  return tiles;
+}
+
+int64_t getSharedBytes(MLIRContext *ctx, const Problem &p, const Tiling &t) {
+  int64_t bytes = 0;
+  for (MemRefType tile : getSharedTiles(ctx, p, t))
+    bytes += getBytes(tile);
+  return bytes;
+}
+
+/// The tiling of `p`: `qBlock` and `warpRows` of the options for attention
+/// (64 and 16 for a KV head of at most 64 rows); for latent attention the
+/// rows rounded up to 16 (at most 64), warps of 16 rows, the output
+/// columns in groups of at most 256 and key blocks of 32; std::nullopt
+/// when two stages of the tiles do not fit in `sharedBytes`. `kvSplits` (0: as
+/// many as keep `multiprocessors` busy, at most one per key block) splits the
+/// keys.
+std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
+                                   int64_t qBlock, int64_t warpRows,
+                                   int64_t kvSplits, int64_t sharedBytes,
+                                   int64_t multiprocessors) {
+  Tiling t;
+  int64_t rows = p.getPackedRows();
+  t.qBlock = qBlock;
+  t.warpRows = warpRows;
+  t.colGroups = 1;
+  if (p.latent) {
+    t.qBlock = std::min<int64_t>(64, llvm::alignTo(rows, 16));
+    t.warpRows = 16;
+    // The smallest number of groups of whole 16-column pairs.
+    t.colGroups = llvm::divideCeil(p.valueDim, kLatentWarpColumns);
+    while (p.valueDim % (16 * t.colGroups) != 0)
+      ++t.colGroups;
+  } else if (rows <= 64) {
+    // Decode: few rows a KV head; smaller blocks waste fewer rows (measured
+    // on the H100: 0.197 ms instead of 0.222 for the GQA decode benchmark).
+    t.qBlock = 64;
+    t.warpRows = 16;
+  }
+  // Latent attention: key blocks of 32 (no spills at D = 576, unlike 64:
+  // 0.134 instead of 0.174 ms for the MLA decode benchmark on the H100).
+  // Three stages measured no faster (0.1375 ms).
+  t.keyBlock = p.latent ? kLatentKeyBlock : kKeyBlock;
+  t.stages = 2;
+  if (getSharedBytes(ctx, p, t) > sharedBytes)
+    return std::nullopt;
+  int64_t blocks = llvm::divideCeil(rows, t.qBlock) * p.batch * p.kvHeads;
+  int64_t keyBlocks = llvm::divideCeil(p.seqKV, t.keyBlock);
+  t.splits = kvSplits > 0 ? kvSplits : multiprocessors / blocks;
+  t.splits =
+      std::clamp<int64_t>(t.splits, 1, std::min<int64_t>(keyBlocks, 65535));
+  return t;
+}
 
 /// Builds the kernel body; see the file comment.
 class KernelEmitter {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
-                const Problem &p, int64_t qBlock, int64_t warpRows)
-      : b(b), p(p), qBlock(qBlock), warps(qBlock / warpRows),
-        rowFrags(warpRows / 16) {
+                const Problem &p, const Tiling &t)
+      : b(b), p(p), t(t), rowFrags(t.warpRows / 16), keyFrags(t.keyBlock / 8),
+        valueCols(p.valueDim / t.colGroups) {
     Block &entry = kernel.getBody().front();
     unsigned next = 0;
     q = entry.getArgument(next++);
     k = entry.getArgument(next++);
-    v = entry.getArgument(next++);
+    v = p.latent ? k : entry.getArgument(next++);
     if (p.hasLens)
       lens = entry.getArgument(next++);
     out = entry.getArgument(next++);
-    if (p.hasLse)
+    if (p.hasLse || t.splits > 1)
       lse = entry.getArgument(next++);
   }
 
@@ -155,7 +323,7 @@ private:
   }
   Value minSI(Value l, Value r) { return arith::MinSIOp::create(b, l, r); }
   Value maxSI(Value l, Value r) { return arith::MaxSIOp::create(b, l, r); }
-  Value exp2(Value x);
+  Value exp2(Value x) { return createExp2(b, x); }
   /// The max (or sum) of `value` over the 4 lanes that hold a row.
   Value reduceQuad(Value value, bool isMax);
 
@@ -164,30 +332,44 @@ private:
   /// heads, head-major.
   std::pair<Value, Value> getHeadAndQuery(Value r);
   void emitCopyTile(Value tile, ValueRange tileIndex, Value source,
-                    int64_t rows,
+                    int64_t rows, int64_t cols,
                     function_ref<SmallVector<Value>(Value)> sourceRow);
-  void emitLoadKeys(Value tile, Value source, Value stage, Value block);
+  /// Copies the first `cols` columns of key block `block` into `stage` of
+  /// `tile`.
+  void emitLoadKeys(Value tile, Value source, int64_t cols, Value stage,
+                    Value block);
   /// The block-relative first row of the warp's row fragment `mi`.
   Value getFragmentRow(int64_t mi);
-  /// Rows of a KV head: its query heads x Sq.
-  int64_t getPackedRows() const { return p.qHeads / p.kvHeads * p.seqQ; }
   SmallVector<Value> getQFragment(int64_t mi, int64_t kk);
   SmallVector<Value> emitScores(Value stage);
   SmallVector<Value> emitMask(ValueRange scores, Value keyBlock, int64_t mi);
+  /// The scores of every row fragment, masked when `block` needs it.
+  SmallVector<Value> emitMaskIfNeeded(ArrayRef<Value> scores, Value block);
   SmallVector<Value> emitOnlineSoftmax(ValueRange scores, ValueRange o,
                                        ValueRange maxes, ValueRange sums,
                                        SmallVector<Value> &probabilities);
+  /// The online-softmax step of every row fragment: O, the maxes and the
+  /// sums as the loop carries them.
+  SmallVector<Value>
+  emitSoftmaxStep(ValueRange scores, ValueRange carried,
+                  SmallVector<SmallVector<Value>> &probabilities);
   SmallVector<Value> emitProbabilitiesTimesValues(
       Value stage, ArrayRef<SmallVector<Value>> probabilities, ValueRange o);
   void emitStore(ValueRange o, ValueRange maxes, ValueRange sums, int64_t mi);
 
   ImplicitLocOpBuilder &b;
   const Problem &p;
-  /// Rows per block, warps per block, 16-row fragments per warp.
-  int64_t qBlock, warps, rowFrags;
+  const Tiling &t;
+  /// 16-row fragments per warp, 8-key score fragments per block, output
+  /// columns per warp.
+  int64_t rowFrags, keyFrags, valueCols;
+  /// Out and lse are the partial results (f32) of the split when there are
+  /// several.
   Value q, k, v, lens, out, lse;
   Value tileQ, tileK, tileV;
-  Value tid, lane, warp, batch, kvHead;
+  Value tid, lane, warp, batch, kvHead, split;
+  /// The warp's row warp and its first output column.
+  Value rowWarp, colBase;
   /// The block's first packed row; the smallest and largest query index of
   /// its rows (bounds of the band it may see).
   Value r0, queryMin, queryMax;
@@ -200,7 +382,7 @@ private:
 };
 
 Value KernelEmitter::getFragmentRow(int64_t mi) {
-  return add(mul(warp, index(16 * rowFrags)), index(16 * mi));
+  return add(mul(rowWarp, index(16 * rowFrags)), index(16 * mi));
 }
 
 /// Q's A fragment of row fragment `mi` and k-step `kk`: lanes 0-15 address
@@ -215,13 +397,6 @@ SmallVector<Value> KernelEmitter::getQFragment(int64_t mi, int64_t kk) {
              ValueRange{add(getFragmentRow(mi), rem(lane, 16)),
                         add(index(kk * 16), mul(div(lane, 16), index(8)))},
              /*transpose=*/false, /*numTiles=*/4));
-}
-
-Value KernelEmitter::exp2(Value x) {
-  return LLVM::CallIntrinsicOp::create(
-             b, b.getF32Type(), b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"),
-             ValueRange{x})
-      .getResult(0);
 }
 
 Value KernelEmitter::reduceQuad(Value value, bool isMax) {
@@ -241,13 +416,13 @@ std::pair<Value, Value> KernelEmitter::getHeadAndQuery(Value r) {
   return {head, rem(r, p.seqQ)};
 }
 
-/// cp.async of `rows` x D elements into tile[tileIndex.., :, :]: row r of
-/// the tile from source[sourceRow(r)..., :].
+/// cp.async of `rows` x `cols` elements into tile[tileIndex.., :, :]: row r
+/// of the tile from source[sourceRow(r)..., :cols].
 void KernelEmitter::emitCopyTile(
-    Value tile, ValueRange tileIndex, Value source, int64_t rows,
+    Value tile, ValueRange tileIndex, Value source, int64_t rows, int64_t cols,
     function_ref<SmallVector<Value>(Value)> sourceRow) {
-  int64_t chunksPerRow = p.dim / kChunk, chunks = rows * chunksPerRow;
-  int64_t threads = 32 * warps;
+  int64_t chunksPerRow = cols / kChunk, chunks = rows * chunksPerRow;
+  int64_t threads = t.getThreads();
   for (int64_t part = 0; part * threads < chunks; ++part) {
     Value chunk = add(tid, index(part * threads));
     auto copy = [&] {
@@ -276,33 +451,35 @@ void KernelEmitter::emitCopyTile(
 /// Issues the copies of key block `block` into `stage` of `tile` (K or V)
 /// when the block is before the end of the band, and commits a group either
 /// way (an empty one keeps the wait counts uniform).
-void KernelEmitter::emitLoadKeys(Value tile, Value source, Value stage,
-                                 Value block) {
+void KernelEmitter::emitLoadKeys(Value tile, Value source, int64_t cols,
+                                 Value stage, Value block) {
   auto ifLoad = scf::IfOp::create(
       b, cmp(arith::CmpIPredicate::slt, block, blockEnd), false);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifLoad.thenBlock());
     // Keys clamped to the last one (what lies past the end is masked).
-    Value key0 = mul(block, index(kKeyBlock));
-    emitCopyTile(tile, stage, source, kKeyBlock, [&](Value r) {
-      return SmallVector<Value>{batch, kvHead,
-                                minSI(add(key0, r), index(p.seqKV - 1))};
+    Value key0 = mul(block, index(t.keyBlock));
+    emitCopyTile(tile, stage, source, t.keyBlock, cols, [&](Value r) {
+      Value key = minSI(add(key0, r), index(p.seqKV - 1));
+      if (p.latent)
+        return SmallVector<Value>{batch, key};
+      return SmallVector<Value>{batch, kvHead, key};
     });
   }
   NVVM::CpAsyncCommitGroupOp::create(b);
 }
 
-/// S = Q K^T of the warp's rows and the 64 keys of `stage`: 8 vector<4xf32>
-/// fragments of 16x8 per row fragment (row fragment-major). K is stored
-/// [key, d], which is B in column-major order: an x4 ldmatrix without
-/// transpose reads two fragments' k-step (keys of fragments j and j + 1, d
-/// and d + 8), used by every row fragment.
+/// S = Q K^T of the warp's rows and the keys of `stage`: keyFrags
+/// vector<4xf32> fragments of 16x8 per row fragment (row fragment-major). K
+/// is stored [key, d], which is B in column-major order: an x4 ldmatrix
+/// without transpose reads two fragments' k-step (keys of fragments j and j
+/// + 1, d and d + 8), used by every row fragment.
 SmallVector<Value> KernelEmitter::emitScores(Value stage) {
   auto fragType = VectorType::get({4}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, fragType, DenseElementsAttr::get(fragType, b.getF32FloatAttr(0.0f)));
-  SmallVector<Value> s(rowFrags * kKeyFrags, zero);
+  SmallVector<Value> s(rowFrags * keyFrags, zero);
   auto ldType = VectorType::get({4, 2}, p.element);
   Value keyInPair = add(rem(lane, 8), mul(div(lane, 16), index(8)));
   Value dHalf = mul(rem(div(lane, 8), 2), index(8));
@@ -310,7 +487,7 @@ SmallVector<Value> KernelEmitter::emitScores(Value stage) {
     SmallVector<SmallVector<Value>> a;
     for (int64_t mi = 0; mi < rowFrags; ++mi)
       a.push_back(getQFragment(mi, kk));
-    for (int64_t j = 0; j < kKeyFrags; j += 2) {
+    for (int64_t j = 0; j < keyFrags; j += 2) {
       SmallVector<Value> regs =
           getLdMatrixRows(b, nvgpu::LdMatrixOp::create(
                                  b, ldType, tileK,
@@ -318,7 +495,7 @@ SmallVector<Value> KernelEmitter::emitScores(Value stage) {
                                             add(index(kk * 16), dHalf)},
                                  /*transpose=*/false, /*numTiles=*/4));
       for (int64_t mi = 0; mi < rowFrags; ++mi) {
-        Value *frag = &s[mi * kKeyFrags + j];
+        Value *frag = &s[mi * keyFrags + j];
         frag[0] =
             createMmaSync(b, p.element, a[mi], {regs[0], regs[1]}, frag[0]);
         frag[1] =
@@ -337,9 +514,9 @@ SmallVector<Value> KernelEmitter::emitMask(ValueRange scores, Value keyBlock,
   SmallVector<Value> masked;
   Value negInf = f32(-INFINITY);
   Value key0 =
-      add(mul(keyBlock, index(kKeyBlock)), mul(rem(lane, 4), index(2)));
+      add(mul(keyBlock, index(t.keyBlock)), mul(rem(lane, 4), index(2)));
   Value row0 = add(r0, add(getFragmentRow(mi), div(lane, 4)));
-  for (int64_t j = 0; j < kKeyFrags; ++j) {
+  for (int64_t j = 0; j < keyFrags; ++j) {
     SmallVector<Value> elements;
     for (int64_t half = 0; half < 2; ++half) {
       // diag = i + (Skv_eff - Sq): the last key row i sees when causal.
@@ -365,6 +542,38 @@ SmallVector<Value> KernelEmitter::emitMask(ValueRange scores, Value keyBlock,
   return masked;
 }
 
+/// Only blocks that cut the key range or the band are masked.
+SmallVector<Value> KernelEmitter::emitMaskIfNeeded(ArrayRef<Value> scores,
+                                                   Value block) {
+  Value keyStart = mul(block, index(t.keyBlock));
+  Value needsMask =
+      cmp(arith::CmpIPredicate::sgt, add(keyStart, index(t.keyBlock)), kvLimit);
+  if (p.causal)
+    needsMask = arith::OrIOp::create(b, needsMask,
+                                     cmp(arith::CmpIPredicate::sgt,
+                                         add(keyStart, index(t.keyBlock - 1)),
+                                         add(queryMin, offset)));
+  if (p.window)
+    needsMask =
+        arith::OrIOp::create(b, needsMask,
+                             cmp(arith::CmpIPredicate::sle, keyStart,
+                                 sub(add(queryMax, offset), index(p.window))));
+  SmallVector<Type> scoreTypes(scores.size(),
+                               VectorType::get({4}, b.getF32Type()));
+  auto ifMask = scf::IfOp::create(b, scoreTypes, needsMask,
+                                  /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifMask.thenBlock());
+  SmallVector<Value> masked;
+  for (int64_t mi = 0; mi < rowFrags; ++mi)
+    llvm::append_range(
+        masked, emitMask(scores.slice(mi * keyFrags, keyFrags), block, mi));
+  scf::YieldOp::create(b, masked);
+  b.setInsertionPointToStart(ifMask.elseBlock());
+  scf::YieldOp::create(b, scores);
+  return ifMask.getResults();
+}
+
 /// One online-softmax step over the scores of a key block: per row (half
 /// 0 and 1 of the fragments), the new running max m' = max(m, max(s) c)
 /// with c = scale log2(e), probabilities p = 2^(s c - m'), the running sum
@@ -372,7 +581,7 @@ SmallVector<Value> KernelEmitter::emitMask(ValueRange scores, Value keyBlock,
 /// and O scaled by 2^(m - m'). A row that has seen no key yet keeps m' =
 /// -inf and uses 0 in place of it, so that no inf - inf appears. Returns
 /// O, m' and l' (as the loop carries them) and sets `probabilities` to the
-/// 4 A fragments of P.V (4 registers each, row-major).
+/// A fragments of P.V (4 registers each, row-major).
 SmallVector<Value>
 KernelEmitter::emitOnlineSoftmax(ValueRange scores, ValueRange o,
                                  ValueRange maxes, ValueRange sums,
@@ -380,11 +589,11 @@ KernelEmitter::emitOnlineSoftmax(ValueRange scores, ValueRange o,
   Type f32Type = b.getF32Type();
   Value scaleLog2 = f32(p.scale * M_LOG2E);
   Value negInf = f32(-INFINITY);
-  SmallVector<SmallVector<Value>> pValues(kKeyFrags, SmallVector<Value>(4));
+  SmallVector<SmallVector<Value>> pValues(keyFrags, SmallVector<Value>(4));
   SmallVector<Value> newMaxes, newSums, alphas;
   for (int64_t half = 0; half < 2; ++half) {
     Value rowMax = negInf;
-    for (int64_t j = 0; j < kKeyFrags; ++j)
+    for (int64_t j = 0; j < keyFrags; ++j)
       for (int64_t e = 0; e < 2; ++e)
         rowMax = arith::MaximumFOp::create(
             b, rowMax, vector::ExtractOp::create(b, scores[j], 2 * half + e));
@@ -397,7 +606,7 @@ KernelEmitter::emitOnlineSoftmax(ValueRange scores, ValueRange o,
     Value negBase = arith::NegFOp::create(b, base);
     alphas.push_back(exp2(arith::SubFOp::create(b, maxes[half], base)));
     Value sum = arith::MulFOp::create(b, sums[half], alphas.back());
-    for (int64_t j = 0; j < kKeyFrags; ++j) {
+    for (int64_t j = 0; j < keyFrags; ++j) {
       for (int64_t e = 0; e < 2; ++e) {
         Value score = vector::ExtractOp::create(b, scores[j], 2 * half + e);
         Value prob = exp2(math::FmaOp::create(b, score, scaleLog2, negBase));
@@ -416,7 +625,7 @@ KernelEmitter::emitOnlineSoftmax(ValueRange scores, ValueRange o,
     return arith::TruncFOp::create(b, VectorType::get({2}, p.element), pair);
   };
   probabilities.clear();
-  for (int64_t j = 0; j < kKeyFrags; j += 2)
+  for (int64_t j = 0; j < keyFrags; j += 2)
     for (int64_t frag : {j, j + 1})
       for (int64_t half = 0; half < 2; ++half)
         probabilities.push_back(
@@ -437,24 +646,47 @@ KernelEmitter::emitOnlineSoftmax(ValueRange scores, ValueRange o,
   return carried;
 }
 
-/// O += P V over the 64 keys of `stage` for every row fragment (O and
-/// `probabilities` row fragment-major): V is stored [key, d] (B row-major,
-/// K-major), read with transposed x4 ldmatrix loads that give two
-/// fragments' B registers.
+SmallVector<Value>
+KernelEmitter::emitSoftmaxStep(ValueRange scores, ValueRange carried,
+                               SmallVector<SmallVector<Value>> &probabilities) {
+  int64_t numO = valueCols / 8;
+  ValueRange carriedO = carried.take_front(rowFrags * numO);
+  ValueRange carriedMaxes = carried.slice(rowFrags * numO, 2 * rowFrags);
+  ValueRange carriedSums = carried.take_back(2 * rowFrags);
+  probabilities.assign(rowFrags, {});
+  SmallVector<Value> o, maxes, sums;
+  for (int64_t mi = 0; mi < rowFrags; ++mi) {
+    SmallVector<Value> next = emitOnlineSoftmax(
+        scores.slice(mi * keyFrags, keyFrags), carriedO.slice(mi * numO, numO),
+        carriedMaxes.slice(2 * mi, 2), carriedSums.slice(2 * mi, 2),
+        probabilities[mi]);
+    llvm::append_range(o, ArrayRef<Value>(next).take_front(numO));
+    llvm::append_range(maxes, ArrayRef<Value>(next).slice(numO, 2));
+    llvm::append_range(sums, ArrayRef<Value>(next).take_back(2));
+  }
+  llvm::append_range(o, maxes);
+  llvm::append_range(o, sums);
+  return o;
+}
+
+/// O += P V over the keys of `stage` for every row fragment (O and
+/// `probabilities` row fragment-major) and the warp's output columns: V is
+/// stored [key, d] (B row-major, K-major), read with transposed x4 ldmatrix
+/// loads that give two fragments' B registers.
 SmallVector<Value> KernelEmitter::emitProbabilitiesTimesValues(
     Value stage, ArrayRef<SmallVector<Value>> probabilities, ValueRange o) {
   SmallVector<Value> result(o);
   auto ldType = VectorType::get({4, 2}, p.element);
   Value laneRow = rem(lane, 16);
-  Value laneHalf = mul(div(lane, 16), index(8));
-  int64_t numO = p.dim / 8;
-  for (int64_t kk = 0; kk < kKeyBlock / 16; ++kk) {
+  Value laneCol = add(colBase, mul(div(lane, 16), index(8)));
+  int64_t numO = valueCols / 8;
+  for (int64_t kk = 0; kk < t.keyBlock / 16; ++kk) {
     for (int64_t j = 0; j < numO; j += 2) {
       SmallVector<Value> regs =
           getLdMatrixRows(b, nvgpu::LdMatrixOp::create(
                                  b, ldType, tileV,
                                  ValueRange{stage, add(index(kk * 16), laneRow),
-                                            add(index(j * 8), laneHalf)},
+                                            add(index(j * 8), laneCol)},
                                  /*transpose=*/true, /*numTiles=*/4));
       for (int64_t mi = 0; mi < rowFrags; ++mi) {
         ArrayRef<Value> a = ArrayRef<Value>(probabilities[mi]).slice(4 * kk, 4);
@@ -468,11 +700,14 @@ SmallVector<Value> KernelEmitter::emitProbabilitiesTimesValues(
 }
 
 /// out = O / l (zeros for rows that saw no key) and lse = ln 2 (m + log2 l)
-/// (-inf for them) for the rows of row fragment `mi` before Sq.
+/// (-inf for them) for the rows of row fragment `mi` before Sq; with split
+/// KV, in f32 to the split's partial results.
 void KernelEmitter::emitStore(ValueRange o, ValueRange maxes, ValueRange sums,
                               int64_t mi) {
   Value laneCol = mul(rem(lane, 4), index(2));
   Type f32Type = b.getF32Type();
+  bool partial = t.splits > 1;
+  Type outElement = partial ? f32Type : p.element;
   for (int64_t half = 0; half < 2; ++half) {
     Value sum = reduceQuad(sums[half], /*isMax=*/false);
     Value seen =
@@ -482,12 +717,15 @@ void KernelEmitter::emitStore(ValueRange o, ValueRange maxes, ValueRange sums,
     Value packed =
         add(r0, add(getFragmentRow(mi), add(div(lane, 4), index(8 * half))));
     auto ifRow = scf::IfOp::create(
-        b, cmp(arith::CmpIPredicate::slt, packed, index(getPackedRows())),
+        b, cmp(arith::CmpIPredicate::slt, packed, index(p.getPackedRows())),
         false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifRow.thenBlock());
     auto [head, row] = getHeadAndQuery(packed);
-    for (int64_t j = 0; j < p.dim / 8; ++j) {
+    SmallVector<Value> rowIndex = {batch, head, row};
+    if (partial)
+      rowIndex.insert(rowIndex.begin(), split);
+    for (int64_t j = 0; j < valueCols / 8; ++j) {
       Value pair = vector::FromElementsOp::create(
           b, VectorType::get({2}, f32Type),
           ValueRange{
@@ -496,51 +734,52 @@ void KernelEmitter::emitStore(ValueRange o, ValueRange maxes, ValueRange sums,
               arith::MulFOp::create(
                   b, vector::ExtractOp::create(b, o[j], 2 * half + 1),
                   inverse)});
-      pair = arith::TruncFOp::create(b, VectorType::get({2}, p.element), pair);
-      vector::StoreOp::create(
-          b, pair, out,
-          ValueRange{batch, head, row, add(index(j * 8), laneCol)});
+      if (!partial)
+        pair =
+            arith::TruncFOp::create(b, VectorType::get({2}, outElement), pair);
+      SmallVector<Value> outIndex(rowIndex);
+      outIndex.push_back(add(colBase, add(index(j * 8), laneCol)));
+      vector::StoreOp::create(b, pair, out, outIndex);
     }
     if (!lse)
       continue;
-    auto ifLane = scf::IfOp::create(
-        b, cmp(arith::CmpIPredicate::eq, laneCol, index(0)), false);
+    // One lane of the row's first column group stores its lse.
+    Value first =
+        cmp(arith::CmpIPredicate::eq, add(laneCol, colBase), index(0));
+    auto ifLane = scf::IfOp::create(b, first, false);
     b.setInsertionPointToStart(ifLane.thenBlock());
-    Value log2Sum = LLVM::CallIntrinsicOp::create(
-                        b, f32Type, b.getStringAttr("llvm.nvvm.lg2.approx.f"),
-                        ValueRange{sum})
-                        .getResult(0);
     Value value = arith::MulFOp::create(
-        b, arith::AddFOp::create(b, maxes[half], log2Sum), f32(M_LN2));
+        b, arith::AddFOp::create(b, maxes[half], createLog2(b, sum)),
+        f32(M_LN2));
     value = arith::SelectOp::create(b, seen, value, f32(-INFINITY));
-    memref::StoreOp::create(b, value, lse, ValueRange{batch, head, row});
+    memref::StoreOp::create(b, value, lse, rowIndex);
   }
 }
 
 void KernelEmitter::emit() {
-  MLIRContext *ctx = b.getContext();
-  SmallVector<Value> tiles = createDynamicSharedViews(
-      b, {getSharedTileType(ctx, p.element, {qBlock, p.dim}),
-          getSharedTileType(ctx, p.element, {2, kKeyBlock, p.dim}),
-          getSharedTileType(ctx, p.element, {2, kKeyBlock, p.dim})});
+  SmallVector<Value> tiles =
+      createDynamicSharedViews(b, getSharedTiles(b.getContext(), p, t));
   tileQ = tiles[0];
   tileK = tiles[1];
-  tileV = tiles[2];
+  tileV = p.latent ? tileK : tiles[2];
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   lane = rem(tid, 32);
   warp = div(tid, 32);
+  rowWarp = rem(warp, t.getRowWarps());
+  colBase = mul(div(warp, t.getRowWarps()), index(valueCols));
   // Blocks in reverse: the heaviest (last) query blocks of a causal
   // attention first.
-  int64_t rowBlocks = llvm::divideCeil(getPackedRows(), qBlock);
+  int64_t rowBlocks = llvm::divideCeil(p.getPackedRows(), t.qBlock);
   r0 = mul(
       sub(index(rowBlocks - 1), gpu::BlockIdOp::create(b, gpu::Dimension::x)),
-      index(qBlock));
+      index(t.qBlock));
   Value bh = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   batch = div(bh, p.kvHeads);
   kvHead = rem(bh, p.kvHeads);
   // The query indices of the block's rows: r0 % Sq .. rLast % Sq when they
   // belong to one head, else any.
-  Value rLast = minSI(add(r0, index(qBlock - 1)), index(getPackedRows() - 1));
+  Value rLast =
+      minSI(add(r0, index(t.qBlock - 1)), index(p.getPackedRows() - 1));
   Value oneHead =
       cmp(arith::CmpIPredicate::eq, div(r0, p.seqQ), div(rLast, p.seqQ));
   queryMin = arith::SelectOp::create(b, oneHead, rem(r0, p.seqQ), index(0));
@@ -560,34 +799,50 @@ void KernelEmitter::emit() {
   Value lo = index(0);
   if (p.window)
     lo = maxSI(lo, add(sub(add(queryMin, offset), index(p.window)), index(1)));
-  blockBegin = arith::DivSIOp::create(b, lo, index(kKeyBlock));
+  blockBegin = arith::DivSIOp::create(b, lo, index(t.keyBlock));
   blockEnd =
-      maxSI(arith::CeilDivSIOp::create(b, hi, index(kKeyBlock)), blockBegin);
+      maxSI(arith::CeilDivSIOp::create(b, hi, index(t.keyBlock)), blockBegin);
+  if (t.splits > 1) {
+    // Split z takes the z-th of `splits` equal runs of these key blocks.
+    split = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+    Value perSplit = arith::CeilDivSIOp::create(b, sub(blockEnd, blockBegin),
+                                                index(t.splits));
+    Value begin = add(blockBegin, mul(split, perSplit));
+    blockEnd = maxSI(minSI(blockEnd, add(begin, perSplit)), begin);
+    blockBegin = begin;
+  }
 
   // Prologue: Q, then the first K and V blocks, each its own group.
-  emitCopyTile(tileQ, {}, q, qBlock, [&](Value r) {
+  emitCopyTile(tileQ, {}, q, t.qBlock, p.dim, [&](Value r) {
     // Rows past the end repeat the last one (never stored).
     auto [head, query] =
-        getHeadAndQuery(minSI(add(r0, r), index(getPackedRows() - 1)));
+        getHeadAndQuery(minSI(add(r0, r), index(p.getPackedRows() - 1)));
     return SmallVector<Value>{batch, head, query};
   });
   NVVM::CpAsyncCommitGroupOp::create(b);
-  emitLoadKeys(tileK, k, index(0), blockBegin);
-  emitLoadKeys(tileV, v, index(0), blockBegin);
-  NVVM::CpAsyncWaitGroupOp::create(b, 2);
-  gpu::BarrierOp::create(b);
-  // One row fragment per warp keeps Q in registers; with two, registers go
-  // to the accumulators and Q is read from shared memory at each step.
-  if (rowFrags == 1) {
-    SmallVector<SmallVector<Value>> frags;
-    for (int64_t kk = 0; kk < p.dim / 16; ++kk)
-      frags.push_back(getQFragment(0, kk));
-    qFrags = std::move(frags);
+  emitLoadKeys(tileK, k, p.dim, index(0), blockBegin);
+  // Latent attention: the first stages - 1 blocks (the loop loads the
+  // next stages - 1 ahead).
+  if (p.latent)
+    for (int64_t s = 1; s + 1 < t.stages; ++s)
+      emitLoadKeys(tileK, k, p.dim, index(s), add(blockBegin, index(s)));
+  if (!p.latent) {
+    emitLoadKeys(tileV, v, p.valueDim, index(0), blockBegin);
+    NVVM::CpAsyncWaitGroupOp::create(b, 2);
+    gpu::BarrierOp::create(b);
+    // One row fragment per warp keeps Q in registers; with two, registers
+    // go to the accumulators and Q is read from shared memory at each step.
+    if (rowFrags == 1) {
+      SmallVector<SmallVector<Value>> frags;
+      for (int64_t kk = 0; kk < p.dim / 16; ++kk)
+        frags.push_back(getQFragment(0, kk));
+      qFrags = std::move(frags);
+    }
   }
 
   // The loop carries O (row fragment-major), then the running maxes and
   // then the running sums of the lane's rows (2 per row fragment).
-  int64_t numO = p.dim / 8;
+  int64_t numO = valueCols / 8;
   auto fragType = VectorType::get({4}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, fragType, DenseElementsAttr::get(fragType, b.getF32FloatAttr(0.0f)));
@@ -599,65 +854,40 @@ void KernelEmitter::emit() {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value block = loop.getInductionVar();
-    ValueRange carried = loop.getRegionIterArgs();
-    ValueRange carriedO = carried.take_front(rowFrags * numO);
-    ValueRange carriedMaxes = carried.slice(rowFrags * numO, 2 * rowFrags);
-    ValueRange carriedSums = carried.take_back(2 * rowFrags);
     Value step = sub(block, blockBegin);
-    Value stage = rem(step, 2), nextStage = rem(add(step, index(1)), 2);
-    Value nextBlock = add(block, index(1));
-    // K of this block is in; the other stage is free (its scores are done).
-    NVVM::CpAsyncWaitGroupOp::create(b, 1);
-    gpu::BarrierOp::create(b);
-    emitLoadKeys(tileK, k, nextStage, nextBlock);
-    SmallVector<Value> scores = emitScores(stage);
-    // Only blocks that cut the key range or the band are masked.
-    Value keyStart = mul(block, index(kKeyBlock));
-    Value needsMask = cmp(arith::CmpIPredicate::sgt,
-                          add(keyStart, index(kKeyBlock)), kvLimit);
-    if (p.causal)
-      needsMask = arith::OrIOp::create(b, needsMask,
-                                       cmp(arith::CmpIPredicate::sgt,
-                                           add(keyStart, index(kKeyBlock - 1)),
-                                           add(queryMin, offset)));
-    if (p.window)
-      needsMask = arith::OrIOp::create(
-          b, needsMask,
-          cmp(arith::CmpIPredicate::sle, keyStart,
-              sub(add(queryMax, offset), index(p.window))));
-    SmallVector<Type> scoreTypes(scores.size(), fragType);
-    auto ifMask = scf::IfOp::create(b, scoreTypes, needsMask,
-                                    /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(ifMask.thenBlock());
-      SmallVector<Value> masked;
-      for (int64_t mi = 0; mi < rowFrags; ++mi)
-        llvm::append_range(masked, emitMask(ArrayRef<Value>(scores).slice(
-                                                mi * kKeyFrags, kKeyFrags),
-                                            block, mi));
-      scf::YieldOp::create(b, masked);
-      b.setInsertionPointToStart(ifMask.elseBlock());
-      scf::YieldOp::create(b, scores);
+    Value stage = rem(step, t.stages);
+    SmallVector<SmallVector<Value>> probabilities;
+    SmallVector<Value> carried;
+    if (p.latent) {
+      // The block's keys (and values) are in, the next stages - 2 may be in
+      // flight; the stage of the previous block is free (its P.V is done):
+      // it takes the block stages - 1 ahead.
+      NVVM::CpAsyncWaitGroupOp::create(b, t.stages - 2);
+      gpu::BarrierOp::create(b);
+      emitLoadKeys(tileK, k, p.dim,
+                   rem(add(step, index(t.stages - 1)), t.stages),
+                   add(block, index(t.stages - 1)));
+      carried = emitSoftmaxStep(emitMaskIfNeeded(emitScores(stage), block),
+                                loop.getRegionIterArgs(), probabilities);
+    } else {
+      // K of this block is in; the other stage is free (its scores are
+      // done).
+      Value nextStage = rem(add(step, index(1)), 2);
+      Value nextBlock = add(block, index(1));
+      NVVM::CpAsyncWaitGroupOp::create(b, 1);
+      gpu::BarrierOp::create(b);
+      emitLoadKeys(tileK, k, p.dim, nextStage, nextBlock);
+      carried = emitSoftmaxStep(emitMaskIfNeeded(emitScores(stage), block),
+                                loop.getRegionIterArgs(), probabilities);
+      // V of this block is in; the other stage is free (its P.V is done).
+      NVVM::CpAsyncWaitGroupOp::create(b, 1);
+      gpu::BarrierOp::create(b);
+      emitLoadKeys(tileV, v, p.valueDim, nextStage, nextBlock);
     }
-    SmallVector<SmallVector<Value>> probabilities(rowFrags);
-    SmallVector<Value> o, maxes, sums;
-    for (int64_t mi = 0; mi < rowFrags; ++mi) {
-      SmallVector<Value> next = emitOnlineSoftmax(
-          ifMask.getResults().slice(mi * kKeyFrags, kKeyFrags),
-          carriedO.slice(mi * numO, numO), carriedMaxes.slice(2 * mi, 2),
-          carriedSums.slice(2 * mi, 2), probabilities[mi]);
-      llvm::append_range(o, ArrayRef<Value>(next).take_front(numO));
-      llvm::append_range(maxes, ArrayRef<Value>(next).slice(numO, 2));
-      llvm::append_range(sums, ArrayRef<Value>(next).take_back(2));
-    }
-    // V of this block is in; the other stage is free (its P.V is done).
-    NVVM::CpAsyncWaitGroupOp::create(b, 1);
-    gpu::BarrierOp::create(b);
-    emitLoadKeys(tileV, v, nextStage, nextBlock);
-    o = emitProbabilitiesTimesValues(stage, probabilities, o);
-    llvm::append_range(o, maxes);
-    llvm::append_range(o, sums);
+    SmallVector<Value> o = emitProbabilitiesTimesValues(
+        stage, probabilities,
+        ArrayRef<Value>(carried).take_front(rowFrags * numO));
+    llvm::append_range(o, ArrayRef<Value>(carried).drop_front(rowFrags * numO));
     scf::YieldOp::create(b, o);
   }
   NVVM::CpAsyncWaitGroupOp::create(b, 0);
@@ -669,77 +899,186 @@ void KernelEmitter::emit() {
   gpu::ReturnOp::create(b);
 }
 
-/// Replaces `op` by a launch of a new flash-attention kernel.
-void rewriteAttention(AttentionOp op, gpu::GPUModuleOp kernels, StringRef name,
-                      int64_t qBlock, int64_t warpRows) {
-  auto qType = cast<RankedTensorType>(op.getQ().getType());
-  auto kType = cast<RankedTensorType>(op.getK().getType());
-  Problem p;
-  p.batch = qType.getDimSize(0);
-  p.qHeads = qType.getDimSize(1);
-  p.seqQ = qType.getDimSize(2);
-  p.dim = qType.getDimSize(3);
-  p.kvHeads = kType.getDimSize(1);
-  p.seqKV = kType.getDimSize(2);
-  p.causal = op.getCausal();
-  p.window = op.getWindow();
-  p.hasLens = static_cast<bool>(op.getKvLens());
-  p.hasLse = static_cast<bool>(op.getLse());
-  p.scale = *op.getStaticScale();
-  p.element = qType.getElementType();
-  // Decode: few rows a KV head; smaller blocks waste fewer rows (measured on
-  // the H100: 0.197 ms instead of 0.222 for the GQA decode benchmark).
-  if (p.qHeads / p.kvHeads * p.seqQ <= 64) {
-    qBlock = 64;
-    warpRows = 16;
-  }
-
-  auto asBuffer = [](Type type) {
-    auto tensor = cast<RankedTensorType>(type);
-    return MemRefType::get(tensor.getShape(), tensor.getElementType());
+/// The body of the kernel that combines the partial results of the splits
+/// (arguments: partial out [S, B, Hq, Sq, Dv] and lse [S, B, Hq, Sq], out,
+/// lse when the op has it). A block per (batch, head, query) row, a thread
+/// per column: with m the largest partial lse (0 when all are -inf) and
+/// w_s = 2^((lse_s - m) log2 e), out = sum_s w_s O_s / sum_s w_s (zeros
+/// when the sum is 0) and lse = m + ln(sum_s w_s) (-inf then).
+void emitCombine(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
+                 const Problem &p, const Tiling &t) {
+  Block &entry = kernel.getBody().front();
+  Value partialOut = entry.getArgument(0), partialLse = entry.getArgument(1),
+        out = entry.getArgument(2);
+  Value lse = p.hasLse ? entry.getArgument(3) : Value();
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, value);
   };
-  SmallVector<Type> argTypes;
-  for (Value operand : op->getOperands())
-    argTypes.push_back(asBuffer(operand.getType()));
-  for (Type type : op->getResultTypes())
-    argTypes.push_back(asBuffer(type));
+  auto f32 = [&](double value) -> Value {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
+  };
+  Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value query = arith::RemUIOp::create(b, row, index(p.seqQ));
+  Value bh = arith::DivUIOp::create(b, row, index(p.seqQ));
+  Value head = arith::RemUIOp::create(b, bh, index(p.qHeads));
+  Value batch = arith::DivUIOp::create(b, bh, index(p.qHeads));
+  // A loop over the splits: body(split, accumulator) -> accumulator.
+  auto reduceSplits = [&](Value init,
+                          function_ref<Value(Value, Value)> body) -> Value {
+    auto loop = scf::ForOp::create(b, index(0), index(t.splits), index(1),
+                                   ValueRange{init});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    scf::YieldOp::create(
+        b, body(loop.getInductionVar(), loop.getRegionIterArgs()[0]));
+    return loop.getResult(0);
+  };
+  auto loadLse = [&](Value split) -> Value {
+    return memref::LoadOp::create(b, partialLse,
+                                  ValueRange{split, batch, head, query});
+  };
+  Value negInf = f32(-INFINITY);
+  Value max = reduceSplits(negInf, [&](Value split, Value acc) -> Value {
+    return arith::MaximumFOp::create(b, acc, loadLse(split));
+  });
+  Value none = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, max, negInf);
+  Value base = arith::SelectOp::create(b, none, f32(0.0), max);
+  auto weight = [&](Value split) -> Value {
+    return createExp2(b, arith::MulFOp::create(
+                             b, arith::SubFOp::create(b, loadLse(split), base),
+                             f32(M_LOG2E)));
+  };
+  Value sum = reduceSplits(f32(0.0), [&](Value split, Value acc) -> Value {
+    return arith::AddFOp::create(b, acc, weight(split));
+  });
+  Value seen =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, f32(0.0));
+  Value inverse = arith::SelectOp::create(
+      b, seen, arith::DivFOp::create(b, f32(1.0), sum), f32(0.0));
+  for (int64_t part = 0; part * kCombineThreads < p.valueDim; ++part) {
+    Value col = arith::AddIOp::create(b, tid, index(part * kCombineThreads));
+    OpBuilder::InsertionGuard guard(b);
+    if ((part + 1) * kCombineThreads > p.valueDim) {
+      auto ifCol =
+          scf::IfOp::create(b,
+                            arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                                  col, index(p.valueDim)),
+                            false);
+      b.setInsertionPointToStart(ifCol.thenBlock());
+    }
+    Value acc = reduceSplits(f32(0.0), [&](Value split, Value acc) -> Value {
+      Value value = memref::LoadOp::create(
+          b, partialOut, ValueRange{split, batch, head, query, col});
+      return math::FmaOp::create(b, weight(split), value, acc);
+    });
+    Value result = arith::MulFOp::create(b, acc, inverse);
+    if (result.getType() != p.element)
+      result = arith::TruncFOp::create(b, p.element, result);
+    memref::StoreOp::create(b, result, out,
+                            ValueRange{batch, head, query, col});
+  }
+  if (lse) {
+    auto ifFirst = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, index(0)),
+        false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifFirst.thenBlock());
+    Value value = arith::AddFOp::create(
+        b, base, arith::MulFOp::create(b, createLog2(b, sum), f32(M_LN2)));
+    memref::StoreOp::create(b, arith::SelectOp::create(b, seen, value, negInf),
+                            lse, ValueRange{batch, head, query});
+  }
+  gpu::ReturnOp::create(b);
+}
 
-  // The kernel.
-  ImplicitLocOpBuilder kb =
-      ImplicitLocOpBuilder::atBlockEnd(op.getLoc(), kernels.getBody());
-  MLIRContext *ctx = kb.getContext();
-  int64_t dynamicBytes =
-      getBytes(getSharedTileType(ctx, p.element, {qBlock, p.dim})) +
-      2 * getBytes(getSharedTileType(ctx, p.element, {2, kKeyBlock, p.dim}));
+MemRefType asBuffer(Type type) {
+  auto tensor = cast<RankedTensorType>(type);
+  return MemRefType::get(tensor.getShape(), tensor.getElementType());
+}
+
+/// A kernel `name` of `kernels` with arguments `argTypes`, `threads` threads
+/// and `grid` blocks; the builder is at the start of its body.
+gpu::GPUFuncOp createKernel(ImplicitLocOpBuilder &kb, StringRef name,
+                            TypeRange argTypes, int64_t threads,
+                            ArrayRef<int64_t> grid) {
   auto kernel =
       gpu::GPUFuncOp::create(kb, name, kb.getFunctionType(argTypes, {}));
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
-  int64_t threads = 32 * qBlock / warpRows;
-  int64_t gridX = llvm::divideCeil(p.qHeads / p.kvHeads * p.seqQ, qBlock),
-          gridY = p.batch * p.kvHeads;
   kernel.setKnownBlockSizeAttr(
       kb.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
-  kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
+  SmallVector<int32_t> grid32;
+  for (int64_t size : grid)
+    grid32.push_back(static_cast<int32_t>(size));
+  kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(grid32));
   kb.setInsertionPointToStart(&kernel.getBody().front());
-  KernelEmitter(kb, kernel, p, qBlock, warpRows).emit();
+  return kernel;
+}
 
-  // The launch.
-  ImplicitLocOpBuilder b(op.getLoc(), op);
+/// Replaces `op` (an attention or latent attention) by a launch of a new
+/// flash-attention kernel, and with split KV of the kernel that combines
+/// its partial results.
+void rewriteAttention(Operation *op, const Problem &p, const Tiling &t,
+                      gpu::GPUModuleOp kernels, StringRef name) {
+  MLIRContext *ctx = op->getContext();
+  Type f32 = Float32Type::get(ctx);
+  SmallVector<Type> resultTypes;
+  for (Type type : op->getResultTypes())
+    resultTypes.push_back(asBuffer(type));
+  // With split KV, the partial out and lse of every split.
+  SmallVector<Type> partialTypes;
+  if (t.splits > 1)
+    partialTypes = {
+        MemRefType::get({t.splits, p.batch, p.qHeads, p.seqQ, p.valueDim}, f32),
+        MemRefType::get({t.splits, p.batch, p.qHeads, p.seqQ}, f32)};
+  ArrayRef<Type> writes = t.splits > 1 ? partialTypes : resultTypes;
+
+  // The kernels.
+  SmallVector<Type> argTypes;
+  for (Value operand : op->getOperands())
+    argTypes.push_back(asBuffer(operand.getType()));
+  llvm::append_range(argTypes, writes);
+  ImplicitLocOpBuilder kb =
+      ImplicitLocOpBuilder::atBlockEnd(op->getLoc(), kernels.getBody());
+  int64_t gridX = llvm::divideCeil(p.getPackedRows(), t.qBlock),
+          gridY = p.batch * p.kvHeads;
+  gpu::GPUFuncOp kernel = createKernel(kb, name, argTypes, t.getThreads(),
+                                       {gridX, gridY, t.splits});
+  KernelEmitter(kb, kernel, p, t).emit();
+  gpu::GPUFuncOp combine;
+  int64_t combineRows = p.batch * p.qHeads * p.seqQ;
+  if (t.splits > 1) {
+    SmallVector<Type> combineTypes(partialTypes);
+    llvm::append_range(combineTypes, resultTypes);
+    kb.setInsertionPointToEnd(kernels.getBody());
+    combine = createKernel(kb, (name + "_combine").str(), combineTypes,
+                           kCombineThreads, {combineRows, 1, 1});
+    emitCombine(kb, combine, p, t);
+  }
+
+  // The launches.
+  ImplicitLocOpBuilder b(op->getLoc(), op);
   SmallVector<Value> args;
   for (Value operand : op->getOperands())
     args.push_back(createLaunchOperand(b, operand));
-  SmallVector<Value> results;
-  for (Type type : op->getResultTypes()) {
-    results.push_back(
-        memref::AllocOp::create(b, cast<MemRefType>(asBuffer(type))));
-    args.push_back(results.back());
+  SmallVector<Value> results, partials;
+  for (Type type : resultTypes)
+    results.push_back(memref::AllocOp::create(b, cast<MemRefType>(type)));
+  for (Type type : partialTypes)
+    partials.push_back(memref::AllocOp::create(b, cast<MemRefType>(type)));
+  llvm::append_range(args, t.splits > 1 ? partials : results);
+  createKernelLaunch(b, kernel, gridX, gridY, t.getThreads(),
+                     getSharedBytes(ctx, p, t), args, t.splits);
+  if (combine) {
+    SmallVector<Value> combineArgs(partials);
+    llvm::append_range(combineArgs, results);
+    createKernelLaunch(b, combine, combineRows, 1, kCombineThreads, 0,
+                       combineArgs);
   }
-  createKernelLaunch(b, kernel, gridX, gridY, threads, dynamicBytes, args);
   for (auto [result, buffer] : llvm::zip(op->getResults(), results))
     result.replaceAllUsesWith(bufferization::ToTensorOp::create(
         b, result.getType(), buffer, /*restrict=*/true, /*writable=*/true));
-  op.erase();
+  op->erase();
 }
 
 struct TesseraTensorCoreAttentionPass
@@ -761,18 +1100,50 @@ struct TesseraTensorCoreAttentionPass
           << static_cast<int64_t>(warpRows);
       return signalPassFailure();
     }
+    if (kvSplits < 0) {
+      emitError(module.getLoc(), "tessera-tensor-core-attention: 'kv-splits' "
+                                 "must be 0 (automatic) or positive, got ")
+          << static_cast<int64_t>(kvSplits);
+      return signalPassFailure();
+    }
     if (*capability < 80)
       return; // No cp.async and bf16 mma: the generic lowering stays.
-    SmallVector<AttentionOp> ops =
-        collectEligible<AttentionOp>(module, DEBUG_TYPE, whyNotEligible);
+    MLIRContext *ctx = &getContext();
+    int64_t sharedBytes = getMaxSharedBytes(*capability);
+    int64_t multiprocessors = getMultiprocessorCount(*capability);
+    auto tilingOf = [&](const Problem &p) {
+      return chooseTiling(ctx, p, qBlock, warpRows, kvSplits, sharedBytes,
+                          multiprocessors);
+    };
+    auto why = [&](auto op) -> std::string {
+      std::string reason = whyNotEligible(op);
+      if (reason.empty() && !tilingOf(getProblem(op)))
+        return "the tiles do not fit in shared memory";
+      return reason;
+    };
+    SmallVector<Operation *> ops;
+    for (AttentionOp op : collectEligible<AttentionOp>(
+             module, DEBUG_TYPE,
+             [&](AttentionOp op) -> std::string { return why(op); }))
+      ops.push_back(op);
+    for (LatentAttentionOp op : collectEligible<LatentAttentionOp>(
+             module, DEBUG_TYPE,
+             [&](LatentAttentionOp op) -> std::string { return why(op); }))
+      ops.push_back(op);
     if (ops.empty())
       return;
     gpu::GPUModuleOp kernels = getOrCreateKernelModule(module);
-    llvm::StringMap<unsigned> next; // Kernels named <function>_flash<N>.
-    for (AttentionOp op : ops)
-      rewriteAttention(op, kernels,
-                       getUniqueKernelName(kernels, op, "flash", next), qBlock,
-                       warpRows);
+    // Kernels named <function>_flash<N> and <function>_mla<N>.
+    llvm::StringMap<unsigned> nextFlash, nextMla;
+    for (Operation *op : ops) {
+      Problem p = isa<AttentionOp>(op)
+                      ? getProblem(cast<AttentionOp>(op))
+                      : getProblem(cast<LatentAttentionOp>(op));
+      std::string name =
+          p.latent ? getUniqueKernelName(kernels, op, "mla", nextMla)
+                   : getUniqueKernelName(kernels, op, "flash", nextFlash);
+      rewriteAttention(op, p, *tilingOf(p), kernels, name);
+    }
   }
 };
 

@@ -42,6 +42,19 @@ int64_t tensor_core::getMaxSharedBytes(unsigned capability) {
   }
 }
 
+int64_t tensor_core::getMultiprocessorCount(unsigned capability) {
+  switch (capability) {
+  case 80:
+    return 108;
+  case 90:
+    return 132;
+  case 100:
+    return 148;
+  default:
+    return 64;
+  }
+}
+
 FailureOr<unsigned> tensor_core::getCapabilityOrError(ModuleOp module,
                                                       StringRef pass,
                                                       StringRef chip) {
@@ -148,15 +161,30 @@ Value tensor_core::createMmaSync(ImplicitLocOpBuilder &b, Type element,
   return vector::FromElementsOp::create(b, VectorType::get({4}, f32), parts);
 }
 
+Value tensor_core::createExp2(ImplicitLocOpBuilder &b, Value x) {
+  return LLVM::CallIntrinsicOp::create(
+             b, b.getF32Type(), b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"),
+             ValueRange{x})
+      .getResult(0);
+}
+
+Value tensor_core::createLog2(ImplicitLocOpBuilder &b, Value x) {
+  return LLVM::CallIntrinsicOp::create(
+             b, b.getF32Type(), b.getStringAttr("llvm.nvvm.lg2.approx.f"),
+             ValueRange{x})
+      .getResult(0);
+}
+
 void tensor_core::createKernelLaunch(ImplicitLocOpBuilder &b,
                                      gpu::GPUFuncOp kernel, int64_t gridX,
                                      int64_t gridY, int64_t threads,
-                                     int64_t sharedBytes, ValueRange args) {
+                                     int64_t sharedBytes, ValueRange args,
+                                     int64_t gridZ) {
   auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, v);
   };
   gpu::LaunchFuncOp::create(
-      b, kernel, gpu::KernelDim3{index(gridX), index(gridY), index(1)},
+      b, kernel, gpu::KernelDim3{index(gridX), index(gridY), index(gridZ)},
       gpu::KernelDim3{index(threads), index(1), index(1)},
       /*dynamicSharedMemorySize=*/
       arith::ConstantIntOp::create(b, b.getI32Type(), sharedBytes), args);

@@ -35,6 +35,10 @@ unsigned getComputeCapability(StringRef chip);
 /// (static and dynamic), in bytes.
 int64_t getMaxSharedBytes(unsigned capability);
 
+/// The streaming multiprocessors of the usual data-center part of compute
+/// capability `capability` (A100, H100 SXM, B200), for heuristics.
+int64_t getMultiprocessorCount(unsigned capability);
+
 /// The compute capability of `chip`; an unknown chip is reported on
 /// `module` as an error of `pass`.
 FailureOr<unsigned> getCapabilityOrError(ModuleOp module, StringRef pass,
@@ -88,11 +92,17 @@ SmallVector<Value> getLdMatrixRows(ImplicitLocOpBuilder &b, Value fragment);
 Value createMmaSync(ImplicitLocOpBuilder &b, Type element, ArrayRef<Value> a,
                     ArrayRef<Value> bRegs, Value c);
 
-/// Launches `kernel` on gridX x gridY blocks of `threads` threads with
-/// `sharedBytes` of dynamic shared memory.
+/// 2^x and log2(x) of an f32 with the approximate PTX instructions
+/// (`ex2.approx.ftz`, `lg2.approx`).
+Value createExp2(ImplicitLocOpBuilder &b, Value x);
+Value createLog2(ImplicitLocOpBuilder &b, Value x);
+
+/// Launches `kernel` on gridX x gridY x gridZ blocks of `threads` threads
+/// with `sharedBytes` of dynamic shared memory.
 void createKernelLaunch(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
                         int64_t gridX, int64_t gridY, int64_t threads,
-                        int64_t sharedBytes, ValueRange args);
+                        int64_t sharedBytes, ValueRange args,
+                        int64_t gridZ = 1);
 
 /// The read-only buffer of `tensor` for a launch. A constant (a global after
 /// bufferization) is first copied: launch arguments are function arguments

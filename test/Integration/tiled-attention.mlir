@@ -734,3 +734,73 @@ func.func @mma_11_f16(%q: tensor<2x2x10x32xf16>, %k: tensor<2x1x179x32xf16>, %v:
       : (tensor<2x2x10x32xf16>, tensor<2x1x179x32xf16>, tensor<2x1x179x32xf16>) -> (tensor<2x2x10x32xf16>, tensor<2x2x10xf32>)
   return %o, %lse : tensor<2x2x10x32xf16>, tensor<2x2x10xf32>
 }
+
+// -----
+// case: mla_0_bf16 inputs: tensor<2x16x1x576xbf16> tensor<2x132x576xbf16> tensor<2xi32> outputs: 1
+
+func.func @mla_0_bf16(%q: tensor<2x16x1x576xbf16>, %kv: tensor<2x132x576xbf16>, %lens: tensor<2xi32>)
+    -> (tensor<2x16x1x512xbf16>) {
+  %o = tessera.latent_attention %q, %kv kv_lens %lens {latent_dim = 512 : i64}
+      : (tensor<2x16x1x576xbf16>, tensor<2x132x576xbf16>, tensor<2xi32>) -> (tensor<2x16x1x512xbf16>)
+  return %o : tensor<2x16x1x512xbf16>
+}
+
+// -----
+// case: mla_1_f16 inputs: tensor<1x128x1x576xf16> tensor<1x150x576xf16> outputs: 1
+
+func.func @mla_1_f16(%q: tensor<1x128x1x576xf16>, %kv: tensor<1x150x576xf16>)
+    -> (tensor<1x128x1x512xf16>) {
+  %o = tessera.latent_attention %q, %kv {latent_dim = 512 : i64}
+      : (tensor<1x128x1x576xf16>, tensor<1x150x576xf16>) -> (tensor<1x128x1x512xf16>)
+  return %o : tensor<1x128x1x512xf16>
+}
+
+// -----
+// case: mla_2_bf16 inputs: tensor<1x8x2x160xbf16> tensor<1x118x160xbf16> tensor<1xi32> outputs: 1
+
+func.func @mla_2_bf16(%q: tensor<1x8x2x160xbf16>, %kv: tensor<1x118x160xbf16>, %lens: tensor<1xi32>)
+    -> (tensor<1x8x2x128xbf16>) {
+  %o = tessera.latent_attention %q, %kv kv_lens %lens {latent_dim = 128 : i64, causal = true}
+      : (tensor<1x8x2x160xbf16>, tensor<1x118x160xbf16>, tensor<1xi32>) -> (tensor<1x8x2x128xbf16>)
+  return %o : tensor<1x8x2x128xbf16>
+}
+
+// -----
+// case: mla_3_f16 inputs: tensor<2x4x3x272xf16> tensor<2x179x272xf16> outputs: 1
+
+func.func @mla_3_f16(%q: tensor<2x4x3x272xf16>, %kv: tensor<2x179x272xf16>)
+    -> (tensor<2x4x3x256xf16>) {
+  %o = tessera.latent_attention %q, %kv {latent_dim = 256 : i64, causal = true}
+      : (tensor<2x4x3x272xf16>, tensor<2x179x272xf16>) -> (tensor<2x4x3x256xf16>)
+  return %o : tensor<2x4x3x256xf16>
+}
+
+// -----
+// case: mla_4_bf16 inputs: tensor<2x32x1x448xbf16> tensor<2x60x448xbf16> outputs: 1
+
+func.func @mla_4_bf16(%q: tensor<2x32x1x448xbf16>, %kv: tensor<2x60x448xbf16>)
+    -> (tensor<2x32x1x384xbf16>) {
+  %o = tessera.latent_attention %q, %kv {latent_dim = 384 : i64, scale = 0.07 : f32}
+      : (tensor<2x32x1x448xbf16>, tensor<2x60x448xbf16>) -> (tensor<2x32x1x384xbf16>)
+  return %o : tensor<2x32x1x384xbf16>
+}
+
+// -----
+// case: mla_5_f16 inputs: tensor<1x1x1x32xf16> tensor<1x211x32xf16> tensor<1xi32> outputs: 1
+
+func.func @mla_5_f16(%q: tensor<1x1x1x32xf16>, %kv: tensor<1x211x32xf16>, %lens: tensor<1xi32>)
+    -> (tensor<1x1x1x16xf16>) {
+  %o = tessera.latent_attention %q, %kv kv_lens %lens {latent_dim = 16 : i64}
+      : (tensor<1x1x1x32xf16>, tensor<1x211x32xf16>, tensor<1xi32>) -> (tensor<1x1x1x16xf16>)
+  return %o : tensor<1x1x1x16xf16>
+}
+
+// -----
+// case: mla_6_bf16 inputs: tensor<1x16x1x576xbf16> tensor<1x700x576xbf16> outputs: 1
+
+func.func @mla_6_bf16(%q: tensor<1x16x1x576xbf16>, %kv: tensor<1x700x576xbf16>)
+    -> (tensor<1x16x1x512xbf16>) {
+  %o = tessera.latent_attention %q, %kv {latent_dim = 512 : i64, causal = true}
+      : (tensor<1x16x1x576xbf16>, tensor<1x700x576xbf16>) -> (tensor<1x16x1x512xbf16>)
+  return %o : tensor<1x16x1x512xbf16>
+}

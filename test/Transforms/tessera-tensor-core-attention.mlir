@@ -1,7 +1,11 @@
-// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="q-block=64 warp-rows=16" | FileCheck %s
-// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention | FileCheck %s --check-prefix=DEFAULT
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="q-block=64 warp-rows=16 kv-splits=1" | FileCheck %s
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="kv-splits=1" | FileCheck %s --check-prefix=DEFAULT
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_75" | FileCheck %s --check-prefix=OLD
-// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="q-block=128 warp-rows=16" | FileCheck %s --check-prefix=WIDE
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="q-block=128 warp-rows=16 kv-splits=1" | FileCheck %s --check-prefix=WIDE
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention | FileCheck %s --check-prefixes=SPLIT,MLA
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_80" | FileCheck %s --check-prefix=MLA80
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_86" | FileCheck %s --check-prefix=MLA86
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="kv-splits=1" | FileCheck %s --check-prefix=MLA1
 
 // A bf16 GQA attention (8 query heads over 2 KV heads) with causal, window,
 // kv_lens and the lse becomes a launch of a flash kernel between to_buffer
@@ -195,20 +199,180 @@ func.func @f16(%q: tensor<1x1x10x16xf16>, %k: tensor<1x1x40x16xf16>,
 
 // -----
 
+// Split KV. A decode step of 8 query heads over 2 KV heads is 2 blocks of
+// (row block, batch, KV head), too few for the 132 multiprocessors of
+// sm_90 (the default chip): 16 blocks share each one's keys (one a key
+// block of 64, the most 1000 keys give), writing normalized f32 rows and
+// their natural lse to a workspace; a second kernel, a block per (batch,
+// head, query) row and a thread per column, combines them into out and
+// lse.
+// SPLIT-LABEL: func.func @split
+// SPLIT:       %[[O:.*]] = memref.alloc() : memref<1x8x1x64xbf16>
+// SPLIT:       %[[LSE:.*]] = memref.alloc() : memref<1x8x1xf32>
+// SPLIT:       %[[PO:.*]] = memref.alloc() : memref<16x1x8x1x64xf32>
+// SPLIT:       %[[PL:.*]] = memref.alloc() : memref<16x1x8x1xf32>
+// SPLIT:       gpu.launch_func @tessera_kernels::@split_flash0 blocks in (%c1{{.*}}, %c2{{.*}}, %c16{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c46080_i32 args({{.*}}, %[[PO]] : memref<16x1x8x1x64xf32>, %[[PL]] : memref<16x1x8x1xf32>)
+// SPLIT:       gpu.launch_func @tessera_kernels::@split_flash0_combine blocks in (%c8{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c0_i32 args(%[[PO]] : memref<16x1x8x1x64xf32>, %[[PL]] : memref<16x1x8x1xf32>, %[[O]] : memref<1x8x1x64xbf16>, %[[LSE]] : memref<1x8x1xf32>)
+// SPLIT:       bufferization.to_tensor %[[O]]
+// SPLIT:       bufferization.to_tensor %[[LSE]]
+// SPLIT:       gpu.func @split_flash0({{.*}}, %[[APO:.*]]: memref<16x1x8x1x64xf32>, %[[APL:.*]]: memref<16x1x8x1xf32>)
+// SPLIT-SAME:    known_grid_size = array<i32: 1, 2, 16>
+// Split z walks the z-th run of ceil(n / 16) of the block's n key blocks.
+// SPLIT:       %[[Z:.*]] = gpu.block_id z
+// SPLIT:       %[[N:.*]] = arith.subi %[[END:.*]], %[[BEGIN:.*]] : index
+// SPLIT:       %[[PER:.*]] = arith.ceildivsi %[[N]], %c16
+// SPLIT:       %[[SKIP:.*]] = arith.muli %[[Z]], %[[PER]]
+// SPLIT:       %[[FIRST:.*]] = arith.addi %[[BEGIN]], %[[SKIP]]
+// SPLIT:       %[[NEXT:.*]] = arith.addi %[[FIRST]], %[[PER]]
+// SPLIT:       %[[CUT:.*]] = arith.minsi %[[END]], %[[NEXT]]
+// SPLIT:       %[[LAST:.*]] = arith.maxsi %[[CUT]], %[[FIRST]]
+// SPLIT:       scf.for %{{.*}} = %[[FIRST]] to %[[LAST]]
+// SPLIT:       vector.store %{{.*}}, %[[APO]][%[[Z]], {{.*}}] : memref<16x1x8x1x64xf32>, vector<2xf32>
+// SPLIT:       memref.store %{{.*}}, %[[APL]][%[[Z]], {{.*}}] : memref<16x1x8x1xf32>
+// SPLIT:       gpu.return
+// The largest partial lse m (0 if all are -inf), the sum of the weights
+// 2^((lse - m) log2 e), then for each of the 64 columns (threads 64-127
+// idle) the weighted sum of the partial rows over the weights' sum, and
+// lse = m + ln(sum).
+// SPLIT:       gpu.func @split_flash0_combine(%[[CPO:.*]]: memref<16x1x8x1x64xf32>, %[[CPL:.*]]: memref<16x1x8x1xf32>, %[[CO:.*]]: memref<1x8x1x64xbf16>, %[[CL:.*]]: memref<1x8x1xf32>)
+// SPLIT-SAME:    known_block_size = array<i32: 128, 1, 1>, known_grid_size = array<i32: 8, 1, 1>
+// SPLIT:       %[[MAX:.*]] = scf.for %{{.*}} = %c0{{.*}} to %c16{{.*}} step
+// SPLIT:         memref.load %[[CPL]]
+// SPLIT:         arith.maximumf
+// SPLIT:       %[[NONE:.*]] = arith.cmpf oeq, %[[MAX]], %cst
+// SPLIT:       %[[BASE:.*]] = arith.select %[[NONE]], %{{.*}}, %[[MAX]]
+// SPLIT:       %[[SUM:.*]] = scf.for
+// SPLIT:         arith.subf %{{.*}}, %[[BASE]]
+// SPLIT:         llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// SPLIT:         arith.addf
+// SPLIT:       %[[COL:.*]] = arith.addi %thread_id_x, %c0
+// SPLIT:       %[[IN:.*]] = arith.cmpi ult, %[[COL]], %c64
+// SPLIT:       scf.if %[[IN]]
+// SPLIT:         scf.for
+// SPLIT:           memref.load %[[CPO]][{{.*}}, %[[COL]]]
+// SPLIT:           math.fma
+// SPLIT:         arith.truncf %{{.*}} : f32 to bf16
+// SPLIT:         memref.store %{{.*}}, %[[CO]][{{.*}}, %[[COL]]]
+// SPLIT:       llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"(%[[SUM]])
+// SPLIT:       memref.store %{{.*}}, %[[CL]]
+// SPLIT:       gpu.return
+func.func @split(%q: tensor<1x8x1x64xbf16>, %k: tensor<1x2x1000x64xbf16>,
+                 %v: tensor<1x2x1000x64xbf16>)
+    -> (tensor<1x8x1x64xbf16>, tensor<1x8x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v
+      : (tensor<1x8x1x64xbf16>, tensor<1x2x1000x64xbf16>,
+         tensor<1x2x1000x64xbf16>)
+      -> (tensor<1x8x1x64xbf16>, tensor<1x8x1xf32>)
+  return %o, %lse : tensor<1x8x1x64xbf16>, tensor<1x8x1xf32>
+}
+
+// -----
+
+// DeepSeek-V3's latent attention (128 heads, L = 512, R = 64) in a decode
+// step. The 128 (head, query) rows of a batch take 2 blocks of 64 rows; a
+// block has 4 row warps x 2 column groups (256 output columns each) = 256
+// threads; the 4 blocks of (row block, batch) split the keys 33 ways
+// (132 / 4). Shared memory: Q (64 x (576 + 8)) and 2 stages of 32 keys
+// (2 x 32 x (576 + 8)), one tile per key block for K and V (V is K's first
+// 512 columns): 149504 bytes.
+// MLA-LABEL: func.func @mla
+// MLA:       %[[Q:.*]] = bufferization.to_buffer %arg0
+// MLA:       %[[KV:.*]] = bufferization.to_buffer %arg1
+// MLA:       %[[L:.*]] = bufferization.to_buffer %arg2
+// MLA:       %[[O:.*]] = memref.alloc() : memref<2x128x1x512xbf16>
+// MLA:       %[[PO:.*]] = memref.alloc() : memref<33x2x128x1x512xf32>
+// MLA:       %[[PL:.*]] = memref.alloc() : memref<33x2x128x1xf32>
+// MLA:       gpu.launch_func @tessera_kernels::@mla_mla0 blocks in (%c2{{.*}}, %c2{{.*}}, %c33{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c149504_i32 args(%[[Q]] : memref<2x128x1x576xbf16>, %[[KV]] : memref<2x4096x576xbf16>, %[[L]] : memref<2xi32>, %[[PO]] : memref<33x2x128x1x512xf32>, %[[PL]] : memref<33x2x128x1xf32>)
+// MLA:       gpu.launch_func @tessera_kernels::@mla_mla0_combine blocks in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c0_i32 args(%[[PO]] : memref<33x2x128x1x512xf32>, %[[PL]] : memref<33x2x128x1xf32>, %[[O]] : memref<2x128x1x512xbf16>)
+// MLA-NOT:   tessera.latent_attention
+// MLA:       gpu.func @mla_mla0(%[[AQ:.*]]: memref<2x128x1x576xbf16>, %[[AKV:.*]]: memref<2x4096x576xbf16>, %[[AL:.*]]: memref<2xi32>, %[[APO:.*]]: memref<33x2x128x1x512xf32>, %[[APL:.*]]: memref<33x2x128x1xf32>)
+// MLA-SAME:    known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 2, 33>
+// MLA:       %[[TQ:.*]] = memref.view %{{.*}}[%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x584xbf16, #gpu.address_space<workgroup>>
+// MLA:       %[[TKV:.*]] = memref.view %{{.*}}[%c74752{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x32x584xbf16, #gpu.address_space<workgroup>>
+// MLA-NOT:   memref.view
+// The warp's row warp (warp % 4) and first output column ((warp / 4) 256).
+// MLA:       %[[WARP:.*]] = arith.divui %thread_id_x, %c32
+// MLA:       arith.remui %[[WARP]], %c4
+// MLA:       %[[GROUP:.*]] = arith.divui %[[WARP]], %c4
+// MLA:       %[[COL0:.*]] = arith.muli %[[GROUP]], %c256
+// MLA:       %[[BATCH:.*]] = arith.divui %block_id_y, %c1
+// Prologue: Q (18 chunks of 16 bytes a thread), the first key block (9
+// chunks a thread), a group each.
+// MLA-COUNT-18: nvgpu.device_async_copy %[[AQ]][%[[BATCH]], {{.*}}], %[[TQ]]
+// MLA-NEXT:  nvvm.cp.async.commit.group
+// MLA-COUNT-9: nvgpu.device_async_copy %[[AKV]][%[[BATCH]], {{.*}}], %[[TKV]][%c0
+// MLA:       nvvm.cp.async.commit.group
+// MLA-NOT:   nvgpu.ldmatrix
+// The loop carries 32 O fragments (16 rows x 256 columns), 2 maxes and 2
+// sums; it waits for the key block (and Q), then loads the next one into
+// the stage the previous one freed.
+// MLA:       scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32)
+// MLA:       nvvm.cp.async.wait.group 0
+// MLA-NEXT:  gpu.barrier
+// MLA-COUNT-9: nvgpu.device_async_copy %[[AKV]]
+// MLA:       nvvm.cp.async.commit.group
+// S = Q K^T over 576 columns: 36 k-steps x 4 fragments of 8 keys, Q and K
+// read from shared memory.
+// MLA:       nvgpu.ldmatrix %[[TQ]][{{.*}}] {numTiles = 4 : i32, transpose = false}
+// MLA:       nvgpu.ldmatrix %[[TKV]][{{.*}}] {numTiles = 4 : i32, transpose = false}
+// MLA-COUNT-144: nvvm.mma.sync
+// MLA:       scf.if
+// MLA:       llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// P.V: V is the same tile, read transposed: 2 k-steps x 32 fragments.
+// MLA-NOT:   nvvm.cp.async.wait.group
+// MLA:       nvgpu.ldmatrix %[[TKV]][{{.*}}] {numTiles = 4 : i32, transpose = true}
+// MLA-COUNT-64: nvvm.mma.sync
+// MLA-NOT:   nvvm.mma.sync
+// MLA:       scf.yield
+// MLA:       vector.store %{{.*}}, %[[APO]][%block_id_z, %[[BATCH]], {{.*}}] : memref<33x2x128x1x512xf32>, vector<2xf32>
+// The lse by the lane of the first column.
+// MLA:       %[[FIRST:.*]] = arith.addi %{{.*}}, %[[COL0]]
+// MLA:       arith.cmpi eq, %[[FIRST]], %c0
+// MLA:       memref.store %{{.*}}, %[[APL]][%block_id_z, %[[BATCH]], {{.*}}] : memref<33x2x128x1xf32>
+// MLA:       gpu.func @mla_mla0_combine
+// A100 (sm_80, 163 KiB of shared memory, 108 multiprocessors): 27 splits.
+// MLA80-LABEL: func.func @mla
+// MLA80:       gpu.launch_func @tessera_kernels::@mla_mla0 blocks in (%c2{{.*}}, %c2{{.*}}, %c27{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c149504_i32
+// sm_86 (99 KiB): the tiles do not fit; the generic lowering stays.
+// MLA86-LABEL: func.func @mla
+// MLA86:       tessera.latent_attention
+// MLA86-NOT:   gpu.launch_func
+// Without split KV: the kernel writes bf16 rows straight into out.
+// MLA1-LABEL: func.func @mla
+// MLA1:       %[[O:.*]] = memref.alloc() : memref<2x128x1x512xbf16>
+// MLA1:       gpu.launch_func @tessera_kernels::@mla_mla0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) {{.*}} args({{.*}}, %[[O]] : memref<2x128x1x512xbf16>)
+// MLA1-NOT:   gpu.launch_func
+// MLA1:       vector.store %{{.*}} : memref<2x128x1x512xbf16>, vector<2xbf16>
+func.func @mla(%q: tensor<2x128x1x576xbf16>, %kv: tensor<2x4096x576xbf16>,
+               %lens: tensor<2xi32>) -> tensor<2x128x1x512xbf16> {
+  %o = tessera.latent_attention %q, %kv kv_lens %lens
+      {latent_dim = 512 : i64, scale = 0.1352 : f32}
+      : (tensor<2x128x1x576xbf16>, tensor<2x4096x576xbf16>, tensor<2xi32>)
+      -> tensor<2x128x1x512xbf16>
+  return %o : tensor<2x128x1x512xbf16>
+}
+
+// -----
+
 // What the kernel does not take yet keeps the generic lowering: f32, a
 // bias, a softcap, D != Dv, D not a multiple of 16, D over 128, dynamic
 // shapes, a negative scale, more (batch, KV head) pairs than a grid's y
-// dimension holds.
+// dimension holds; latent attentions in f32, with a rope dimension that is
+// not a multiple of 16 (40 = 32 + 8) or with dynamic shapes.
 // CHECK-LABEL: func.func @not_eligible
 // CHECK-NOT:   gpu.launch_func
 // CHECK-COUNT-9: tessera.attention
+// CHECK-COUNT-3: tessera.latent_attention
 // CHECK-NOT:   gpu.module
 func.func @not_eligible(%qf: tensor<1x1x8x16xf32>, %kf: tensor<1x1x8x16xf32>,
                         %q: tensor<1x1x8x16xbf16>, %k: tensor<1x1x8x16xbf16>,
                         %bias: tensor<1x1x8x8xbf16>, %v32: tensor<1x1x8x32xbf16>,
                         %q8: tensor<1x1x8x8xbf16>, %q256: tensor<1x1x8x256xbf16>,
                         %qd: tensor<1x1x?x16xbf16>,
-                        %qw: tensor<65536x1x1x16xbf16>) {
+                        %qw: tensor<65536x1x1x16xbf16>,
+                        %lq32: tensor<1x4x1x48xf32>, %lkv32: tensor<1x8x48xf32>,
+                        %lq: tensor<1x4x1x40xbf16>, %lkv: tensor<1x8x40xbf16>,
+                        %lqd: tensor<1x4x1x48xbf16>, %lkvd: tensor<1x?x48xbf16>) {
   %0 = tessera.attention %qf, %kf, %kf
       : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
   %1 = tessera.attention %q, %k, %k bias %bias
@@ -227,5 +391,11 @@ func.func @not_eligible(%qf: tensor<1x1x8x16xf32>, %kf: tensor<1x1x8x16xf32>,
       : (tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>) -> tensor<1x1x8x16xbf16>
   %8 = tessera.attention %qw, %qw, %qw
       : (tensor<65536x1x1x16xbf16>, tensor<65536x1x1x16xbf16>, tensor<65536x1x1x16xbf16>) -> tensor<65536x1x1x16xbf16>
+  %9 = tessera.latent_attention %lq32, %lkv32 {latent_dim = 32 : i64}
+      : (tensor<1x4x1x48xf32>, tensor<1x8x48xf32>) -> tensor<1x4x1x32xf32>
+  %10 = tessera.latent_attention %lq, %lkv {latent_dim = 32 : i64}
+      : (tensor<1x4x1x40xbf16>, tensor<1x8x40xbf16>) -> tensor<1x4x1x32xbf16>
+  %11 = tessera.latent_attention %lqd, %lkvd {latent_dim = 32 : i64}
+      : (tensor<1x4x1x48xbf16>, tensor<1x?x48xbf16>) -> tensor<1x4x1x32xbf16>
   return
 }

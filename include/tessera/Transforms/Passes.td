@@ -551,13 +551,15 @@ def TesseraTensorCoreGroupedMatmul
 
 def TesseraTensorCoreAttention
     : Pass<"tessera-tensor-core-attention", "::mlir::ModuleOp"> {
-  let summary = "Attention of f16/bf16 operands as NVIDIA tensor-core flash "
-                "kernels";
+  let summary = "Attention and latent attention of f16/bf16 operands as "
+                "NVIDIA tensor-core flash kernels";
   let description = [{
     Replaces each `tessera.attention` with f16 or bf16 operands, static
     shapes, D = Dv a multiple of 16 up to 128, a positive scale and no bias
-    or softcap (causal, window, kv_lens, GQA and the lse are supported) by
-    a flash-attention kernel in `gpu.module @tessera_kernels` and its
+    or softcap (causal, window, kv_lens, GQA and the lse are supported), and
+    each `tessera.latent_attention` with f16 or bf16 operands, static shapes
+    and L and R multiples of 16 (causal and kv_lens supported), by a
+    flash-attention kernel in `gpu.module @tessera_kernels` and its
     `gpu.launch_func` between `bufferization.to_buffer` of the operands and
     `bufferization.to_tensor` of the results. Other attentions, and every one
     when `chip` is older than sm_80, keep the generic lowering.
@@ -576,6 +578,19 @@ def TesseraTensorCoreAttention
     the input type, are the A operand of P.V without passing through shared
     memory. Blocks that cut the band or the key range apply the mask; rows
     that see no key give zeros and an lse of -inf.
+
+    Latent attention (DeepSeek MLA) is one KV head for every query head:
+    blocks of up to 64 rows in warps of 16, the L output columns split
+    between warps in groups of at most 256 (each group computes its rows'
+    scores), key blocks of 32 in two stages (the generic lowering where
+    they do not fit, below sm_80's 163 KiB at L + R = 576), and one tile
+    per key block whose first L columns are V.
+
+    Split KV: when the blocks of (row block, batch, KV head) are fewer than
+    the chip's multiprocessors (a decode step), `kv-splits` blocks share
+    each one's key blocks (grid z) and write normalized f32 rows and their
+    lse to workspaces; a second kernel (`<kernel>_combine`) weighs them by
+    exp(lse - max lse) into out and lse.
 
     Example:
 
@@ -598,6 +613,11 @@ def TesseraTensorCoreAttention
            "Query rows per warp (16: Q's fragments stay in registers; 32: "
            "each K and V fragment read from shared memory feeds two row "
            "fragments)">,
+    Option<"kvSplits", "kv-splits", "int64_t", /*default=*/"0",
+           "Blocks that share the key blocks of a row block, their partial "
+           "results combined by a second kernel (0: enough to fill the "
+           "chip's multiprocessors when the row blocks do not; at most one "
+           "a key block)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

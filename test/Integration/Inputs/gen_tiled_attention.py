@@ -95,11 +95,12 @@ def attention_case(rng, name, *, dt="f32", b=None, hkv=None, ratio=None,
 
 
 def latent_case(rng, name, *, dt="f32", causal=False, kv_lens=False,
-                sq=None, scale=None, dynamic=False):
-    b, h = rng.choice([1, 2]), rng.choice([1, 4, 8])
+                sq=None, scale=None, dynamic=False, b=None, h=None, skv=None,
+                latent=None, rope=None):
+    b, h = b or rng.choice([1, 2]), h or rng.choice([1, 4, 8])
     sq = sq or rng.randint(1, 12)
-    skv = rng.randint(sq, 60)
-    latent, rope = rng.choice([16, 32]), rng.choice([8, 16])
+    skv = skv or rng.randint(sq, 60)
+    latent, rope = latent or rng.choice([16, 32]), rope or rng.choice([8, 16])
     args = [("q", [b, h, sq, latent + rope], dt),
             ("kv", [b, skv, latent + rope], dt)]
     operands = "%q, %kv"
@@ -288,10 +289,36 @@ def tensor_core_cases(rng):
     return out
 
 
+def latent_tensor_core_cases(rng):
+    """Latent attentions the GPU tensor-core kernel takes (f16/bf16, L and R
+    multiples of 16): DeepSeek's L = 512, R = 64 (two column groups of
+    warps), 128 heads (two row blocks), MTP steps (Sq 2-3, causal), a
+    latent of 384 (groups of 192 columns), a single head (one row of a
+    16-row block), and enough keys for the split-KV path to combine several
+    splits; the GPU suite runs these too."""
+    out = []
+    themes = [
+        dict(h=16, latent=512, rope=64, sq=1, kv_lens=True),
+        dict(b=1, h=128, latent=512, rope=64, sq=1, skv=150),
+        dict(h=8, latent=128, rope=32, sq=2, causal=True, kv_lens=True),
+        dict(h=4, latent=256, rope=16, sq=3, causal=True),
+        dict(h=32, latent=384, rope=64, sq=1, scale=0.07),
+        dict(h=1, latent=16, rope=16, sq=1, kv_lens=True),
+        dict(b=1, h=16, latent=512, rope=64, sq=1, skv=700, causal=True),
+    ]
+    for i, theme in enumerate(themes):
+        dt = ("bf16", "f16")[i % 2]
+        theme.setdefault("b", rng.choice([1, 2]))
+        theme.setdefault("skv", rng.randint(60, 400))
+        out.append(latent_case(rng, f"mla_{i}_{dt}", dt=dt, **theme))
+    return out
+
+
 def main():
     rng = random.Random(SEED)
     print(HEADER.format(seed=SEED))
-    text = cases(rng) + tensor_core_cases(random.Random(SEED + 2))
+    text = (cases(rng) + tensor_core_cases(random.Random(SEED + 2)) +
+            latent_tensor_core_cases(random.Random(SEED + 3)))
     print("\n".join(text), end="")
 
 
