@@ -78,6 +78,7 @@ static llvm::Expected<int64_t> getConstantDim(Value value, Operation *op) {
 static llvm::Error writeFunction(func::FuncOp func, raw_ostream &os) {
   os << "function " << func.getSymName() << "\n";
   llvm::DenseMap<Value, unsigned> buffers;
+  unsigned numBuffers = 0;
   unsigned inputs = 0, outputs = 0;
   for (BlockArgument argument : func.getArguments()) {
     auto type = dyn_cast<MemRefType>(argument.getType());
@@ -86,7 +87,7 @@ static llvm::Error writeFunction(func::FuncOp func, raw_ostream &os) {
       return makeError("argument #" + Twine(argument.getArgNumber()) + " of '" +
                        func.getSymName() +
                        "' has a type the GPU artifact cannot describe");
-    unsigned id = buffers.size();
+    unsigned id = numBuffers++;
     buffers[argument] = id;
     // buffer-results-to-out-params marks the out-parameters.
     bool isResult = static_cast<bool>(
@@ -104,10 +105,21 @@ static llvm::Error writeFunction(func::FuncOp func, raw_ostream &os) {
           getDTypeName(alloc.getType().getElementType()).empty())
         return makeError("the temporary " + describe(&op) +
                          " has a type the GPU artifact cannot describe");
-      unsigned id = buffers.size();
+      unsigned id = numBuffers++;
       buffers[alloc] = id;
       os << "buffer " << id << " temp " << getByteSize(alloc.getType()) << "\n";
       continue;
+    }
+    // A reshape of a buffer (the one expert of a MoE layer's shared experts)
+    // is its bytes: kernels take bare pointers, so launches name the source.
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(op)) {
+      auto it = buffers.find(op.getOperand(0));
+      if (it != buffers.end() && cast<MemRefType>(op.getResult(0).getType())
+                                     .getLayout()
+                                     .isIdentity()) {
+        buffers[op.getResult(0)] = it->second;
+        continue;
+      }
     }
     auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
     if (!launch)
