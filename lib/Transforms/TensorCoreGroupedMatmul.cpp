@@ -51,6 +51,12 @@
 // l holds A[l % 16][4 (l / 16) + i], B[4 (l / 16) + i][l % 16] and the
 // result D[4 (l / 16) + i][l % 16], i = 0..3.
 //
+// The SwiGLU epilogue (out [M, N/2] = silu(a[:, :N/2]) * a[:, N/2:]) is
+// fused: a tile's product columns alternate groups of W gate and W up
+// columns (W = 8, an mma/wgmma fragment's width, on NVIDIA; 16 on AMD), so
+// the lane that holds a gate element also holds its up element, in the next
+// fragment; the tile stores tileN / 2 output columns.
+//
 // Needs sm_80 or newer (cp.async, bf16 mma) or one of those AMD chips;
 // other chips keep the generic lowering (tessera-gather-grouped-matmul).
 // The stages are capped by the chip's shared memory.
@@ -68,6 +74,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -131,8 +138,10 @@ std::string whyNotEligible(GroupedMatmulOp op) {
   Type element = rows.getElementType();
   if (!isa<Float16Type, BFloat16Type>(element))
     return "operands are not f16 or bf16";
-  if (op.getGather() || op.getEpilogue() != Epilogue::none)
-    return "gather and epilogues are not fused yet";
+  if (op.getGather())
+    return "gather is not fused yet";
+  if (op.getEpilogue() == Epilogue::swiglu && weights.getDimSize(2) % 16 != 0)
+    return "the SwiGLU halves are not multiples of 8";
   if (rows.getDimSize(1) % kMmaTileK != 0)
     return "K is not a multiple of 32";
   if (weights.getDimSize(2) % kChunk != 0)
@@ -196,12 +205,13 @@ class KernelEmitter {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel, int64_t m,
                 int64_t k, int64_t n, int64_t experts, int64_t stages,
-                int64_t tileN, MatrixUnit unit)
+                int64_t tileN, MatrixUnit unit, bool swiglu)
       : b(b), m(m), k(k), n(n), experts(experts), stages(stages), tileN(tileN),
         fragsN(unit == MatrixUnit::Mfma ? tileN / kWavesN / 16
                                         : tileN / kWarpsN / 8),
         wgmma(unit == MatrixUnit::Wgmma), mfma(unit == MatrixUnit::Mfma),
-        tileK(wgmma ? kWgmmaTileK : kMmaTileK) {
+        swiglu(swiglu), tileK(wgmma ? kWgmmaTileK : kMmaTileK),
+        group(mfma ? 16 : 8), nOut(swiglu ? n / 2 : n) {
     Block &entry = kernel.getBody().front();
     x = entry.getArgument(0);
     w = entry.getArgument(1);
@@ -260,6 +270,13 @@ private:
   void emitWgmmaStore(Value expert, Value acc);
   void emitStorePair(Value id, Value r, Value c, Value v0, Value v1,
                      Value rowScale);
+  /// The weight column of the chunk at tile column `c` (clamped to the last
+  /// chunk of its matrix, or of its SwiGLU half).
+  Value getWeightColumn(Value c);
+  /// The output column of tile column `c` (with SwiGLU, of a gate column).
+  Value getOutputColumn(Value c);
+  /// silu(gate) * up in f32.
+  Value emitSwiGLU(Value gate, Value up);
   /// scale[m0 + r] (f32), or null without row scales.
   Value getRowScale(Value r);
   /// The tile position of the part-th chunk (8 elements) a thread copies:
@@ -279,8 +296,11 @@ private:
   /// Output columns per block, fragments (mma: 8 columns, MFMA: 16) per
   /// warp.
   int64_t tileN, fragsN;
-  bool wgmma, mfma;
+  bool wgmma, mfma, swiglu;
   int64_t tileK;
+  /// With SwiGLU: the width of the alternating gate and up column groups.
+  /// The output's columns (N, or N / 2 with SwiGLU).
+  int64_t group, nOut;
   Value x, w, offsets, scale, y, tileA, tileB, rowExpert, present;
   Type element, outElement;
   Value tid, lane, warpM, warpN, m0, n0;
@@ -469,17 +489,20 @@ void KernelEmitter::emitRowExperts() {
   gpu::BarrierOp::create(b);
 }
 
-/// Rows of the tile in no segment are zeros, 8 elements per store.
+/// Rows of the tile in no segment are zeros, 8 elements per store (over
+/// the tile's tileN / 2 output columns with SwiGLU).
 void KernelEmitter::emitZeroRows() {
-  int64_t chunksPerRow = tileN / kChunk;
+  int64_t outTileN = swiglu ? tileN / 2 : tileN;
+  int64_t chunksPerRow = outTileN / kChunk;
   auto vectorType = VectorType::get({kChunk}, outElement);
   forEachThread(kTileM * chunksPerRow, [&](Value chunk) {
     Value r = div(chunk, chunksPerRow);
-    Value col = add(n0, mul(rem(chunk, chunksPerRow), index(kChunk)));
+    Value col = add(swiglu ? div(n0, 2) : n0,
+                    mul(rem(chunk, chunksPerRow), index(kChunk)));
     Value expert = memref::LoadOp::create(b, rowExpert, r);
     Value store =
         arith::AndIOp::create(b, cmp(arith::CmpIPredicate::eq, expert, i32(-1)),
-                              cmp(arith::CmpIPredicate::ult, col, index(n)));
+                              cmp(arith::CmpIPredicate::ult, col, index(nOut)));
     auto ifStore = scf::IfOp::create(b, store, false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifStore.thenBlock());
@@ -506,10 +529,10 @@ void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
   }
   for (int64_t part = 0; part < getChunksB(); ++part) {
     auto [kr, nc] = getChunkB(part);
-    Value col = arith::MinUIOp::create(b, add(n0, nc), index(n - kChunk));
-    nvgpu::DeviceAsyncCopyOp::create(b, tileB, ValueRange{stage, kr, nc}, w,
-                                     ValueRange{expert, add(k0, kr), col},
-                                     bytes, Value(), b.getUnitAttr());
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, tileB, ValueRange{stage, kr, nc}, w,
+        ValueRange{expert, add(k0, kr), getWeightColumn(nc)}, bytes, Value(),
+        b.getUnitAttr());
   }
 }
 
@@ -552,8 +575,7 @@ void KernelEmitter::emitLoadSwizzledTiles(Value expert, Value stage, Value k0) {
     Value chunk = add(tid, index(part * kThreads));
     Value kr = div(chunk, chunksB);
     Value nc = rem(chunk, chunksB);
-    Value col = arith::MinUIOp::create(b, add(n0, mul(nc, index(kChunk))),
-                                       index(n - kChunk));
+    Value col = getWeightColumn(mul(nc, index(kChunk)));
     nvgpu::DeviceAsyncCopyOp::create(
         b, tileB,
         ValueRange{stage, div(nc, chunksPerBlock), kr,
@@ -656,14 +678,46 @@ Value KernelEmitter::getRowScale(Value r) {
       ValueRange{arith::MinUIOp::create(b, add(m0, r), index(m - 1))});
 }
 
-/// Stores output elements (r, c) and (r, c + 1) of the tile, times the row
-/// scale if any and rounded to the output type, when `held` (the row belongs
-/// to the expert) and the columns are inside the matrix.
+Value KernelEmitter::getWeightColumn(Value c) {
+  Value col = add(n0, c);
+  if (!swiglu)
+    return arith::MinUIOp::create(b, col, index(n - kChunk));
+  // Group g of the product columns is gate (even g) or up (odd g) group
+  // g / 2 of the output.
+  Value g = div(col, group);
+  Value outCol = add(mul(div(g, 2), index(group)), rem(col, group));
+  Value gate = arith::MinUIOp::create(b, outCol, index(nOut - kChunk));
+  Value up =
+      arith::MinUIOp::create(b, add(outCol, index(nOut)), index(n - kChunk));
+  return arith::SelectOp::create(
+      b, cmp(arith::CmpIPredicate::ne, rem(g, 2), index(0)), up, gate);
+}
+
+Value KernelEmitter::getOutputColumn(Value c) {
+  Value col = add(n0, c);
+  if (!swiglu)
+    return col;
+  return add(mul(div(col, 2 * group), index(group)), rem(col, group));
+}
+
+Value KernelEmitter::emitSwiGLU(Value gate, Value up) {
+  Value one = arith::ConstantOp::create(b, b.getF32FloatAttr(1.0f));
+  Value sigmoid = arith::DivFOp::create(
+      b, one,
+      arith::AddFOp::create(
+          b, one, math::ExpOp::create(b, arith::NegFOp::create(b, gate))));
+  return arith::MulFOp::create(b, arith::MulFOp::create(b, gate, sigmoid), up);
+}
+
+/// Stores output elements (r, c) and (r, c + 1) of the tile (c a tile
+/// column, with SwiGLU of a gate group), times the row scale if any and
+/// rounded to the output type, when `held` (the row belongs to the expert)
+/// and the columns are inside the matrix.
 void KernelEmitter::emitStorePair(Value held, Value r, Value c, Value v0,
                                   Value v1, Value rowScale) {
-  Value col = add(n0, c);
+  Value col = getOutputColumn(c);
   Value store = arith::AndIOp::create(
-      b, held, cmp(arith::CmpIPredicate::ult, col, index(n)));
+      b, held, cmp(arith::CmpIPredicate::ult, col, index(nOut)));
   auto ifStore = scf::IfOp::create(b, store, false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifStore.thenBlock());
@@ -692,13 +746,20 @@ void KernelEmitter::emitStore(Value expert, ValueRange acc) {
       Value held = cmp(arith::CmpIPredicate::eq,
                        memref::LoadOp::create(b, rowExpert, r), id);
       Value rowScale = getRowScale(r);
-      for (int64_t j = 0; j < fragsN; ++j) {
-        Value fragment = acc[i * fragsN + j];
+      // With SwiGLU, fragment j + 1 holds the up columns of gate
+      // fragment j.
+      for (int64_t j = 0; j < fragsN; j += swiglu ? 2 : 1) {
+        auto element = [&](int64_t frag, int64_t e) -> Value {
+          Value v = vector::ExtractOp::create(b, acc[i * fragsN + frag], e);
+          if (!swiglu)
+            return v;
+          return emitSwiGLU(
+              v, vector::ExtractOp::create(b, acc[i * fragsN + frag + 1], e));
+        };
         emitStorePair(
             held, r,
             add(mul(warpN, index(fragsN * 8)), add(index(j * 8), laneCol)),
-            vector::ExtractOp::create(b, fragment, half * 2),
-            vector::ExtractOp::create(b, fragment, half * 2 + 1), rowScale);
+            element(j, half * 2), element(j, half * 2 + 1), rowScale);
       }
     }
   }
@@ -717,11 +778,17 @@ void KernelEmitter::emitWgmmaStore(Value expert, Value acc) {
     Value held = cmp(arith::CmpIPredicate::eq,
                      memref::LoadOp::create(b, rowExpert, r), id);
     Value rowScale = getRowScale(r);
-    for (int64_t j = 0; j < tileN / 8; ++j) {
+    // With SwiGLU, group j + 1 holds the up columns of gate group j.
+    for (int64_t j = 0; j < tileN / 8; j += swiglu ? 2 : 1) {
+      auto element = [&](int64_t e) -> Value {
+        Value v = LLVM::ExtractValueOp::create(b, acc, e);
+        if (!swiglu)
+          return v;
+        return emitSwiGLU(v, LLVM::ExtractValueOp::create(b, acc, e + 4));
+      };
       int64_t e = 4 * j + 2 * half;
-      emitStorePair(held, r, add(index(j * 8), laneCol),
-                    LLVM::ExtractValueOp::create(b, acc, e),
-                    LLVM::ExtractValueOp::create(b, acc, e + 1), rowScale);
+      emitStorePair(held, r, add(index(j * 8), laneCol), element(e),
+                    element(e + 1), rowScale);
     }
   }
 }
@@ -830,9 +897,8 @@ SmallVector<Value> KernelEmitter::emitLoadToRegisters(Value expert, Value k0) {
   }
   for (int64_t part = 0; part < getChunksB(); ++part) {
     auto [kr, nc] = getChunkB(part);
-    Value col = arith::MinUIOp::create(b, add(n0, nc), index(n - kChunk));
     values.push_back(vector::LoadOp::create(
-        b, chunkType, w, ValueRange{expert, add(k0, kr), col}));
+        b, chunkType, w, ValueRange{expert, add(k0, kr), getWeightColumn(nc)}));
   }
   return values;
 }
@@ -904,15 +970,20 @@ void KernelEmitter::emitMfmaStore(Value expert, ValueRange acc) {
       Value held = cmp(arith::CmpIPredicate::eq,
                        memref::LoadOp::create(b, rowExpert, r), id);
       Value rowScale = getRowScale(r);
-      for (int64_t j = 0; j < fragsN; ++j) {
-        Value col = add(n0, add(mul(warpN, index(fragsN * 16)),
-                                add(index(j * 16), laneCol)));
+      // With SwiGLU, fragment j + 1 holds the up columns of gate
+      // fragment j.
+      for (int64_t j = 0; j < fragsN; j += swiglu ? 2 : 1) {
+        Value col = getOutputColumn(
+            add(mul(warpN, index(fragsN * 16)), add(index(j * 16), laneCol)));
         Value store = arith::AndIOp::create(
-            b, held, cmp(arith::CmpIPredicate::ult, col, index(n)));
+            b, held, cmp(arith::CmpIPredicate::ult, col, index(nOut)));
         auto ifStore = scf::IfOp::create(b, store, false);
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(ifStore.thenBlock());
         Value v = vector::ExtractOp::create(b, acc[i * fragsN + j], e);
+        if (swiglu)
+          v = emitSwiGLU(
+              v, vector::ExtractOp::create(b, acc[i * fragsN + j + 1], e));
         if (rowScale)
           v = arith::MulFOp::create(b, v, rowScale);
         memref::StoreOp::create(b, arith::TruncFOp::create(b, outElement, v), y,
@@ -1040,7 +1111,9 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(
       {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
   kb.setInsertionPointToStart(&kernel.getBody().front());
-  KernelEmitter(kb, kernel, m, k, n, experts, stages, tileN, unit).emit();
+  KernelEmitter(kb, kernel, m, k, n, experts, stages, tileN, unit,
+                op.getEpilogue() == Epilogue::swiglu)
+      .emit();
 
   // The launch.
   ImplicitLocOpBuilder b(op.getLoc(), op);

@@ -381,6 +381,19 @@ def moe_bf16_dynamic():
     return Case("moe_bf16_dynamic", ins, [out], tol=(2e-2, 2e-2))
 
 
+@case
+def moe_bf16_tensor_cores():
+    # Shapes the GPU's tensor-core grouped GEMMs take (K and N multiples of
+    # 64): the up projections with the fused SwiGLU, the down projections
+    # with the routing weights as row scales.
+    rng = np.random.default_rng(34)
+    ins = [bf16(a) for a in moe_inputs(rng, 40, 64, 64, 8, shared_f=64)]
+    x, gate, up, down, su, sd = ins
+    out = ref.moe(x, gate, up, down, shared_up=su, shared_down=sd, top_k=2,
+                  normalize=True)
+    return Case("moe_bf16_tensor_cores", ins, [out], tol=(2e-2, 2e-2))
+
+
 def compare(name, got, want, tol):
     atol, rtol = tol
     want = np.asarray(want)

@@ -7,6 +7,7 @@
 // RUN: %check %s %t moe_qwen_like_shared
 // RUN: %check %s %t moe_deepseek_like
 // RUN: %check %s %t moe_bf16_dynamic
+// RUN: %check %s %t moe_bf16_tensor_cores
 
 func.func @moe_mixtral_like(%x: tensor<12x32xf32>, %g: tensor<8x32xf32>, %u: tensor<8x32x48xf32>,
                             %d: tensor<8x24x32xf32>) -> tensor<12x32xf32> {
@@ -42,4 +43,13 @@ func.func @moe_bf16_dynamic(%x: tensor<?x16xbf16>, %g: tensor<4x16xbf16>, %u: te
       : (tensor<?x16xbf16>, tensor<4x16xbf16>, tensor<4x16x16xbf16>, tensor<4x8x16xbf16>)
       -> tensor<?x16xbf16>
   return %y : tensor<?x16xbf16>
+}
+
+func.func @moe_bf16_tensor_cores(%x: tensor<40x64xbf16>, %g: tensor<8x64xbf16>, %u: tensor<8x64x128xbf16>,
+                                 %d: tensor<8x64x64xbf16>, %su: tensor<64x128xbf16>, %sd: tensor<64x64xbf16>)
+    -> tensor<40x64xbf16> {
+  %y = tessera.moe %x, %g, %u, %d shared %su, %sd {top_k = 2 : i64, normalize = true}
+      : (tensor<40x64xbf16>, tensor<8x64xbf16>, tensor<8x64x128xbf16>, tensor<8x64x64xbf16>,
+         tensor<64x128xbf16>, tensor<64x64xbf16>) -> tensor<40x64xbf16>
+  return %y : tensor<40x64xbf16>
 }

@@ -1059,3 +1059,63 @@ func.func @mma_scaled_uncovered_3_f16(%rows: tensor<19x224xf16>, %w: tensor<5x22
       : (tensor<19x224xf16>, tensor<5x224x152xf16>, tensor<6xi32>, tensor<19xf32>) -> tensor<19x152xf16>
   return %y : tensor<19x152xf16>
 }
+
+// -----
+// case: mma_swiglu_ragged_0_bf16 inputs: tensor<134x192xbf16> tensor<1x192x288xbf16> outputs: 1
+
+func.func @mma_swiglu_ragged_0_bf16(%rows: tensor<134x192xbf16>, %w: tensor<1x192x288xbf16>) -> tensor<134x144xbf16> {
+  %offsets = arith.constant dense<[0, 134]> : tensor<2xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<134x192xbf16>, tensor<1x192x288xbf16>, tensor<2xi32>) -> tensor<134x144xbf16>
+  return %y : tensor<134x144xbf16>
+}
+
+// -----
+// case: mma_swiglu_ragged_1_f16 inputs: tensor<86x96xf16> tensor<3x96x208xf16> outputs: 1
+
+func.func @mma_swiglu_ragged_1_f16(%rows: tensor<86x96xf16>, %w: tensor<3x96x208xf16>) -> tensor<86x104xf16> {
+  %offsets = arith.constant dense<[0, 30, 34, 86]> : tensor<4xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<86x96xf16>, tensor<3x96x208xf16>, tensor<4xi32>) -> tensor<86x104xf16>
+  return %y : tensor<86x104xf16>
+}
+
+// -----
+// case: mma_swiglu_empty_2_bf16 inputs: tensor<83x256xbf16> tensor<2x256x32xbf16> outputs: 1
+
+func.func @mma_swiglu_empty_2_bf16(%rows: tensor<83x256xbf16>, %w: tensor<2x256x32xbf16>) -> tensor<83x16xbf16> {
+  %offsets = arith.constant dense<[0, 0, 83]> : tensor<3xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<83x256xbf16>, tensor<2x256x32xbf16>, tensor<3xi32>) -> tensor<83x16xbf16>
+  return %y : tensor<83x16xbf16>
+}
+
+// -----
+// case: mma_swiglu_uncovered_3_f16 inputs: tensor<300x128xf16> tensor<1x128x80xf16> outputs: 1
+
+func.func @mma_swiglu_uncovered_3_f16(%rows: tensor<300x128xf16>, %w: tensor<1x128x80xf16>) -> tensor<300x40xf16> {
+  %offsets = arith.constant dense<[91, 209]> : tensor<2xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<300x128xf16>, tensor<1x128x80xf16>, tensor<2xi32>) -> tensor<300x40xf16>
+  return %y : tensor<300x40xf16>
+}
+
+// -----
+// case: mma_swiglu_one_expert_4_bf16 inputs: tensor<28x256xbf16> tensor<1x256x272xbf16> outputs: 1
+
+func.func @mma_swiglu_one_expert_4_bf16(%rows: tensor<28x256xbf16>, %w: tensor<1x256x272xbf16>) -> tensor<28x136xbf16> {
+  %offsets = arith.constant dense<[0, 28]> : tensor<2xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<28x256xbf16>, tensor<1x256x272xbf16>, tensor<2xi32>) -> tensor<28x136xbf16>
+  return %y : tensor<28x136xbf16>
+}
+
+// -----
+// case: mma_swiglu_ragged_5_f16 inputs: tensor<18x32xf16> tensor<8x32x256xf16> tensor<18xf32> outputs: 1
+
+func.func @mma_swiglu_ragged_5_f16(%rows: tensor<18x32xf16>, %w: tensor<8x32x256xf16>, %s: tensor<18xf32>) -> tensor<18x128xf16> {
+  %offsets = arith.constant dense<[0, 4, 5, 7, 8, 8, 12, 16, 18]> : tensor<9xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets scale %s {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<18x32xf16>, tensor<8x32x256xf16>, tensor<9xi32>, tensor<18xf32>) -> tensor<18x128xf16>
+  return %y : tensor<18x128xf16>
+}

@@ -326,10 +326,90 @@ func.func @scaled(%x: tensor<40x32xbf16>, %w: tensor<2x32x16xbf16>, %o: tensor<3
 
 // -----
 
+// The SwiGLU epilogue (out [40, 24] = silu(a[:, :24]) * a[:, 24:]): the
+// tile's product columns alternate groups of 8 gate and 8 up weight
+// columns, so a lane's fragment j + 1 holds the up columns of its gate
+// fragment j. A weight chunk at product column c of group g = c / 8 comes
+// from output column (g / 2) 8 + c % 8 of the gate half (clamped to its
+// last chunk, 16) or, for odd g, of the up half (+ 24, clamped to 40).
+// The store writes silu(g) * u = g / (1 + exp(-g)) * u at output column
+// (c / 16) 8 + c % 8 when it is inside the 24 columns; rows in no segment
+// are zeros over the 24 columns too.
+// CHECK-LABEL: func.func @swiglu
+// CHECK:       %[[Y:.*]] = memref.alloc() : memref<40x24xbf16>
+// CHECK:       gpu.launch_func @tessera_kernels::@swiglu_mma0 blocks in (%c1{{.*}}, %c3{{.*}}, %c1{{.*}}) {{.*}} args({{.*}}, %[[Y]] : memref<40x24xbf16>)
+// CHECK:       gpu.func @swiglu_mma0(%{{.*}}: memref<40x64xbf16>, %[[W:.*]]: memref<2x64x48xbf16>, %{{.*}}: memref<3xi32>, %[[OUT:.*]]: memref<40x24xbf16>)
+// CHECK:       arith.cmpi ult, %[[ZCOL:.*]], %c24
+// CHECK:       vector.store %{{.*}}, %[[OUT]][%{{.*}}, %[[ZCOL]]] : memref<40x24xbf16>, vector<8xbf16>
+// CHECK:       %[[G:.*]] = arith.divui %[[COL:.*]], %c8
+// CHECK:       %[[HALF:.*]] = arith.divui %[[G]], %c2
+// CHECK:       %[[BASE:.*]] = arith.muli %[[HALF]], %c8
+// CHECK:       %[[IN:.*]] = arith.remui %[[COL]], %c8
+// CHECK-NEXT:  %[[OCOL:.*]] = arith.addi %[[BASE]], %[[IN]]
+// CHECK:       %[[GATE:.*]] = arith.minui %[[OCOL]], %c16
+// CHECK:       %[[UCOL:.*]] = arith.addi %[[OCOL]], %c24
+// CHECK:       %[[UP:.*]] = arith.minui %[[UCOL]], %c40
+// CHECK:       %[[ODD:.*]] = arith.remui %[[G]], %c2
+// CHECK:       %[[ISUP:.*]] = arith.cmpi ne, %[[ODD]], %c0
+// CHECK-NEXT:  %[[WCOL:.*]] = arith.select %[[ISUP]], %[[UP]], %[[GATE]]
+// CHECK-NEXT:  nvgpu.device_async_copy %[[W]][%{{.*}}, %{{.*}}, %[[WCOL]]]
+// CHECK:       %[[GV:.*]] = vector.extract %[[ACC:.*]]#0[0] : f32 from vector<4xf32>
+// CHECK-NEXT:  %[[UV:.*]] = vector.extract %[[ACC]]#1[0] : f32 from vector<4xf32>
+// CHECK:       %[[NEG:.*]] = arith.negf %[[GV]]
+// CHECK-NEXT:  %[[E:.*]] = math.exp %[[NEG]]
+// CHECK-NEXT:  %[[DEN:.*]] = arith.addf %{{.*}}, %[[E]]
+// CHECK-NEXT:  %[[SIG:.*]] = arith.divf %{{.*}}, %[[DEN]]
+// CHECK-NEXT:  %[[SILU:.*]] = arith.mulf %[[GV]], %[[SIG]]
+// CHECK-NEXT:  %[[V0:.*]] = arith.mulf %[[SILU]], %[[UV]]
+// CHECK:       %[[PG:.*]] = arith.divui %[[PCOL:.*]], %c16
+// CHECK:       %[[PB:.*]] = arith.muli %[[PG]], %c8
+// CHECK:       %[[PI:.*]] = arith.remui %[[PCOL]], %c8
+// CHECK-NEXT:  %[[SCOL:.*]] = arith.addi %[[PB]], %[[PI]]
+// CHECK:       arith.cmpi ult, %[[SCOL]], %c24
+// CHECK:       vector.from_elements %[[V0]], %{{.*}} : vector<2xf32>
+// CHECK:       vector.store %{{.*}}, %[[OUT]][%{{.*}}, %[[SCOL]]] : memref<40x24xbf16>, vector<2xbf16>
+// 4 row fragments x 2 gate fragments x 2 halves x 2 elements a lane: 30
+// after the first pair.
+// CHECK-COUNT-30: math.exp
+// CHECK-NOT:   math.exp
+// wgmma: group j + 1 of the accumulators (elements 4 (j + 1) + ..) holds
+// the up columns of gate group j; 16 gate groups of 256 product columns.
+// WGMMA-LABEL: func.func @swiglu
+// WGMMA:       gpu.func @swiglu_mma0
+// WGMMA:       nvvm.wgmma.mma_async
+// WGMMA:       %[[GV:.*]] = llvm.extractvalue %[[ACC:.*]][0] : !llvm.struct
+// WGMMA-NEXT:  %[[UV:.*]] = llvm.extractvalue %[[ACC]][4] : !llvm.struct
+// WGMMA:       %[[E:.*]] = math.exp
+// WGMMA:       %[[SILU:.*]] = arith.mulf %[[GV]], %{{.*}}
+// WGMMA-NEXT:  arith.mulf %[[SILU]], %[[UV]]
+// WGMMA-COUNT-63: math.exp
+// WGMMA-NOT:   math.exp
+// On AMD, groups of 16 columns (an MFMA fragment's width); scalar stores.
+// MFMA-LABEL:  func.func @swiglu
+// MFMA:        gpu.func @swiglu_mma0
+// MFMA:        %[[ISUP:.*]] = arith.cmpi ne, %{{.*}}, %c0{{.*}} : index
+// MFMA-NEXT:   arith.select %[[ISUP]]
+// MFMA-NEXT:   vector.load %{{.*}} : memref<2x64x48xbf16>, vector<8xbf16>
+// MFMA:        %[[PG:.*]] = arith.divui %{{.*}}, %c32
+// MFMA:        arith.muli %[[PG]], %c16
+// MFMA:        %[[GV:.*]] = vector.extract %[[ACC:.*]]#0[0] : f32 from vector<4xf32>
+// MFMA-NEXT:   %[[UV:.*]] = vector.extract %[[ACC]]#1[0] : f32 from vector<4xf32>
+// MFMA:        math.exp
+// MFMA:        %[[SILU:.*]] = arith.mulf %[[GV]], %{{.*}}
+// MFMA-NEXT:   %[[V:.*]] = arith.mulf %[[SILU]], %[[UV]]
+// MFMA-NEXT:   arith.truncf %[[V]] : f32 to bf16
+// MFMA:        memref.store %{{.*}} : memref<40x24xbf16>
+func.func @swiglu(%x: tensor<40x64xbf16>, %w: tensor<2x64x48xbf16>, %o: tensor<3xi32>) -> tensor<40x24xbf16> {
+  %y = tessera.grouped_matmul %x, %w, %o {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<40x64xbf16>, tensor<2x64x48xbf16>, tensor<3xi32>) -> tensor<40x24xbf16>
+  return %y : tensor<40x24xbf16>
+}
+
+// -----
+
 // What the kernel does not take yet keeps the generic lowering: f32
-// operands, an epilogue, gather (with or without scale), K not a multiple
-// of 32, N not a
-// multiple of 8, dynamic shapes, more than 65535 row tiles, expert tables
+// operands, SwiGLU halves that are not multiples of 8 (N = 24), gather
+// (with or without scale), K not a multiple of 32, N not a multiple of 8, dynamic shapes, more than 65535 row tiles, expert tables
 // that leave no room for two stages in shared memory.
 // CHECK-LABEL: func.func @not_eligible
 // CHECK-NOT:   gpu.launch_func
@@ -341,7 +421,7 @@ func.func @scaled(%x: tensor<40x32xbf16>, %w: tensor<2x32x16xbf16>, %o: tensor<3
 // MFMA-NOT:    gpu.module
 func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
                         %x: tensor<16x32xbf16>, %w: tensor<2x32x16xbf16>,
-                        %o: tensor<3xi32>,
+                        %w24: tensor<2x32x24xbf16>, %o: tensor<3xi32>,
                         %g: tensor<16xi32>, %s: tensor<16xf32>,
                         %x48: tensor<16x48xbf16>, %w48: tensor<2x48x8xbf16>,
                         %w12: tensor<2x32x12xbf16>, %xd: tensor<?x32xbf16>,
@@ -349,8 +429,8 @@ func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
                         %wx: tensor<30000x32x8xbf16>, %ox: tensor<30001xi32>) {
   %0 = tessera.grouped_matmul %xf, %wf, %o
       : (tensor<16x32xf32>, tensor<2x32x8xf32>, tensor<3xi32>) -> tensor<16x8xf32>
-  %2 = tessera.grouped_matmul %x, %w, %o {epilogue = #tessera.epilogue<swiglu>}
-      : (tensor<16x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>) -> tensor<16x8xbf16>
+  %2 = tessera.grouped_matmul %x, %w24, %o {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<16x32xbf16>, tensor<2x32x24xbf16>, tensor<3xi32>) -> tensor<16x12xbf16>
   %3 = tessera.grouped_matmul %x, %w, %o gather %g scale %s
       : (tensor<16x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>, tensor<16xi32>, tensor<16xf32>) -> tensor<16x16xbf16>
   %4 = tessera.grouped_matmul %x48, %w48, %o

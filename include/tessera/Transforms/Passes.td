@@ -465,8 +465,9 @@ def TesseraTensorCoreGroupedMatmul
                 "(NVIDIA tensor cores, AMD MFMA)";
   let description = [{
     Replaces each `tessera.grouped_matmul` with f16 or bf16 operands, static
-    shapes, K a multiple of 32 and N a multiple of 8, with or without row
-    scales (no gather or epilogue yet) by a kernel in `gpu.module @tessera_kernels` and its
+    shapes, K a multiple of 32 and N a multiple of 8 (16 with the SwiGLU
+    epilogue), with or without row scales (no gather yet) by a kernel in
+    `gpu.module @tessera_kernels` and its
     `gpu.launch_func` between `bufferization.to_buffer` of the operands and
     a `bufferization.to_tensor` of the result, so the rest of the GPU
     pipeline bufferizes around it. Other grouped GEMMs, and every one when
@@ -485,6 +486,12 @@ def TesseraTensorCoreGroupedMatmul
     loads fragments with `ldmatrix` (transposed for the K-major weights)
     and accumulates `mma.sync.m16n8k16` products in f32, then stores that
     expert's rows rounded to the output type.
+
+    The SwiGLU epilogue is fused: a tile's product columns alternate groups
+    of 8 gate and 8 up columns of the weights (16 on AMD, the MFMA
+    fragment's width), so the lane holding a gate element holds its up
+    element in the next fragment, and the tile stores `silu(gate) * up` for
+    `tile-n` / 2 output columns.
 
     For `chip=sm_90a` and K a multiple of 64 the kernel uses the Hopper
     warpgroup MMA instead: each of the two warpgroups of a block owns 64
@@ -540,6 +547,7 @@ def TesseraTensorCoreGroupedMatmul
     "::mlir::gpu::GPUDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::NVVM::NVVMDialect",
     "::mlir::nvgpu::NVGPUDialect",

@@ -278,6 +278,21 @@ def main():
         offsets = offsets_for(rng, theme, m, e)
         chunks.append(chunk(f"mma_scaled_{theme}_{i}_{dt}", m, k, n, e,
                             offsets, dt, False, scaled=True))
+    # The SwiGLU epilogue (the up projection of a MoE layer), which the
+    # tensor-core kernels fuse: N a multiple of 16, over one and several
+    # column tiles, K a multiple of 64 (wgmma on sm_90a) and of 32 only.
+    rng = random.Random(SEED + 5)
+    themes = ["ragged", "ragged", "empty", "uncovered", "one_expert",
+              "ragged"]
+    for i, theme in enumerate(themes):
+        e = rng.randint(1, 9)
+        m = rng.randint(1, 300)
+        k = (64 if i % 2 == 0 else 32) * rng.randint(1, 4)
+        n = 16 * rng.randint(1, 24)
+        dt = ["bf16", "f16"][i % 2]
+        offsets = offsets_for(rng, theme, m, e)
+        chunks.append(chunk(f"mma_swiglu_{theme}_{i}_{dt}", m, k, n, e,
+                            offsets, dt, True, scaled=(i == 5)))
     print(HEADER.format(seed=SEED) + "\n" + "\n".join(chunks), end="")
 
 
