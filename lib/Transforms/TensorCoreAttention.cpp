@@ -5,11 +5,12 @@
 //===----------------------------------------------------------------------===//
 //
 // Replaces an eligible `tessera.attention` (f16 or bf16, static shapes, head
-// dimensions of at most 128) or `tessera.latent_attention` (f16 or bf16,
-// static shapes, L and R multiples of 16) by a flash-attention kernel of
-// `gpu.module @tessera_kernels` that runs on the tensor cores, and its launch
-// between `bufferization.to_buffer` of the operands and
-// `bufferization.to_tensor` of the results (as
+// dimensions D and Dv multiples of 16 of at most 128; a bias and a softcap
+// turn the scores into softcap(scale q k + bias) before the mask) or
+// `tessera.latent_attention` (f16 or bf16, static shapes, L and R multiples of
+// 16) by a flash-attention kernel of `gpu.module @tessera_kernels` that runs on
+// the tensor cores, and its launch between `bufferization.to_buffer` of the
+// operands and `bufferization.to_tensor` of the results (as
 // tessera-tensor-core-grouped-matmul).
 //
 // The kernel. The rows of a (batch, KV head) are the (query head, query)
@@ -51,8 +52,8 @@
 // sum_s w_s with w_s = exp(lse_s - max lse), lse = max + log(sum w).
 //
 // A row that sees no key gives zeros and an lse of -inf, as the reference.
-// Needs sm_80 or newer; other chips, and other attentions (bias, softcap,
-// f32, dynamic shapes, D != Dv), keep the generic lowering.
+// Needs sm_80 or newer; other chips, and other attentions (f32, dynamic
+// shapes), keep the generic lowering.
 //
 //===----------------------------------------------------------------------===//
 
@@ -109,6 +110,10 @@ struct Problem {
   bool causal, hasLens, hasLse;
   int64_t window;
   double scale;
+  /// An additive bias [B or 1, Hq or 1, Sq, Skv] and a softcap (0: none):
+  /// the scores become softcap(scale q k + bias) before the mask.
+  bool hasBias;
+  double softcap;
   Type element;
 
   /// Rows of a KV head: its query heads x Sq.
@@ -142,11 +147,9 @@ std::string whyNotEligible(AttentionOp op) {
     return "dynamic shapes";
   if (!isa<Float16Type, BFloat16Type>(q.getElementType()))
     return "operands are not f16 or bf16";
-  if (op.getBias() || op.getSoftcap().convertToFloat() != 0.0f)
-    return "bias and softcap are not supported yet";
   int64_t d = q.getDimSize(3), dv = v.getDimSize(3);
-  if (d != dv || d % 16 != 0 || d > 128)
-    return "head dimensions are not equal multiples of 16 up to 128";
+  if (d % 16 != 0 || d > 128 || dv % 16 != 0 || dv > 128)
+    return "head dimensions are not multiples of 16 up to 128";
   if (q.getNumElements() == 0 || k.getNumElements() == 0)
     return "empty operands";
   // One block row per (batch, KV head): the grid's y dimension.
@@ -203,6 +206,8 @@ Problem getProblem(AttentionOp op) {
   p.latent = false;
   p.window = op.getWindow();
   p.hasLse = static_cast<bool>(op.getLse());
+  p.hasBias = static_cast<bool>(op.getBias());
+  p.softcap = op.getSoftcap().convertToFloat();
   return p;
 }
 
@@ -214,6 +219,8 @@ Problem getProblem(LatentAttentionOp op) {
   p.latent = true;
   p.window = 0;
   p.hasLse = false;
+  p.hasBias = false;
+  p.softcap = 0.0;
   return p;
 }
 
@@ -293,6 +300,8 @@ public:
     q = entry.getArgument(next++);
     k = entry.getArgument(next++);
     v = p.latent ? k : entry.getArgument(next++);
+    if (p.hasBias)
+      bias = entry.getArgument(next++);
     if (p.hasLens)
       lens = entry.getArgument(next++);
     out = entry.getArgument(next++);
@@ -343,6 +352,11 @@ private:
   SmallVector<Value> getQFragment(int64_t mi, int64_t kk);
   SmallVector<Value> emitScores(Value stage);
   SmallVector<Value> emitMask(ValueRange scores, Value keyBlock, int64_t mi);
+  /// Whether the scores are transformed (bias, softcap) before the mask:
+  /// then they reach the softmax already scaled, in base 2.
+  bool transformsScores() const { return p.hasBias || p.softcap != 0.0; }
+  /// softcap(scale s + bias) log2(e) for every score of key block `block`.
+  SmallVector<Value> emitScoreTransform(ArrayRef<Value> scores, Value block);
   /// The scores of every row fragment, masked when `block` needs it.
   SmallVector<Value> emitMaskIfNeeded(ArrayRef<Value> scores, Value block);
   SmallVector<Value> emitOnlineSoftmax(ValueRange scores, ValueRange o,
@@ -365,7 +379,7 @@ private:
   int64_t rowFrags, keyFrags, valueCols;
   /// Out and lse are the partial results (f32) of the split when there are
   /// several.
-  Value q, k, v, lens, out, lse;
+  Value q, k, v, bias, lens, out, lse;
   Value tileQ, tileK, tileV;
   Value tid, lane, warp, batch, kvHead, split;
   /// The warp's row warp and its first output column.
@@ -542,6 +556,58 @@ SmallVector<Value> KernelEmitter::emitMask(ValueRange scores, Value keyBlock,
   return masked;
 }
 
+/// Fragment element (half, e) of fragment j of row fragment mi is row
+/// lane/4 + 8 half, key 8j + 2(lane%4) + e (as in emitMask); a bias element
+/// is read per score, the row clamped to the last packed row and the key to
+/// the last key (what lies past them is never stored or is masked).
+SmallVector<Value> KernelEmitter::emitScoreTransform(ArrayRef<Value> scores,
+                                                     Value block) {
+  Type f32Type = b.getF32Type();
+  auto biasType = bias ? cast<MemRefType>(bias.getType()) : MemRefType();
+  Value scale = f32(p.scale), log2e = f32(M_LOG2E);
+  Value key0 = add(mul(block, index(t.keyBlock)), mul(rem(lane, 4), index(2)));
+  SmallVector<Value> result;
+  for (int64_t mi = 0; mi < rowFrags; ++mi) {
+    Value row0 = add(r0, add(getFragmentRow(mi), div(lane, 4)));
+    for (int64_t j = 0; j < keyFrags; ++j) {
+      Value frag = scores[mi * keyFrags + j];
+      SmallVector<Value> elements;
+      for (int64_t half = 0; half < 2; ++half) {
+        Value biasHead, biasQuery;
+        if (bias) {
+          auto [head, query] = getHeadAndQuery(
+              minSI(add(row0, index(8 * half)), index(p.getPackedRows() - 1)));
+          biasHead = biasType.getDimSize(1) == 1 ? index(0) : head;
+          biasQuery = query;
+        }
+        for (int64_t e = 0; e < 2; ++e) {
+          Value v = arith::MulFOp::create(
+              b, vector::ExtractOp::create(b, frag, 2 * half + e), scale);
+          if (bias) {
+            Value key = minSI(add(key0, index(8 * j + e)), index(p.seqKV - 1));
+            Value biasBatch = biasType.getDimSize(0) == 1 ? index(0) : batch;
+            Value term = memref::LoadOp::create(
+                b, bias, ValueRange{biasBatch, biasHead, biasQuery, key});
+            if (term.getType() != f32Type)
+              term = arith::ExtFOp::create(b, f32Type, term);
+            v = arith::AddFOp::create(b, v, term);
+          }
+          if (p.softcap != 0.0)
+            v = arith::MulFOp::create(
+                b,
+                math::TanhOp::create(
+                    b, arith::MulFOp::create(b, v, f32(1.0 / p.softcap))),
+                f32(p.softcap));
+          elements.push_back(arith::MulFOp::create(b, v, log2e));
+        }
+      }
+      result.push_back(vector::FromElementsOp::create(
+          b, VectorType::get({4}, f32Type), elements));
+    }
+  }
+  return result;
+}
+
 /// Only blocks that cut the key range or the band are masked.
 SmallVector<Value> KernelEmitter::emitMaskIfNeeded(ArrayRef<Value> scores,
                                                    Value block) {
@@ -587,7 +653,7 @@ KernelEmitter::emitOnlineSoftmax(ValueRange scores, ValueRange o,
                                  ValueRange maxes, ValueRange sums,
                                  SmallVector<Value> &probabilities) {
   Type f32Type = b.getF32Type();
-  Value scaleLog2 = f32(p.scale * M_LOG2E);
+  Value scaleLog2 = f32(transformsScores() ? 1.0 : p.scale * M_LOG2E);
   Value negInf = f32(-INFINITY);
   SmallVector<SmallVector<Value>> pValues(keyFrags, SmallVector<Value>(4));
   SmallVector<Value> newMaxes, newSums, alphas;
@@ -877,7 +943,10 @@ void KernelEmitter::emit() {
       NVVM::CpAsyncWaitGroupOp::create(b, 1);
       gpu::BarrierOp::create(b);
       emitLoadKeys(tileK, k, p.dim, nextStage, nextBlock);
-      carried = emitSoftmaxStep(emitMaskIfNeeded(emitScores(stage), block),
+      SmallVector<Value> scores = emitScores(stage);
+      if (transformsScores())
+        scores = emitScoreTransform(scores, block);
+      carried = emitSoftmaxStep(emitMaskIfNeeded(scores, block),
                                 loop.getRegionIterArgs(), probabilities);
       // V of this block is in; the other stage is free (its P.V is done).
       NVVM::CpAsyncWaitGroupOp::create(b, 1);

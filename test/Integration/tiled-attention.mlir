@@ -804,3 +804,63 @@ func.func @mla_6_bf16(%q: tensor<1x16x1x576xbf16>, %kv: tensor<1x700x576xbf16>)
       : (tensor<1x16x1x576xbf16>, tensor<1x700x576xbf16>) -> (tensor<1x16x1x512xbf16>)
   return %o : tensor<1x16x1x512xbf16>
 }
+
+// -----
+// case: mma_bias_0_bf16 inputs: tensor<1x1x108x64xbf16> tensor<1x1x108x64xbf16> tensor<1x1x108x64xbf16> tensor<1x1x108x108xbf16> outputs: 2
+
+func.func @mma_bias_0_bf16(%q: tensor<1x1x108x64xbf16>, %k: tensor<1x1x108x64xbf16>, %v: tensor<1x1x108x64xbf16>, %bias: tensor<1x1x108x108xbf16>)
+    -> (tensor<1x1x108x64xbf16>, tensor<1x1x108xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v bias %bias {causal = true}
+      : (tensor<1x1x108x64xbf16>, tensor<1x1x108x64xbf16>, tensor<1x1x108x64xbf16>, tensor<1x1x108x108xbf16>) -> (tensor<1x1x108x64xbf16>, tensor<1x1x108xf32>)
+  return %o, %lse : tensor<1x1x108x64xbf16>, tensor<1x1x108xf32>
+}
+
+// -----
+// case: mma_bias_1_f16 inputs: tensor<2x1x98x32xf16> tensor<2x1x131x32xf16> tensor<2x1x131x32xf16> tensor<2x1x98x131xf16> tensor<2xi32> outputs: 1
+
+func.func @mma_bias_1_f16(%q: tensor<2x1x98x32xf16>, %k: tensor<2x1x131x32xf16>, %v: tensor<2x1x131x32xf16>, %bias: tensor<2x1x98x131xf16>, %lens: tensor<2xi32>)
+    -> (tensor<2x1x98x32xf16>) {
+  %o = tessera.attention %q, %k, %v bias %bias kv_lens %lens
+      : (tensor<2x1x98x32xf16>, tensor<2x1x131x32xf16>, tensor<2x1x131x32xf16>, tensor<2x1x98x131xf16>, tensor<2xi32>) -> (tensor<2x1x98x32xf16>)
+  return %o : tensor<2x1x98x32xf16>
+}
+
+// -----
+// case: mma_bias_2_bf16 inputs: tensor<2x2x116x128xbf16> tensor<2x1x124x128xbf16> tensor<2x1x124x128xbf16> outputs: 2
+
+func.func @mma_bias_2_bf16(%q: tensor<2x2x116x128xbf16>, %k: tensor<2x1x124x128xbf16>, %v: tensor<2x1x124x128xbf16>)
+    -> (tensor<2x2x116x128xbf16>, tensor<2x2x116xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v {causal = true, window = 20 : i64, softcap = 30.0 : f32}
+      : (tensor<2x2x116x128xbf16>, tensor<2x1x124x128xbf16>, tensor<2x1x124x128xbf16>) -> (tensor<2x2x116x128xbf16>, tensor<2x2x116xf32>)
+  return %o, %lse : tensor<2x2x116x128xbf16>, tensor<2x2x116xf32>
+}
+
+// -----
+// case: mma_bias_3_f16 inputs: tensor<2x16x1x64xf16> tensor<2x2x104x64xf16> tensor<2x2x104x64xf16> tensor<2x1x1x104xf16> tensor<2xi32> outputs: 2
+
+func.func @mma_bias_3_f16(%q: tensor<2x16x1x64xf16>, %k: tensor<2x2x104x64xf16>, %v: tensor<2x2x104x64xf16>, %bias: tensor<2x1x1x104xf16>, %lens: tensor<2xi32>)
+    -> (tensor<2x16x1x64xf16>, tensor<2x16x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v bias %bias kv_lens %lens {softcap = 5.0 : f32}
+      : (tensor<2x16x1x64xf16>, tensor<2x2x104x64xf16>, tensor<2x2x104x64xf16>, tensor<2x1x1x104xf16>, tensor<2xi32>) -> (tensor<2x16x1x64xf16>, tensor<2x16x1xf32>)
+  return %o, %lse : tensor<2x16x1x64xf16>, tensor<2x16x1xf32>
+}
+
+// -----
+// case: mma_bias_4_bf16 inputs: tensor<1x1x89x64xbf16> tensor<1x1x110x64xbf16> tensor<1x1x110x128xbf16> outputs: 2
+
+func.func @mma_bias_4_bf16(%q: tensor<1x1x89x64xbf16>, %k: tensor<1x1x110x64xbf16>, %v: tensor<1x1x110x128xbf16>)
+    -> (tensor<1x1x89x128xbf16>, tensor<1x1x89xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v {causal = true}
+      : (tensor<1x1x89x64xbf16>, tensor<1x1x110x64xbf16>, tensor<1x1x110x128xbf16>) -> (tensor<1x1x89x128xbf16>, tensor<1x1x89xf32>)
+  return %o, %lse : tensor<1x1x89x128xbf16>, tensor<1x1x89xf32>
+}
+
+// -----
+// case: mma_bias_5_f16 inputs: tensor<1x4x86x128xf16> tensor<1x1x25x128xf16> tensor<1x1x25x32xf16> outputs: 1
+
+func.func @mma_bias_5_f16(%q: tensor<1x4x86x128xf16>, %k: tensor<1x1x25x128xf16>, %v: tensor<1x1x25x32xf16>)
+    -> (tensor<1x4x86x32xf16>) {
+  %o = tessera.attention %q, %k, %v {scale = 0.05 : f32}
+      : (tensor<1x4x86x128xf16>, tensor<1x1x25x128xf16>, tensor<1x1x25x32xf16>) -> (tensor<1x4x86x32xf16>)
+  return %o : tensor<1x4x86x32xf16>
+}

@@ -336,7 +336,7 @@ func.func @split(%q: tensor<1x8x1x64xbf16>, %k: tensor<1x2x1000x64xbf16>,
 // sm_86 (99 KiB): the tiles do not fit; the generic lowering stays.
 // MLA86-LABEL: func.func @mla
 // MLA86:       tessera.latent_attention
-// MLA86-NOT:   gpu.launch_func
+// MLA86-NEXT:  return
 // Without split KV: the kernel writes bf16 rows straight into out.
 // MLA1-LABEL: func.func @mla
 // MLA1:       %[[O:.*]] = memref.alloc() : memref<2x128x1x512xbf16>
@@ -354,19 +354,57 @@ func.func @mla(%q: tensor<2x128x1x576xbf16>, %kv: tensor<2x4096x576xbf16>,
 
 // -----
 
-// What the kernel does not take yet keeps the generic lowering: f32, a
-// bias, a softcap, D != Dv, D not a multiple of 16, D over 128, dynamic
-// shapes, a negative scale, more (batch, KV head) pairs than a grid's y
+// A bias (broadcast over batch and head), a softcap and Dv != D: the
+// scores become softcap(scale s + bias) log2(e) before the mask (the
+// softmax then takes them as they are, in base 2); a bias element is read
+// per score, the packed row (31 at most) and the key (39) clamped; V and
+// the output have 32 columns (4 fragments a warp).
+// CHECK-LABEL: func.func @bias_softcap
+// CHECK:       gpu.launch_func @tessera_kernels::@bias_softcap_flash0 {{.*}} args(%{{.*}} : memref<1x2x16x16xbf16>, %{{.*}} : memref<1x1x40x16xbf16>, %{{.*}} : memref<1x1x40x32xbf16>, %{{.*}} : memref<1x1x16x40xbf16>, %{{.*}} : memref<1x2x16x32xbf16>)
+// CHECK:       gpu.func @bias_softcap_flash0({{.*}}, %[[AV:.*]]: memref<1x1x40x32xbf16>, %[[AB:.*]]: memref<1x1x16x40xbf16>, %[[AO:.*]]: memref<1x2x16x32xbf16>)
+// CHECK:       memref.view {{.*}} to memref<2x64x40xbf16, #gpu.address_space<workgroup>>
+// CHECK:       scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32)
+// CHECK-COUNT-8: nvvm.mma.sync
+// CHECK:       %[[ROW:.*]] = arith.minsi %{{.*}}, %c31
+// CHECK:       %[[QI:.*]] = arith.remui %[[ROW]], %c16
+// CHECK:       %[[S:.*]] = vector.extract %{{.*}}[0] : f32 from vector<4xf32>
+// CHECK-NEXT:  %[[SCALED:.*]] = arith.mulf %[[S]], %[[SCALE:.*]] : f32
+// CHECK:       %[[KEY:.*]] = arith.minsi %{{.*}}, %c39
+// CHECK:       %[[B:.*]] = memref.load %[[AB]][%c0{{.*}}, %c0{{.*}}, %[[QI]], %[[KEY]]] : memref<1x1x16x40xbf16>
+// CHECK-NEXT:  %[[BF:.*]] = arith.extf %[[B]] : bf16 to f32
+// CHECK-NEXT:  %[[SUM:.*]] = arith.addf %[[SCALED]], %[[BF]] : f32
+// CHECK:       %[[DIV:.*]] = arith.mulf %[[SUM]], %{{.*}} : f32
+// CHECK-NEXT:  %[[T:.*]] = math.tanh %[[DIV]] : f32
+// CHECK:       %[[CAP:.*]] = arith.mulf %[[T]], %{{.*}} : f32
+// CHECK-NEXT:  arith.mulf %[[CAP]], %{{.*}} : f32
+// 32 scores a lane (8 fragments of 4).
+// CHECK-COUNT-31: math.tanh
+// CHECK-NOT:   math.tanh
+// CHECK:       scf.if
+// CHECK:       nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : memref<2x64x40xbf16
+// CHECK:       vector.store %{{.*}}, %[[AO]]{{.*}} : memref<1x2x16x32xbf16>, vector<2xbf16>
+func.func @bias_softcap(%q: tensor<1x2x16x16xbf16>, %k: tensor<1x1x40x16xbf16>,
+                        %v: tensor<1x1x40x32xbf16>, %bias: tensor<1x1x16x40xbf16>)
+    -> tensor<1x2x16x32xbf16> {
+  %o = tessera.attention %q, %k, %v bias %bias {softcap = 30.0 : f32}
+      : (tensor<1x2x16x16xbf16>, tensor<1x1x40x16xbf16>, tensor<1x1x40x32xbf16>,
+         tensor<1x1x16x40xbf16>) -> tensor<1x2x16x32xbf16>
+  return %o : tensor<1x2x16x32xbf16>
+}
+
+// -----
+
+// What the kernel does not take yet keeps the generic lowering: f32, D
+// not a multiple of 16, D over 128, dynamic shapes, a negative scale, more (batch, KV head) pairs than a grid's y
 // dimension holds; latent attentions in f32, with a rope dimension that is
 // not a multiple of 16 (40 = 32 + 8) or with dynamic shapes.
 // CHECK-LABEL: func.func @not_eligible
 // CHECK-NOT:   gpu.launch_func
-// CHECK-COUNT-9: tessera.attention
+// CHECK-COUNT-6: tessera.attention
 // CHECK-COUNT-3: tessera.latent_attention
 // CHECK-NOT:   gpu.module
 func.func @not_eligible(%qf: tensor<1x1x8x16xf32>, %kf: tensor<1x1x8x16xf32>,
                         %q: tensor<1x1x8x16xbf16>, %k: tensor<1x1x8x16xbf16>,
-                        %bias: tensor<1x1x8x8xbf16>, %v32: tensor<1x1x8x32xbf16>,
                         %q8: tensor<1x1x8x8xbf16>, %q256: tensor<1x1x8x256xbf16>,
                         %qd: tensor<1x1x?x16xbf16>,
                         %qw: tensor<65536x1x1x16xbf16>,
@@ -375,27 +413,21 @@ func.func @not_eligible(%qf: tensor<1x1x8x16xf32>, %kf: tensor<1x1x8x16xf32>,
                         %lqd: tensor<1x4x1x48xbf16>, %lkvd: tensor<1x?x48xbf16>) {
   %0 = tessera.attention %qf, %kf, %kf
       : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
-  %1 = tessera.attention %q, %k, %k bias %bias
-      : (tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x8xbf16>) -> tensor<1x1x8x16xbf16>
-  %2 = tessera.attention %q, %k, %k {softcap = 30.0 : f32}
-      : (tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>) -> tensor<1x1x8x16xbf16>
-  %3 = tessera.attention %q, %k, %v32
-      : (tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x32xbf16>) -> tensor<1x1x8x32xbf16>
-  %4 = tessera.attention %q8, %q8, %q8
+  %1 = tessera.attention %q8, %q8, %q8
       : (tensor<1x1x8x8xbf16>, tensor<1x1x8x8xbf16>, tensor<1x1x8x8xbf16>) -> tensor<1x1x8x8xbf16>
-  %5 = tessera.attention %q256, %q256, %q256
+  %2 = tessera.attention %q256, %q256, %q256
       : (tensor<1x1x8x256xbf16>, tensor<1x1x8x256xbf16>, tensor<1x1x8x256xbf16>) -> tensor<1x1x8x256xbf16>
-  %6 = tessera.attention %qd, %k, %k
+  %3 = tessera.attention %qd, %k, %k
       : (tensor<1x1x?x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>) -> tensor<1x1x?x16xbf16>
-  %7 = tessera.attention %q, %k, %k {scale = -0.5 : f32}
+  %4 = tessera.attention %q, %k, %k {scale = -0.5 : f32}
       : (tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>, tensor<1x1x8x16xbf16>) -> tensor<1x1x8x16xbf16>
-  %8 = tessera.attention %qw, %qw, %qw
+  %5 = tessera.attention %qw, %qw, %qw
       : (tensor<65536x1x1x16xbf16>, tensor<65536x1x1x16xbf16>, tensor<65536x1x1x16xbf16>) -> tensor<65536x1x1x16xbf16>
-  %9 = tessera.latent_attention %lq32, %lkv32 {latent_dim = 32 : i64}
+  %6 = tessera.latent_attention %lq32, %lkv32 {latent_dim = 32 : i64}
       : (tensor<1x4x1x48xf32>, tensor<1x8x48xf32>) -> tensor<1x4x1x32xf32>
-  %10 = tessera.latent_attention %lq, %lkv {latent_dim = 32 : i64}
+  %7 = tessera.latent_attention %lq, %lkv {latent_dim = 32 : i64}
       : (tensor<1x4x1x40xbf16>, tensor<1x8x40xbf16>) -> tensor<1x4x1x32xbf16>
-  %11 = tessera.latent_attention %lqd, %lkvd {latent_dim = 32 : i64}
+  %8 = tessera.latent_attention %lqd, %lkvd {latent_dim = 32 : i64}
       : (tensor<1x4x1x48xbf16>, tensor<1x?x48xbf16>) -> tensor<1x4x1x32xbf16>
   return
 }

@@ -563,8 +563,9 @@ def TesseraTensorCoreAttention
                 "NVIDIA tensor-core flash kernels";
   let description = [{
     Replaces each `tessera.attention` with f16 or bf16 operands, static
-    shapes, D = Dv a multiple of 16 up to 128, a positive scale and no bias
-    or softcap (causal, window, kv_lens, GQA and the lse are supported), and
+    shapes, D and Dv multiples of 16 up to 128 and a positive scale (causal,
+    window, kv_lens, GQA, the lse, a bias and a softcap are supported: the
+    scores become softcap(scale q k + bias) before the mask), and
     each `tessera.latent_attention` with f16 or bf16 operands, static shapes
     and L and R multiples of 16 (causal and kv_lens supported), by a
     flash-attention kernel in `gpu.module @tessera_kernels` and its

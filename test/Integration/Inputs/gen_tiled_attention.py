@@ -314,11 +314,42 @@ def latent_tensor_core_cases(rng):
     return out
 
 
+def tensor_core_bias_cases(rng):
+    """Attentions with a bias (broadcast over batch and head, or not), a
+    softcap, or D != Dv, which the GPU tensor-core kernel takes too (the
+    scores become softcap(scale q k + bias) before the mask); the GPU suite
+    runs these too."""
+    out = []
+    themes = [
+        dict(bias=(False, True), causal=True, lse=True, d=64, dv=64),
+        dict(bias=(True, True), d=32, dv=32, kv_lens=True),
+        dict(softcap=30.0, causal=True, window=rng.choice([20, 90]), d=128,
+             dv=128, lse=True),
+        dict(bias=(True, False), softcap=5.0, kv_lens=True, sq=1, d=64,
+             dv=64, ratio=8, lse=True),
+        dict(causal=True, d=64, dv=128, lse=True),
+        dict(d=128, dv=32, ratio=4, scale=0.05),
+    ]
+    for i, theme in enumerate(themes):
+        dt = ("bf16", "f16")[i % 2]
+        sq = theme.pop("sq", None) or rng.randint(2, 150)
+        skv = rng.randint(1, 200)
+        if theme.get("causal"):
+            skv = max(skv, sq)
+        out.append(attention_case(
+            rng, f"mma_bias_{i}_{dt}", dt=dt, sq=sq, skv=skv,
+            b=rng.choice([1, 2]), hkv=rng.choice([1, 2]),
+            ratio=theme.pop("ratio", None) or rng.choice([1, 2, 4]),
+            **theme))
+    return out
+
+
 def main():
     rng = random.Random(SEED)
     print(HEADER.format(seed=SEED))
     text = (cases(rng) + tensor_core_cases(random.Random(SEED + 2)) +
-            latent_tensor_core_cases(random.Random(SEED + 3)))
+            latent_tensor_core_cases(random.Random(SEED + 3)) +
+            tensor_core_bias_cases(random.Random(SEED + 4)))
     print("\n".join(text), end="")
 
 
