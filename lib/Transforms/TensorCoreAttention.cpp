@@ -1,4 +1,4 @@
-//===- TensorCoreAttention.cpp - Flash attention on NVIDIA tensor cores ---===//
+//===- TensorCoreAttention.cpp - Flash attention on tensor/matrix cores --===//
 //
 // Part of the Tessera project.
 //
@@ -51,9 +51,25 @@
 // workspace, and a second kernel combines them: out = sum_s w_s O_s /
 // sum_s w_s with w_s = exp(lse_s - max lse), lse = max + log(sum w).
 //
+// AMD CDNA (gfx90a, gfx940-942, gfx950): the same rows, band, score
+// transform, mask, online softmax, split KV and combine on the matrix cores
+// (`amdgpu.mfma 16x16x16`, wavefronts of 64 lanes; attention only, not
+// latent attention). An MFMA lane l holds A[l % 16][4 (l / 16) + i],
+// B[4 (l / 16) + i][l % 16] and D[4 (l / 16) + i][l % 16], i = 0..3, so the
+// D of S = Q K^T would hold a row's scores across lanes in the layout of
+// neither operand of P.V. The kernel computes the transposes instead: S^T
+// = K Q^T (K from LDS as A, Q^T from registers as B) leaves each lane the
+// scores of one row, l % 16, at keys 4 (l / 16) + i, which is the B operand
+// of O^T = V^T P^T as it stands; V is staged transposed in LDS so that A
+// reads 4 contiguous elements, and the lane's O^T elements are its row's
+// columns 4 (l / 16) + i. A row's max and sum reduce over the 4 lanes l ^
+// 16, l ^ 32 (two shuffles). There is no asynchronous copy: each key block
+// loads the next block's K and V into registers before its products and
+// stores them to the (single) LDS stage after the next barrier.
+//
 // A row that sees no key gives zeros and an lse of -inf, as the reference.
-// Needs sm_80 or newer; other chips, and other attentions (f32, dynamic
-// shapes), keep the generic lowering.
+// Needs sm_80 or newer, or one of those AMD chips; other chips, and other
+// attentions (f32, dynamic shapes), keep the generic lowering.
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,6 +77,7 @@
 #include "tessera/Dialect/Tessera/IR/TesseraOps.h"
 #include "tessera/Transforms/Passes.h"
 
+#include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -133,9 +150,15 @@ struct Tiling {
   /// Blocks that share the key blocks of a row block (grid z); above 1 the
   /// blocks write partial results that a second kernel combines.
   int64_t splits;
+  /// AMD matrix cores (MFMA, wavefronts of 64 lanes) instead of NVIDIA's
+  /// mma.sync (warps of 32).
+  bool mfma;
 
+  int64_t getWaveSize() const { return mfma ? 64 : 32; }
   int64_t getRowWarps() const { return qBlock / warpRows; }
-  int64_t getThreads() const { return 32 * getRowWarps() * colGroups; }
+  int64_t getThreads() const {
+    return getWaveSize() * getRowWarps() * colGroups;
+  }
 };
 
 /// Why `op` keeps the generic lowering, or an empty string.
@@ -225,9 +248,13 @@ Problem getProblem(LatentAttentionOp op) {
 }
 
 /// The shared-memory tiles of the kernel: Q, then the stages of K and (not
-/// for latent attention, whose V is in K's tile) of V.
+/// for latent attention, whose V is in K's tile) of V. MFMA: K [key, d]
+/// and V transposed [d, key], one stage each.
 SmallVector<MemRefType> getSharedTiles(MLIRContext *ctx, const Problem &p,
                                        const Tiling &t) {
+  if (t.mfma)
+    return {getSharedTileType(ctx, p.element, {t.keyBlock, p.dim}),
+            getSharedTileType(ctx, p.element, {p.valueDim, t.keyBlock})};
   SmallVector<MemRefType> tiles = {
       getSharedTileType(ctx, p.element, {t.qBlock, p.dim}),
       getSharedTileType(ctx, p.element, {t.stages, t.keyBlock, p.dim})};
@@ -248,15 +275,16 @@ int64_t getSharedBytes(MLIRContext *ctx, const Problem &p, const Tiling &t) {
 /// (64 and 16 for a KV head of at most 64 rows); for latent attention the
 /// rows rounded up to 16 (at most 64), warps of 16 rows, the output
 /// columns in groups of at most 256 and key blocks of 32; std::nullopt
-/// when two stages of the tiles do not fit in `sharedBytes`. `kvSplits` (0: as
-/// many as keep `multiprocessors` busy, at most one per key block) splits the
-/// keys.
+/// when two stages of the tiles (MFMA: one) do not fit in `sharedBytes`.
+/// `kvSplits` (0: as many as keep `multiprocessors` busy, at most one per
+/// key block) splits the keys.
 std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
-                                   int64_t qBlock, int64_t warpRows,
+                                   bool mfma, int64_t qBlock, int64_t warpRows,
                                    int64_t kvSplits, int64_t sharedBytes,
                                    int64_t multiprocessors) {
   Tiling t;
   int64_t rows = p.getPackedRows();
+  t.mfma = mfma;
   t.qBlock = qBlock;
   t.warpRows = warpRows;
   t.colGroups = 1;
@@ -277,7 +305,8 @@ std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
   // 0.134 instead of 0.174 ms for the MLA decode benchmark on the H100).
   // Three stages measured no faster (0.1375 ms).
   t.keyBlock = p.latent ? kLatentKeyBlock : kKeyBlock;
-  t.stages = 2;
+  // MFMA: the next block waits in registers, not in a second stage.
+  t.stages = mfma ? 1 : 2;
   if (getSharedBytes(ctx, p, t) > sharedBytes)
     return std::nullopt;
   int64_t blocks = llvm::divideCeil(rows, t.qBlock) * p.batch * p.kvHeads;
@@ -288,13 +317,14 @@ std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
   return t;
 }
 
-/// Builds the kernel body; see the file comment.
-class KernelEmitter {
-public:
-  KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
-                const Problem &p, const Tiling &t)
-      : b(b), p(p), t(t), rowFrags(t.warpRows / 16), keyFrags(t.keyBlock / 8),
-        valueCols(p.valueDim / t.colGroups) {
+/// What the mma.sync and the MFMA kernel emitters share: the arguments,
+/// index arithmetic, the keys a block's rows may see, and the transform and
+/// the mask of a score.
+class EmitterBase {
+protected:
+  EmitterBase(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel, const Problem &p,
+              const Tiling &t)
+      : b(b), p(p), t(t) {
     Block &entry = kernel.getBody().front();
     unsigned next = 0;
     q = entry.getArgument(next++);
@@ -309,9 +339,6 @@ public:
       lse = entry.getArgument(next++);
   }
 
-  void emit();
-
-private:
   Value index(int64_t value) {
     return arith::ConstantIndexOp::create(b, value);
   }
@@ -332,14 +359,174 @@ private:
   }
   Value minSI(Value l, Value r) { return arith::MinSIOp::create(b, l, r); }
   Value maxSI(Value l, Value r) { return arith::MaxSIOp::create(b, l, r); }
-  Value exp2(Value x) { return createExp2(b, x); }
-  /// The max (or sum) of `value` over the 4 lanes that hold a row.
-  Value reduceQuad(Value value, bool isMax);
+  Value exp2(Value x) { return createExp2(b, x, t.mfma); }
+  Value log2(Value x) { return createLog2(b, x, t.mfma); }
+  /// A vector<4xf32> of zeros (an accumulator fragment).
+  Value zeroFragment() {
+    auto type = VectorType::get({4}, b.getF32Type());
+    return arith::ConstantOp::create(
+        b, type, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0f)));
+  }
 
   /// The query head and query index of packed row `r` (the block-relative
   /// row plus r0): rows are the (head, query) pairs of the KV head's query
   /// heads, head-major.
   std::pair<Value, Value> getHeadAndQuery(Value r);
+  /// Sets batch, kvHead, r0, the band of the block's rows and the key
+  /// blocks [blockBegin, blockEnd) the block visits (its split's share).
+  void emitBlockBounds();
+  /// The last key packed row `r` may see when causal: its query index plus
+  /// Skv_eff - Sq.
+  Value getDiagonal(Value r) { return add(getHeadAndQuery(r).second, offset); }
+  /// Whether `key` is visible to a row of diagonal `diag`.
+  Value isVisible(Value key, Value diag);
+  /// Whether key block `block` cuts the key range or the band of the
+  /// block's rows (the others need no mask).
+  Value needsMask(Value block);
+  /// Whether the scores are transformed (bias, softcap) before the mask:
+  /// then they reach the softmax already scaled, in base 2.
+  bool transformsScores() const { return p.hasBias || p.softcap != 0.0; }
+  /// softcap(scale s + bias) log2(e) of the score of packed row `r` and
+  /// `key`; the bias element's row is clamped to the last packed row and its
+  /// key to the last key (what lies past them is never stored or is masked).
+  Value transformScore(Value score, Value r, Value key);
+
+  ImplicitLocOpBuilder &b;
+  const Problem &p;
+  const Tiling &t;
+  /// Out and lse are the partial results (f32) of the split when there are
+  /// several.
+  Value q, k, v, bias, lens, out, lse;
+  Value batch, kvHead, split;
+  /// The block's first packed row; the smallest and largest query index of
+  /// its rows (bounds of the band it may see).
+  Value r0, queryMin, queryMax;
+  /// Keys at or past kvLimit (min(Skv, Skv_eff)) are masked; offset is
+  /// Skv_eff - Sq; the loop visits key blocks [blockBegin, blockEnd).
+  Value kvLimit, offset, blockBegin, blockEnd;
+};
+
+std::pair<Value, Value> EmitterBase::getHeadAndQuery(Value r) {
+  int64_t group = p.qHeads / p.kvHeads;
+  Value head = add(mul(kvHead, index(group)), div(r, p.seqQ));
+  return {head, rem(r, p.seqQ)};
+}
+
+void EmitterBase::emitBlockBounds() {
+  // Blocks in reverse: the heaviest (last) query blocks of a causal
+  // attention first.
+  int64_t rowBlocks = llvm::divideCeil(p.getPackedRows(), t.qBlock);
+  r0 = mul(
+      sub(index(rowBlocks - 1), gpu::BlockIdOp::create(b, gpu::Dimension::x)),
+      index(t.qBlock));
+  Value bh = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  batch = div(bh, p.kvHeads);
+  kvHead = rem(bh, p.kvHeads);
+  // The query indices of the block's rows: r0 % Sq .. rLast % Sq when they
+  // belong to one head, else any.
+  Value rLast =
+      minSI(add(r0, index(t.qBlock - 1)), index(p.getPackedRows() - 1));
+  Value oneHead =
+      cmp(arith::CmpIPredicate::eq, div(r0, p.seqQ), div(rLast, p.seqQ));
+  queryMin = arith::SelectOp::create(b, oneHead, rem(r0, p.seqQ), index(0));
+  queryMax = arith::SelectOp::create(b, oneHead, rem(rLast, p.seqQ),
+                                     index(p.seqQ - 1));
+
+  // The keys the block's rows may see: [lo, hi) of [0, kvLimit).
+  Value seqKVEff = index(p.seqKV);
+  if (lens)
+    seqKVEff = arith::IndexCastOp::create(
+        b, b.getIndexType(), memref::LoadOp::create(b, lens, batch));
+  kvLimit = maxSI(minSI(seqKVEff, index(p.seqKV)), index(0));
+  offset = sub(seqKVEff, index(p.seqQ));
+  Value hi = kvLimit;
+  if (p.causal)
+    hi = minSI(hi, add(add(queryMax, index(1)), offset));
+  Value lo = index(0);
+  if (p.window)
+    lo = maxSI(lo, add(sub(add(queryMin, offset), index(p.window)), index(1)));
+  blockBegin = arith::DivSIOp::create(b, lo, index(t.keyBlock));
+  blockEnd =
+      maxSI(arith::CeilDivSIOp::create(b, hi, index(t.keyBlock)), blockBegin);
+  if (t.splits > 1) {
+    // Split z takes the z-th of `splits` equal runs of these key blocks.
+    split = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+    Value perSplit = arith::CeilDivSIOp::create(b, sub(blockEnd, blockBegin),
+                                                index(t.splits));
+    Value begin = add(blockBegin, mul(split, perSplit));
+    blockEnd = maxSI(minSI(blockEnd, add(begin, perSplit)), begin);
+    blockBegin = begin;
+  }
+}
+
+Value EmitterBase::isVisible(Value key, Value diag) {
+  Value visible = cmp(arith::CmpIPredicate::slt, key, kvLimit);
+  if (p.causal)
+    visible = arith::AndIOp::create(b, visible,
+                                    cmp(arith::CmpIPredicate::sle, key, diag));
+  if (p.window)
+    visible = arith::AndIOp::create(
+        b, visible,
+        cmp(arith::CmpIPredicate::sgt, key, sub(diag, index(p.window))));
+  return visible;
+}
+
+Value EmitterBase::needsMask(Value block) {
+  Value keyStart = mul(block, index(t.keyBlock));
+  Value needed =
+      cmp(arith::CmpIPredicate::sgt, add(keyStart, index(t.keyBlock)), kvLimit);
+  if (p.causal)
+    needed = arith::OrIOp::create(b, needed,
+                                  cmp(arith::CmpIPredicate::sgt,
+                                      add(keyStart, index(t.keyBlock - 1)),
+                                      add(queryMin, offset)));
+  if (p.window)
+    needed =
+        arith::OrIOp::create(b, needed,
+                             cmp(arith::CmpIPredicate::sle, keyStart,
+                                 sub(add(queryMax, offset), index(p.window))));
+  return needed;
+}
+
+Value EmitterBase::transformScore(Value score, Value r, Value key) {
+  Type f32Type = b.getF32Type();
+  Value value = arith::MulFOp::create(b, score, f32(p.scale));
+  if (bias) {
+    auto biasType = cast<MemRefType>(bias.getType());
+    auto [head, query] =
+        getHeadAndQuery(minSI(r, index(p.getPackedRows() - 1)));
+    Value term = memref::LoadOp::create(
+        b, bias,
+        ValueRange{biasType.getDimSize(0) == 1 ? index(0) : batch,
+                   biasType.getDimSize(1) == 1 ? index(0) : head, query,
+                   minSI(key, index(p.seqKV - 1))});
+    if (term.getType() != f32Type)
+      term = arith::ExtFOp::create(b, f32Type, term);
+    value = arith::AddFOp::create(b, value, term);
+  }
+  if (p.softcap != 0.0)
+    value = arith::MulFOp::create(
+        b,
+        math::TanhOp::create(
+            b, arith::MulFOp::create(b, value, f32(1.0 / p.softcap))),
+        f32(p.softcap));
+  return arith::MulFOp::create(b, value, f32(M_LOG2E));
+}
+
+/// Builds the mma.sync kernel body; see the file comment.
+class KernelEmitter : EmitterBase {
+public:
+  KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
+                const Problem &p, const Tiling &t)
+      : EmitterBase(b, kernel, p, t), rowFrags(t.warpRows / 16),
+        keyFrags(t.keyBlock / 8), valueCols(p.valueDim / t.colGroups) {}
+
+  void emit();
+
+private:
+  /// The max (or sum) of `value` over the 4 lanes that hold a row.
+  Value reduceQuad(Value value, bool isMax);
+
   void emitCopyTile(Value tile, ValueRange tileIndex, Value source,
                     int64_t rows, int64_t cols,
                     function_ref<SmallVector<Value>(Value)> sourceRow);
@@ -352,9 +539,6 @@ private:
   SmallVector<Value> getQFragment(int64_t mi, int64_t kk);
   SmallVector<Value> emitScores(Value stage);
   SmallVector<Value> emitMask(ValueRange scores, Value keyBlock, int64_t mi);
-  /// Whether the scores are transformed (bias, softcap) before the mask:
-  /// then they reach the softmax already scaled, in base 2.
-  bool transformsScores() const { return p.hasBias || p.softcap != 0.0; }
   /// softcap(scale s + bias) log2(e) for every score of key block `block`.
   SmallVector<Value> emitScoreTransform(ArrayRef<Value> scores, Value block);
   /// The scores of every row fragment, masked when `block` needs it.
@@ -371,25 +555,13 @@ private:
       Value stage, ArrayRef<SmallVector<Value>> probabilities, ValueRange o);
   void emitStore(ValueRange o, ValueRange maxes, ValueRange sums, int64_t mi);
 
-  ImplicitLocOpBuilder &b;
-  const Problem &p;
-  const Tiling &t;
   /// 16-row fragments per warp, 8-key score fragments per block, output
   /// columns per warp.
   int64_t rowFrags, keyFrags, valueCols;
-  /// Out and lse are the partial results (f32) of the split when there are
-  /// several.
-  Value q, k, v, bias, lens, out, lse;
   Value tileQ, tileK, tileV;
-  Value tid, lane, warp, batch, kvHead, split;
+  Value tid, lane, warp;
   /// The warp's row warp and its first output column.
   Value rowWarp, colBase;
-  /// The block's first packed row; the smallest and largest query index of
-  /// its rows (bounds of the band it may see).
-  Value r0, queryMin, queryMax;
-  /// Keys at or past kvLimit (min(Skv, Skv_eff)) are masked; offset is
-  /// Skv_eff - Sq; the loop visits key blocks [blockBegin, blockEnd).
-  Value kvLimit, offset, blockBegin, blockEnd;
   /// Q's A fragments per k-step, when the warp keeps them in registers
   /// (one row fragment per warp); else they are read from shared memory.
   SmallVector<SmallVector<Value>> qFrags;
@@ -422,12 +594,6 @@ Value KernelEmitter::reduceQuad(Value value, bool isMax) {
                   : Value(arith::AddFOp::create(b, value, other));
   }
   return value;
-}
-
-std::pair<Value, Value> KernelEmitter::getHeadAndQuery(Value r) {
-  int64_t group = p.qHeads / p.kvHeads;
-  Value head = add(mul(kvHead, index(group)), div(r, p.seqQ));
-  return {head, rem(r, p.seqQ)};
 }
 
 /// cp.async of `rows` x `cols` elements into tile[tileIndex.., :, :]: row r
@@ -490,10 +656,7 @@ void KernelEmitter::emitLoadKeys(Value tile, Value source, int64_t cols,
 /// without transpose reads two fragments' k-step (keys of fragments j and j
 /// + 1, d and d + 8), used by every row fragment.
 SmallVector<Value> KernelEmitter::emitScores(Value stage) {
-  auto fragType = VectorType::get({4}, b.getF32Type());
-  Value zero = arith::ConstantOp::create(
-      b, fragType, DenseElementsAttr::get(fragType, b.getF32FloatAttr(0.0f)));
-  SmallVector<Value> s(rowFrags * keyFrags, zero);
+  SmallVector<Value> s(rowFrags * keyFrags, zeroFragment());
   auto ldType = VectorType::get({4, 2}, p.element);
   Value keyInPair = add(rem(lane, 8), mul(div(lane, 16), index(8)));
   Value dHalf = mul(rem(div(lane, 8), 2), index(8));
@@ -533,19 +696,9 @@ SmallVector<Value> KernelEmitter::emitMask(ValueRange scores, Value keyBlock,
   for (int64_t j = 0; j < keyFrags; ++j) {
     SmallVector<Value> elements;
     for (int64_t half = 0; half < 2; ++half) {
-      // diag = i + (Skv_eff - Sq): the last key row i sees when causal.
-      Value diag =
-          add(getHeadAndQuery(add(row0, index(8 * half))).second, offset);
+      Value diag = getDiagonal(add(row0, index(8 * half)));
       for (int64_t e = 0; e < 2; ++e) {
-        Value key = add(key0, index(8 * j + e));
-        Value visible = cmp(arith::CmpIPredicate::slt, key, kvLimit);
-        if (p.causal)
-          visible = arith::AndIOp::create(
-              b, visible, cmp(arith::CmpIPredicate::sle, key, diag));
-        if (p.window)
-          visible = arith::AndIOp::create(
-              b, visible,
-              cmp(arith::CmpIPredicate::sgt, key, sub(diag, index(p.window))));
+        Value visible = isVisible(add(key0, index(8 * j + e)), diag);
         Value score = vector::ExtractOp::create(b, scores[j], 2 * half + e);
         elements.push_back(arith::SelectOp::create(b, visible, score, negInf));
       }
@@ -557,14 +710,9 @@ SmallVector<Value> KernelEmitter::emitMask(ValueRange scores, Value keyBlock,
 }
 
 /// Fragment element (half, e) of fragment j of row fragment mi is row
-/// lane/4 + 8 half, key 8j + 2(lane%4) + e (as in emitMask); a bias element
-/// is read per score, the row clamped to the last packed row and the key to
-/// the last key (what lies past them is never stored or is masked).
+/// lane/4 + 8 half, key 8j + 2(lane%4) + e (as in emitMask).
 SmallVector<Value> KernelEmitter::emitScoreTransform(ArrayRef<Value> scores,
                                                      Value block) {
-  Type f32Type = b.getF32Type();
-  auto biasType = bias ? cast<MemRefType>(bias.getType()) : MemRefType();
-  Value scale = f32(p.scale), log2e = f32(M_LOG2E);
   Value key0 = add(mul(block, index(t.keyBlock)), mul(rem(lane, 4), index(2)));
   SmallVector<Value> result;
   for (int64_t mi = 0; mi < rowFrags; ++mi) {
@@ -572,37 +720,13 @@ SmallVector<Value> KernelEmitter::emitScoreTransform(ArrayRef<Value> scores,
     for (int64_t j = 0; j < keyFrags; ++j) {
       Value frag = scores[mi * keyFrags + j];
       SmallVector<Value> elements;
-      for (int64_t half = 0; half < 2; ++half) {
-        Value biasHead, biasQuery;
-        if (bias) {
-          auto [head, query] = getHeadAndQuery(
-              minSI(add(row0, index(8 * half)), index(p.getPackedRows() - 1)));
-          biasHead = biasType.getDimSize(1) == 1 ? index(0) : head;
-          biasQuery = query;
-        }
-        for (int64_t e = 0; e < 2; ++e) {
-          Value v = arith::MulFOp::create(
-              b, vector::ExtractOp::create(b, frag, 2 * half + e), scale);
-          if (bias) {
-            Value key = minSI(add(key0, index(8 * j + e)), index(p.seqKV - 1));
-            Value biasBatch = biasType.getDimSize(0) == 1 ? index(0) : batch;
-            Value term = memref::LoadOp::create(
-                b, bias, ValueRange{biasBatch, biasHead, biasQuery, key});
-            if (term.getType() != f32Type)
-              term = arith::ExtFOp::create(b, f32Type, term);
-            v = arith::AddFOp::create(b, v, term);
-          }
-          if (p.softcap != 0.0)
-            v = arith::MulFOp::create(
-                b,
-                math::TanhOp::create(
-                    b, arith::MulFOp::create(b, v, f32(1.0 / p.softcap))),
-                f32(p.softcap));
-          elements.push_back(arith::MulFOp::create(b, v, log2e));
-        }
-      }
+      for (int64_t half = 0; half < 2; ++half)
+        for (int64_t e = 0; e < 2; ++e)
+          elements.push_back(transformScore(
+              vector::ExtractOp::create(b, frag, 2 * half + e),
+              add(row0, index(8 * half)), add(key0, index(8 * j + e))));
       result.push_back(vector::FromElementsOp::create(
-          b, VectorType::get({4}, f32Type), elements));
+          b, VectorType::get({4}, b.getF32Type()), elements));
     }
   }
   return result;
@@ -611,22 +735,9 @@ SmallVector<Value> KernelEmitter::emitScoreTransform(ArrayRef<Value> scores,
 /// Only blocks that cut the key range or the band are masked.
 SmallVector<Value> KernelEmitter::emitMaskIfNeeded(ArrayRef<Value> scores,
                                                    Value block) {
-  Value keyStart = mul(block, index(t.keyBlock));
-  Value needsMask =
-      cmp(arith::CmpIPredicate::sgt, add(keyStart, index(t.keyBlock)), kvLimit);
-  if (p.causal)
-    needsMask = arith::OrIOp::create(b, needsMask,
-                                     cmp(arith::CmpIPredicate::sgt,
-                                         add(keyStart, index(t.keyBlock - 1)),
-                                         add(queryMin, offset)));
-  if (p.window)
-    needsMask =
-        arith::OrIOp::create(b, needsMask,
-                             cmp(arith::CmpIPredicate::sle, keyStart,
-                                 sub(add(queryMax, offset), index(p.window))));
   SmallVector<Type> scoreTypes(scores.size(),
                                VectorType::get({4}, b.getF32Type()));
-  auto ifMask = scf::IfOp::create(b, scoreTypes, needsMask,
+  auto ifMask = scf::IfOp::create(b, scoreTypes, needsMask(block),
                                   /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifMask.thenBlock());
@@ -815,8 +926,7 @@ void KernelEmitter::emitStore(ValueRange o, ValueRange maxes, ValueRange sums,
     auto ifLane = scf::IfOp::create(b, first, false);
     b.setInsertionPointToStart(ifLane.thenBlock());
     Value value = arith::MulFOp::create(
-        b, arith::AddFOp::create(b, maxes[half], createLog2(b, sum)),
-        f32(M_LN2));
+        b, arith::AddFOp::create(b, maxes[half], log2(sum)), f32(M_LN2));
     value = arith::SelectOp::create(b, seen, value, f32(-INFINITY));
     memref::StoreOp::create(b, value, lse, rowIndex);
   }
@@ -833,50 +943,7 @@ void KernelEmitter::emit() {
   warp = div(tid, 32);
   rowWarp = rem(warp, t.getRowWarps());
   colBase = mul(div(warp, t.getRowWarps()), index(valueCols));
-  // Blocks in reverse: the heaviest (last) query blocks of a causal
-  // attention first.
-  int64_t rowBlocks = llvm::divideCeil(p.getPackedRows(), t.qBlock);
-  r0 = mul(
-      sub(index(rowBlocks - 1), gpu::BlockIdOp::create(b, gpu::Dimension::x)),
-      index(t.qBlock));
-  Value bh = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  batch = div(bh, p.kvHeads);
-  kvHead = rem(bh, p.kvHeads);
-  // The query indices of the block's rows: r0 % Sq .. rLast % Sq when they
-  // belong to one head, else any.
-  Value rLast =
-      minSI(add(r0, index(t.qBlock - 1)), index(p.getPackedRows() - 1));
-  Value oneHead =
-      cmp(arith::CmpIPredicate::eq, div(r0, p.seqQ), div(rLast, p.seqQ));
-  queryMin = arith::SelectOp::create(b, oneHead, rem(r0, p.seqQ), index(0));
-  queryMax = arith::SelectOp::create(b, oneHead, rem(rLast, p.seqQ),
-                                     index(p.seqQ - 1));
-
-  // The keys the block's rows may see: [lo, hi) of [0, kvLimit).
-  Value seqKVEff = index(p.seqKV);
-  if (lens)
-    seqKVEff = arith::IndexCastOp::create(
-        b, b.getIndexType(), memref::LoadOp::create(b, lens, batch));
-  kvLimit = maxSI(minSI(seqKVEff, index(p.seqKV)), index(0));
-  offset = sub(seqKVEff, index(p.seqQ));
-  Value hi = kvLimit;
-  if (p.causal)
-    hi = minSI(hi, add(add(queryMax, index(1)), offset));
-  Value lo = index(0);
-  if (p.window)
-    lo = maxSI(lo, add(sub(add(queryMin, offset), index(p.window)), index(1)));
-  blockBegin = arith::DivSIOp::create(b, lo, index(t.keyBlock));
-  blockEnd =
-      maxSI(arith::CeilDivSIOp::create(b, hi, index(t.keyBlock)), blockBegin);
-  if (t.splits > 1) {
-    // Split z takes the z-th of `splits` equal runs of these key blocks.
-    split = gpu::BlockIdOp::create(b, gpu::Dimension::z);
-    Value perSplit = arith::CeilDivSIOp::create(b, sub(blockEnd, blockBegin),
-                                                index(t.splits));
-    Value begin = add(blockBegin, mul(split, perSplit));
-    blockEnd = maxSI(minSI(blockEnd, add(begin, perSplit)), begin);
-    blockBegin = begin;
-  }
+  emitBlockBounds();
 
   // Prologue: Q, then the first K and V blocks, each its own group.
   emitCopyTile(tileQ, {}, q, t.qBlock, p.dim, [&](Value r) {
@@ -909,10 +976,7 @@ void KernelEmitter::emit() {
   // The loop carries O (row fragment-major), then the running maxes and
   // then the running sums of the lane's rows (2 per row fragment).
   int64_t numO = valueCols / 8;
-  auto fragType = VectorType::get({4}, b.getF32Type());
-  Value zero = arith::ConstantOp::create(
-      b, fragType, DenseElementsAttr::get(fragType, b.getF32FloatAttr(0.0f)));
-  SmallVector<Value> init(rowFrags * numO, zero);
+  SmallVector<Value> init(rowFrags * numO, zeroFragment());
   init.append(2 * rowFrags, f32(-INFINITY));
   init.append(2 * rowFrags, f32(0.0));
   auto loop = scf::ForOp::create(b, blockBegin, blockEnd, index(1), init);
@@ -968,6 +1032,381 @@ void KernelEmitter::emit() {
   gpu::ReturnOp::create(b);
 }
 
+/// Builds the MFMA kernel body (AMD CDNA); see the file comment.
+class MfmaKernelEmitter : EmitterBase {
+public:
+  MfmaKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
+                    const Problem &p, const Tiling &t)
+      : EmitterBase(b, kernel, p, t), rowFrags(t.warpRows / 16),
+        keyFrags(t.keyBlock / 16), valueFrags(p.valueDim / 16) {}
+
+  void emit();
+
+private:
+  /// The max (or sum) of `value` over the 4 lanes that hold a row (lanes
+  /// l, l ^ 16, l ^ 32, l ^ 48).
+  Value reduceRow(Value value, bool isMax);
+  /// The packed row of the lane in row fragment `mi`.
+  Value getRow(int64_t mi) {
+    return add(r0,
+               add(mul(wave, index(t.warpRows)), add(index(16 * mi), laneRow)));
+  }
+  /// The key of element i of the lane's score fragment kf of key block
+  /// `block`.
+  Value getKey(Value block, int64_t kf, int64_t i) {
+    return add(mul(block, index(t.keyBlock)), add(index(16 * kf + i), laneK));
+  }
+  Value mfma(Value a, Value bOperand, Value c) {
+    return amdgpu::MFMAOp::create(b, c.getType(), /*m=*/16, /*n=*/16,
+                                  /*k=*/16, /*blocks=*/1, a, bOperand, c);
+  }
+  /// Calls `body(r, c)` for each chunk of 8 elements of a key block of
+  /// `cols` columns that the thread copies: key r, columns c.. (threads past
+  /// the last chunk repeat it).
+  void forEachChunk(int64_t cols, function_ref<void(Value, Value)> body);
+  /// The thread's chunks of key block `block` (K's, then V's) loaded into
+  /// registers, the keys clamped to the last one (what lies past it is
+  /// masked).
+  SmallVector<Value> emitLoadBlock(Value block);
+  /// The chunks of emitLoadBlock written to the tiles, V transposed.
+  void emitStoreBlock(ValueRange chunks);
+  SmallVector<Value> emitScores();
+  SmallVector<Value> emitScoreTransform(ArrayRef<Value> scores, Value block);
+  SmallVector<Value> emitMaskIfNeeded(ArrayRef<Value> scores, Value block);
+  SmallVector<Value> emitSoftmaxStep(ArrayRef<Value> scores, ValueRange carried,
+                                     SmallVector<Value> &probabilities);
+  SmallVector<Value> emitProbabilitiesTimesValues(ArrayRef<Value> probabilities,
+                                                  ValueRange o);
+  void emitStore(ValueRange o, Value max, Value sum, int64_t mi);
+
+  /// 16-row fragments per wavefront, 16-key score fragments per block,
+  /// 16-column output fragments.
+  int64_t rowFrags, keyFrags, valueFrags;
+  Value tileK, tileVt;
+  /// The thread, its wavefront, its row in a fragment (lane % 16) and the
+  /// first of its 4 elements along k (4 (lane / 16)).
+  Value tid, wave, laneRow, laneK;
+  /// Q's B fragments, [row fragment][k-step].
+  SmallVector<SmallVector<Value>> qFrags;
+};
+
+Value MfmaKernelEmitter::reduceRow(Value value, bool isMax) {
+  for (int64_t mask : {16, 32}) {
+    Value other =
+        gpu::ShuffleOp::create(b, value, mask, 64, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    value = isMax ? Value(arith::MaximumFOp::create(b, value, other))
+                  : Value(arith::AddFOp::create(b, value, other));
+  }
+  return value;
+}
+
+void MfmaKernelEmitter::forEachChunk(int64_t cols,
+                                     function_ref<void(Value, Value)> body) {
+  int64_t chunksPerRow = cols / kChunk, chunks = t.keyBlock * chunksPerRow;
+  int64_t threads = t.getThreads();
+  for (int64_t part = 0; part * threads < chunks; ++part) {
+    Value chunk = add(tid, index(part * threads));
+    if ((part + 1) * threads > chunks)
+      chunk = arith::MinUIOp::create(b, chunk, index(chunks - 1));
+    body(div(chunk, chunksPerRow),
+         mul(rem(chunk, chunksPerRow), index(kChunk)));
+  }
+}
+
+SmallVector<Value> MfmaKernelEmitter::emitLoadBlock(Value block) {
+  auto chunkType = VectorType::get({kChunk}, p.element);
+  Value key0 = mul(block, index(t.keyBlock));
+  SmallVector<Value> chunks;
+  auto load = [&](Value source, int64_t cols) {
+    forEachChunk(cols, [&](Value r, Value c) {
+      Value key = minSI(add(key0, r), index(p.seqKV - 1));
+      chunks.push_back(vector::LoadOp::create(
+          b, chunkType, source, ValueRange{batch, kvHead, key, c}));
+    });
+  };
+  load(k, p.dim);
+  load(v, p.valueDim);
+  return chunks;
+}
+
+void MfmaKernelEmitter::emitStoreBlock(ValueRange chunks) {
+  unsigned next = 0;
+  forEachChunk(p.dim, [&](Value r, Value c) {
+    vector::StoreOp::create(b, chunks[next++], tileK, ValueRange{r, c});
+  });
+  forEachChunk(p.valueDim, [&](Value r, Value c) {
+    Value chunk = chunks[next++];
+    for (int64_t e = 0; e < kChunk; ++e)
+      memref::StoreOp::create(b, vector::ExtractOp::create(b, chunk, e), tileVt,
+                              ValueRange{add(c, index(e)), r});
+  });
+}
+
+/// S^T = K Q^T of the wavefront's rows and the staged keys: keyFrags
+/// vector<4xf32> fragments of 16x16 per row fragment (row fragment-major).
+/// K is the A operand (lane l reads key l % 16 at d = 4 (l / 16) + 0..3,
+/// contiguous in the tile) and Q^T the B operand (lane l holds row l % 16 at
+/// the same d), so that element i of a fragment is the score of row l % 16
+/// and key 4 (l / 16) + i: each lane holds scores of one row.
+SmallVector<Value> MfmaKernelEmitter::emitScores() {
+  auto operandType = VectorType::get({4}, p.element);
+  SmallVector<Value> s(rowFrags * keyFrags, zeroFragment());
+  for (int64_t kk = 0; kk < p.dim / 16; ++kk) {
+    SmallVector<Value> keys;
+    for (int64_t kf = 0; kf < keyFrags; ++kf)
+      keys.push_back(
+          vector::LoadOp::create(b, operandType, tileK,
+                                 ValueRange{add(index(16 * kf), laneRow),
+                                            add(index(16 * kk), laneK)}));
+    for (int64_t mi = 0; mi < rowFrags; ++mi)
+      for (int64_t kf = 0; kf < keyFrags; ++kf) {
+        Value &frag = s[mi * keyFrags + kf];
+        frag = mfma(keys[kf], qFrags[mi][kk], frag);
+      }
+  }
+  return s;
+}
+
+SmallVector<Value> MfmaKernelEmitter::emitScoreTransform(ArrayRef<Value> scores,
+                                                         Value block) {
+  SmallVector<Value> result;
+  for (int64_t mi = 0; mi < rowFrags; ++mi) {
+    Value row = getRow(mi);
+    for (int64_t kf = 0; kf < keyFrags; ++kf) {
+      SmallVector<Value> elements;
+      for (int64_t i = 0; i < 4; ++i)
+        elements.push_back(transformScore(
+            vector::ExtractOp::create(b, scores[mi * keyFrags + kf], i), row,
+            getKey(block, kf, i)));
+      result.push_back(vector::FromElementsOp::create(
+          b, VectorType::get({4}, b.getF32Type()), elements));
+    }
+  }
+  return result;
+}
+
+/// Only blocks that cut the key range or the band are masked.
+SmallVector<Value> MfmaKernelEmitter::emitMaskIfNeeded(ArrayRef<Value> scores,
+                                                       Value block) {
+  auto fragType = VectorType::get({4}, b.getF32Type());
+  SmallVector<Type> scoreTypes(scores.size(), fragType);
+  auto ifMask = scf::IfOp::create(b, scoreTypes, needsMask(block),
+                                  /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifMask.thenBlock());
+  Value negInf = f32(-INFINITY);
+  SmallVector<Value> masked;
+  for (int64_t mi = 0; mi < rowFrags; ++mi) {
+    Value diag = getDiagonal(getRow(mi));
+    for (int64_t kf = 0; kf < keyFrags; ++kf) {
+      SmallVector<Value> elements;
+      for (int64_t i = 0; i < 4; ++i)
+        elements.push_back(arith::SelectOp::create(
+            b, isVisible(getKey(block, kf, i), diag),
+            vector::ExtractOp::create(b, scores[mi * keyFrags + kf], i),
+            negInf));
+      masked.push_back(vector::FromElementsOp::create(b, fragType, elements));
+    }
+  }
+  scf::YieldOp::create(b, masked);
+  b.setInsertionPointToStart(ifMask.elseBlock());
+  scf::YieldOp::create(b, scores);
+  return ifMask.getResults();
+}
+
+/// The online softmax of KernelEmitter::emitOnlineSoftmax for the lane's
+/// row of each row fragment: carried are O (row fragment-major), then a
+/// running max and a running (lane-partial) sum per row fragment. Sets
+/// `probabilities` to the B operands of P.V (the fragments' probabilities
+/// rounded to the input type).
+SmallVector<Value>
+MfmaKernelEmitter::emitSoftmaxStep(ArrayRef<Value> scores, ValueRange carried,
+                                   SmallVector<Value> &probabilities) {
+  int64_t numO = rowFrags * valueFrags;
+  Type f32Type = b.getF32Type();
+  Value scaleLog2 = f32(transformsScores() ? 1.0 : p.scale * M_LOG2E);
+  Value negInf = f32(-INFINITY);
+  SmallVector<Value> o, maxes, sums;
+  probabilities.clear();
+  for (int64_t mi = 0; mi < rowFrags; ++mi) {
+    ArrayRef<Value> rowScores = scores.slice(mi * keyFrags, keyFrags);
+    Value rowMax = negInf;
+    for (Value frag : rowScores)
+      for (int64_t i = 0; i < 4; ++i)
+        rowMax = arith::MaximumFOp::create(
+            b, rowMax, vector::ExtractOp::create(b, frag, i));
+    rowMax = reduceRow(rowMax, /*isMax=*/true);
+    Value oldMax = carried[numO + mi];
+    Value newMax = arith::MaximumFOp::create(
+        b, oldMax, arith::MulFOp::create(b, rowMax, scaleLog2));
+    Value unseen =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, negInf);
+    Value base = arith::SelectOp::create(b, unseen, f32(0.0), newMax);
+    Value negBase = arith::NegFOp::create(b, base);
+    Value alpha = exp2(arith::SubFOp::create(b, oldMax, base));
+    Value sum = arith::MulFOp::create(b, carried[numO + rowFrags + mi], alpha);
+    for (Value frag : rowScores) {
+      SmallVector<Value> probs;
+      for (int64_t i = 0; i < 4; ++i) {
+        Value score = vector::ExtractOp::create(b, frag, i);
+        probs.push_back(
+            exp2(math::FmaOp::create(b, score, scaleLog2, negBase)));
+        sum = arith::AddFOp::create(b, sum, probs.back());
+      }
+      probabilities.push_back(arith::TruncFOp::create(
+          b, VectorType::get({4}, p.element),
+          vector::FromElementsOp::create(b, VectorType::get({4}, f32Type),
+                                         probs)));
+    }
+    Value alphas =
+        vector::BroadcastOp::create(b, VectorType::get({4}, f32Type), alpha);
+    for (int64_t df = 0; df < valueFrags; ++df)
+      o.push_back(
+          arith::MulFOp::create(b, carried[mi * valueFrags + df], alphas));
+    maxes.push_back(newMax);
+    sums.push_back(sum);
+  }
+  llvm::append_range(o, maxes);
+  llvm::append_range(o, sums);
+  return o;
+}
+
+/// O^T += V^T P^T over the staged keys: V^T is the A operand (lane l reads
+/// column 16 df + l % 16 at keys 4 (l / 16) + 0..3, contiguous in the
+/// transposed tile), the probabilities the B operand (lane l holds row
+/// l % 16 at those keys), so that element i of O fragment df is the lane's
+/// row at column 16 df + 4 (l / 16) + i.
+SmallVector<Value>
+MfmaKernelEmitter::emitProbabilitiesTimesValues(ArrayRef<Value> probabilities,
+                                                ValueRange o) {
+  auto operandType = VectorType::get({4}, p.element);
+  SmallVector<Value> result(o);
+  for (int64_t kf = 0; kf < keyFrags; ++kf)
+    for (int64_t df = 0; df < valueFrags; ++df) {
+      Value values = vector::LoadOp::create(
+          b, operandType, tileVt,
+          ValueRange{add(index(16 * df), laneRow), add(index(16 * kf), laneK)});
+      for (int64_t mi = 0; mi < rowFrags; ++mi) {
+        Value &frag = result[mi * valueFrags + df];
+        frag = mfma(values, probabilities[mi * keyFrags + kf], frag);
+      }
+    }
+  return result;
+}
+
+/// out = O / l (zeros for a row that saw no key) and lse = ln 2 (m + log2
+/// l) (-inf then) for the lane's row of row fragment `mi` when it is before
+/// the end; with split KV, in f32 to the split's partial results.
+void MfmaKernelEmitter::emitStore(ValueRange o, Value max, Value sum,
+                                  int64_t mi) {
+  Type f32Type = b.getF32Type();
+  bool partial = t.splits > 1;
+  sum = reduceRow(sum, /*isMax=*/false);
+  Value seen =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, f32(0.0));
+  Value inverse = arith::SelectOp::create(
+      b, seen, arith::DivFOp::create(b, f32(1.0), sum), f32(0.0));
+  Value row = getRow(mi);
+  auto ifRow = scf::IfOp::create(
+      b, cmp(arith::CmpIPredicate::slt, row, index(p.getPackedRows())), false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifRow.thenBlock());
+  auto [head, query] = getHeadAndQuery(row);
+  SmallVector<Value> rowIndex = {batch, head, query};
+  if (partial)
+    rowIndex.insert(rowIndex.begin(), split);
+  Value inverses =
+      vector::BroadcastOp::create(b, VectorType::get({4}, f32Type), inverse);
+  for (int64_t df = 0; df < valueFrags; ++df) {
+    Value values = arith::MulFOp::create(b, o[df], inverses);
+    if (!partial)
+      values =
+          arith::TruncFOp::create(b, VectorType::get({4}, p.element), values);
+    SmallVector<Value> outIndex(rowIndex);
+    outIndex.push_back(add(index(16 * df), laneK));
+    vector::StoreOp::create(b, values, out, outIndex);
+  }
+  if (!lse)
+    return;
+  // The lanes of the first key group store the lse.
+  auto ifLane = scf::IfOp::create(
+      b, cmp(arith::CmpIPredicate::eq, laneK, index(0)), false);
+  b.setInsertionPointToStart(ifLane.thenBlock());
+  Value value = arith::MulFOp::create(
+      b, arith::AddFOp::create(b, max, log2(sum)), f32(M_LN2));
+  value = arith::SelectOp::create(b, seen, value, f32(-INFINITY));
+  memref::StoreOp::create(b, value, lse, rowIndex);
+}
+
+/// Q's fragments in registers; per key block: the block's chunks (loaded
+/// into registers by the previous step) stored to the tiles between two
+/// barriers, the next block's chunks loaded, then the scores, the online
+/// softmax and P.V while those loads are in flight.
+void MfmaKernelEmitter::emit() {
+  SmallVector<Value> tiles =
+      createDynamicSharedViews(b, getSharedTiles(b.getContext(), p, t));
+  tileK = tiles[0];
+  tileVt = tiles[1];
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  wave = div(tid, 64);
+  Value lane = rem(tid, 64);
+  laneRow = rem(lane, 16);
+  laneK = mul(div(lane, 16), index(4));
+  emitBlockBounds();
+
+  // Lane l holds Q's row l % 16 at d = 16 kk + 4 (l / 16) + 0..3; rows past
+  // the end repeat the last one (never stored).
+  auto operandType = VectorType::get({4}, p.element);
+  for (int64_t mi = 0; mi < rowFrags; ++mi) {
+    auto [head, query] =
+        getHeadAndQuery(minSI(getRow(mi), index(p.getPackedRows() - 1)));
+    qFrags.emplace_back();
+    for (int64_t kk = 0; kk < p.dim / 16; ++kk)
+      qFrags.back().push_back(vector::LoadOp::create(
+          b, operandType, q,
+          ValueRange{batch, head, query, add(index(16 * kk), laneK)}));
+  }
+
+  // The loop carries O, the running maxes and sums (one each per row
+  // fragment) and the chunks of the block it stages.
+  int64_t numO = rowFrags * valueFrags;
+  SmallVector<Value> init(numO, zeroFragment());
+  init.append(rowFrags, f32(-INFINITY));
+  init.append(rowFrags, f32(0.0));
+  int64_t numState = init.size();
+  llvm::append_range(init, emitLoadBlock(blockBegin));
+  auto loop = scf::ForOp::create(b, blockBegin, blockEnd, index(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value block = loop.getInductionVar();
+    ValueRange carried = loop.getRegionIterArgs();
+    // The tiles are free once every wavefront is past the previous P.V.
+    gpu::BarrierOp::create(b);
+    emitStoreBlock(carried.drop_front(numState));
+    gpu::BarrierOp::create(b);
+    SmallVector<Value> next = emitLoadBlock(add(block, index(1)));
+    SmallVector<Value> scores = emitScores();
+    if (transformsScores())
+      scores = emitScoreTransform(scores, block);
+    SmallVector<Value> probabilities;
+    SmallVector<Value> state =
+        emitSoftmaxStep(emitMaskIfNeeded(scores, block),
+                        carried.take_front(numState), probabilities);
+    SmallVector<Value> o = emitProbabilitiesTimesValues(
+        probabilities, ArrayRef<Value>(state).take_front(numO));
+    llvm::append_range(o, ArrayRef<Value>(state).drop_front(numO));
+    llvm::append_range(o, next);
+    scf::YieldOp::create(b, o);
+  }
+  ValueRange results = loop.getResults();
+  for (int64_t mi = 0; mi < rowFrags; ++mi)
+    emitStore(results.slice(mi * valueFrags, valueFrags), results[numO + mi],
+              results[numO + rowFrags + mi], mi);
+  gpu::ReturnOp::create(b);
+}
+
 /// The body of the kernel that combines the partial results of the splits
 /// (arguments: partial out [S, B, Hq, Sq, Dv] and lse [S, B, Hq, Sq], out,
 /// lse when the op has it). A block per (batch, head, query) row, a thread
@@ -1014,9 +1453,11 @@ void emitCombine(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
   Value none = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, max, negInf);
   Value base = arith::SelectOp::create(b, none, f32(0.0), max);
   auto weight = [&](Value split) -> Value {
-    return createExp2(b, arith::MulFOp::create(
-                             b, arith::SubFOp::create(b, loadLse(split), base),
-                             f32(M_LOG2E)));
+    return createExp2(
+        b,
+        arith::MulFOp::create(b, arith::SubFOp::create(b, loadLse(split), base),
+                              f32(M_LOG2E)),
+        t.mfma);
   };
   Value sum = reduceSplits(f32(0.0), [&](Value split, Value acc) -> Value {
     return arith::AddFOp::create(b, acc, weight(split));
@@ -1054,7 +1495,8 @@ void emitCombine(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifFirst.thenBlock());
     Value value = arith::AddFOp::create(
-        b, base, arith::MulFOp::create(b, createLog2(b, sum), f32(M_LN2)));
+        b, base,
+        arith::MulFOp::create(b, createLog2(b, sum, t.mfma), f32(M_LN2)));
     memref::StoreOp::create(b, arith::SelectOp::create(b, seen, value, negInf),
                             lse, ValueRange{batch, head, query});
   }
@@ -1113,7 +1555,10 @@ void rewriteAttention(Operation *op, const Problem &p, const Tiling &t,
           gridY = p.batch * p.kvHeads;
   gpu::GPUFuncOp kernel = createKernel(kb, name, argTypes, t.getThreads(),
                                        {gridX, gridY, t.splits});
-  KernelEmitter(kb, kernel, p, t).emit();
+  if (t.mfma)
+    MfmaKernelEmitter(kb, kernel, p, t).emit();
+  else
+    KernelEmitter(kb, kernel, p, t).emit();
   gpu::GPUFuncOp combine;
   int64_t combineRows = p.batch * p.qHeads * p.seqQ;
   if (t.splits > 1) {
@@ -1157,9 +1602,8 @@ struct TesseraTensorCoreAttentionPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    FailureOr<unsigned> capability =
-        getCapabilityOrError(module, getArgument(), chip);
-    if (failed(capability))
+    FailureOr<Chip> target = getChipOrError(module, getArgument(), chip);
+    if (failed(target))
       return signalPassFailure();
     if ((qBlock != 64 && qBlock != 128) || (warpRows != 16 && warpRows != 32)) {
       emitError(module.getLoc(),
@@ -1175,13 +1619,18 @@ struct TesseraTensorCoreAttentionPass
           << static_cast<int64_t>(kvSplits);
       return signalPassFailure();
     }
-    if (*capability < 80)
-      return; // No cp.async and bf16 mma: the generic lowering stays.
+    // No cp.async and bf16 mma below sm_80, no MFMA on other AMD chips: the
+    // generic lowering stays.
+    bool mfma = target->amd;
+    if (mfma ? !hasMfma(chip) : target->capability < 80)
+      return;
     MLIRContext *ctx = &getContext();
-    int64_t sharedBytes = getMaxSharedBytes(*capability);
-    int64_t multiprocessors = getMultiprocessorCount(*capability);
+    int64_t sharedBytes =
+        mfma ? kMfmaSharedBytes : getMaxSharedBytes(target->capability);
+    int64_t multiprocessors = mfma ? getComputeUnitCount(chip)
+                                   : getMultiprocessorCount(target->capability);
     auto tilingOf = [&](const Problem &p) {
-      return chooseTiling(ctx, p, qBlock, warpRows, kvSplits, sharedBytes,
+      return chooseTiling(ctx, p, mfma, qBlock, warpRows, kvSplits, sharedBytes,
                           multiprocessors);
     };
     auto why = [&](auto op) -> std::string {
@@ -1196,8 +1645,11 @@ struct TesseraTensorCoreAttentionPass
              [&](AttentionOp op) -> std::string { return why(op); }))
       ops.push_back(op);
     for (LatentAttentionOp op : collectEligible<LatentAttentionOp>(
-             module, DEBUG_TYPE,
-             [&](LatentAttentionOp op) -> std::string { return why(op); }))
+             module, DEBUG_TYPE, [&](LatentAttentionOp op) -> std::string {
+               if (mfma)
+                 return "no MFMA kernel for latent attention";
+               return why(op);
+             }))
       ops.push_back(op);
     if (ops.empty())
       return;

@@ -120,12 +120,6 @@ constexpr int64_t kSwizzleBytes = 128, kSwizzleRows = 8;
 /// The matrix unit the kernel of an op is written for.
 enum class MatrixUnit { MmaSync, Wgmma, Mfma };
 
-/// The AMD chips with the f16 and bf16 (`_1k`) 16x16x16 MFMA products.
-bool hasMfma(StringRef chip) {
-  return llvm::is_contained({"gfx90a", "gfx940", "gfx941", "gfx942", "gfx950"},
-                            chip);
-}
-
 /// Why `op` keeps the generic lowering, or an empty string.
 std::string whyNotEligible(GroupedMatmulOp op) {
   auto rows = cast<RankedTensorType>(op.getRows().getType());
@@ -1139,16 +1133,11 @@ struct TesseraTensorCoreGroupedMatmulPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // NVIDIA sm_<NN>[a] or AMD gfx<NNN>.
-    StringRef amdVersion = chip;
-    bool amd = amdVersion.consume_front("gfx");
-    unsigned capability = getComputeCapability(chip);
-    if (amd ? amdVersion.size() < 3 || !llvm::all_of(amdVersion, llvm::isAlnum)
-            : capability == 0) {
-      emitError(module.getLoc()) << getArgument() << ": unknown chip '" << chip
-                                 << "' (expected sm_<NN>[a] or gfx<NNN>)";
+    FailureOr<Chip> target = getChipOrError(module, getArgument(), chip);
+    if (failed(target))
       return signalPassFailure();
-    }
+    bool amd = target->amd;
+    unsigned capability = target->capability;
     if (stages < 2 || minBlocksPerSM < 1) {
       emitError(module.getLoc(), "tessera-tensor-core-grouped-matmul: "
                                  "'stages' must be at least 2 and "
@@ -1167,8 +1156,8 @@ struct TesseraTensorCoreGroupedMatmulPass
     // generic lowering stays.
     if (amd ? !hasMfma(chip) : capability < 80)
       return;
-    // 64 KiB of LDS per workgroup on CDNA.
-    int64_t sharedBytes = amd ? 64 * 1024 : getMaxSharedBytes(capability);
+    int64_t sharedBytes =
+        amd ? kMfmaSharedBytes : getMaxSharedBytes(capability);
     auto unitOf = [&](GroupedMatmulOp op) {
       if (amd)
         return MatrixUnit::Mfma;

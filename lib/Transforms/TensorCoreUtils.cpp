@@ -11,6 +11,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -55,13 +56,33 @@ int64_t tensor_core::getMultiprocessorCount(unsigned capability) {
   }
 }
 
-FailureOr<unsigned> tensor_core::getCapabilityOrError(ModuleOp module,
-                                                      StringRef pass,
-                                                      StringRef chip) {
-  if (unsigned capability = getComputeCapability(chip))
-    return capability;
-  return emitError(module.getLoc()) << pass << ": unknown NVIDIA chip '" << chip
-                                    << "' (expected sm_<NN>[a])";
+bool tensor_core::hasMfma(StringRef chip) {
+  return llvm::is_contained({"gfx90a", "gfx940", "gfx941", "gfx942", "gfx950"},
+                            chip);
+}
+
+int64_t tensor_core::getComputeUnitCount(StringRef chip) {
+  if (chip == "gfx90a")
+    return 110; // One MI250X die.
+  if (chip == "gfx950")
+    return 256; // MI355X.
+  if (chip.starts_with("gfx94"))
+    return 304; // MI300X.
+  return 64;
+}
+
+FailureOr<tensor_core::Chip>
+tensor_core::getChipOrError(ModuleOp module, StringRef pass, StringRef chip) {
+  Chip result;
+  StringRef amdVersion = chip;
+  result.amd = amdVersion.consume_front("gfx");
+  result.capability = getComputeCapability(chip);
+  if (result.amd
+          ? amdVersion.size() >= 3 && llvm::all_of(amdVersion, llvm::isAlnum)
+          : result.capability != 0)
+    return result;
+  return emitError(module.getLoc()) << pass << ": unknown chip '" << chip
+                                    << "' (expected sm_<NN>[a] or gfx<NNN>)";
 }
 
 gpu::GPUModuleOp tensor_core::getOrCreateKernelModule(ModuleOp module) {
@@ -161,14 +182,18 @@ Value tensor_core::createMmaSync(ImplicitLocOpBuilder &b, Type element,
   return vector::FromElementsOp::create(b, VectorType::get({4}, f32), parts);
 }
 
-Value tensor_core::createExp2(ImplicitLocOpBuilder &b, Value x) {
+Value tensor_core::createExp2(ImplicitLocOpBuilder &b, Value x, bool amd) {
+  if (amd)
+    return math::Exp2Op::create(b, x);
   return LLVM::CallIntrinsicOp::create(
              b, b.getF32Type(), b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"),
              ValueRange{x})
       .getResult(0);
 }
 
-Value tensor_core::createLog2(ImplicitLocOpBuilder &b, Value x) {
+Value tensor_core::createLog2(ImplicitLocOpBuilder &b, Value x, bool amd) {
+  if (amd)
+    return math::Log2Op::create(b, x);
   return LLVM::CallIntrinsicOp::create(
              b, b.getF32Type(), b.getStringAttr("llvm.nvvm.lg2.approx.f"),
              ValueRange{x})

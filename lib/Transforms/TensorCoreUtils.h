@@ -4,10 +4,11 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// What the NVIDIA tensor-core kernels (tessera-tensor-core-grouped-matmul,
-// tessera-tensor-core-attention) share: the kernel module, padded tiles in
-// dynamic shared memory, ldmatrix results as registers, mma.sync and the
-// launch's operand buffers. Internal to the library.
+// What the tensor-core and matrix-core kernels (tessera-tensor-core-grouped-
+// matmul, tessera-tensor-core-attention) share: the chips, the kernel
+// module, padded tiles in dynamic shared memory, ldmatrix results as
+// registers, mma.sync and the launch's operand buffers. Internal to the
+// library.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,10 +40,27 @@ int64_t getMaxSharedBytes(unsigned capability);
 /// capability `capability` (A100, H100 SXM, B200), for heuristics.
 int64_t getMultiprocessorCount(unsigned capability);
 
-/// The compute capability of `chip`; an unknown chip is reported on
-/// `module` as an error of `pass`.
-FailureOr<unsigned> getCapabilityOrError(ModuleOp module, StringRef pass,
-                                         StringRef chip);
+/// Whether AMD `chip` has the f16 and bf16 16x16x16 MFMA products (the
+/// CDNA chips gfx90a, gfx940-942 and gfx950; `_1k` on gfx90a).
+bool hasMfma(StringRef chip);
+
+/// The compute units of the usual data-center part of AMD `chip` (one
+/// MI250X die, MI300X, MI355X), for heuristics.
+int64_t getComputeUnitCount(StringRef chip);
+
+/// The LDS a workgroup may use on the AMD chips with MFMA.
+constexpr int64_t kMfmaSharedBytes = 64 * 1024;
+
+/// A chip of the matrix-unit passes: AMD gfx<NNN> or NVIDIA sm_<NN>[a].
+struct Chip {
+  bool amd = false;
+  /// NVIDIA: the compute capability (`sm_90a` -> 90).
+  unsigned capability = 0;
+};
+
+/// What `chip` is; an unknown chip is reported on `module` as an error of
+/// `pass`.
+FailureOr<Chip> getChipOrError(ModuleOp module, StringRef pass, StringRef chip);
 
 /// The ops of type OpT in `module` for which `whyNotEligible` gives no
 /// reason; every op's verdict is printed with -debug-only=`debugType`.
@@ -92,10 +110,10 @@ SmallVector<Value> getLdMatrixRows(ImplicitLocOpBuilder &b, Value fragment);
 Value createMmaSync(ImplicitLocOpBuilder &b, Type element, ArrayRef<Value> a,
                     ArrayRef<Value> bRegs, Value c);
 
-/// 2^x and log2(x) of an f32 with the approximate PTX instructions
-/// (`ex2.approx.ftz`, `lg2.approx`).
-Value createExp2(ImplicitLocOpBuilder &b, Value x);
-Value createLog2(ImplicitLocOpBuilder &b, Value x);
+/// 2^x and log2(x) of an f32: the approximate PTX instructions
+/// (`ex2.approx.ftz`, `lg2.approx`), or for `amd` math ops (ocml).
+Value createExp2(ImplicitLocOpBuilder &b, Value x, bool amd = false);
+Value createLog2(ImplicitLocOpBuilder &b, Value x, bool amd = false);
 
 /// Launches `kernel` on gridX x gridY x gridZ blocks of `threads` threads
 /// with `sharedBytes` of dynamic shared memory.

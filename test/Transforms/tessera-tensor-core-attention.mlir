@@ -6,6 +6,9 @@
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_80" | FileCheck %s --check-prefix=MLA80
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_86" | FileCheck %s --check-prefix=MLA86
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="kv-splits=1" | FileCheck %s --check-prefix=MLA1
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=gfx942 kv-splits=1" | FileCheck %s --check-prefixes=MFMA,AMDMLA
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=gfx90a" | FileCheck %s --check-prefix=MFMASPLIT
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=gfx1100" | FileCheck %s --check-prefix=OLD
 
 // A bf16 GQA attention (8 query heads over 2 KV heads) with causal, window,
 // kv_lens and the lse becomes a launch of a flash kernel between to_buffer
@@ -153,6 +156,81 @@
 // OLD-LABEL:   func.func @gqa
 // OLD:         tessera.attention
 // OLD-NOT:     gpu.module
+// On the CDNA chips the MFMA kernel: 4 wavefronts of 64 lanes, 32 rows
+// each; K (64 x 64) and V transposed (64 x 64) in one LDS stage (2 x
+// 64x(64+8) bf16: 18432 bytes).
+// MFMA-LABEL: func.func @gqa
+// MFMA:       gpu.launch_func @tessera_kernels::@gqa_flash0 blocks in (%c4{{.*}}, %c4{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c18432_i32
+// MFMA:       gpu.func @gqa_flash0(%[[AQ:.*]]: memref<2x8x100x64xbf16>, %[[AK:.*]]: memref<2x2x150x64xbf16>, %[[AV:.*]]: memref<2x2x150x64xbf16>, %[[AL:.*]]: memref<2xi32>, %[[AO:.*]]: memref<2x8x100x64xbf16>, %[[ALSE:.*]]: memref<2x8x100xf32>)
+// MFMA-SAME:    known_block_size = array<i32: 256, 1, 1>
+// MFMA:       %[[TK:.*]] = memref.view %{{.*}}[%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x72xbf16, #gpu.address_space<workgroup>>
+// MFMA:       %[[TVT:.*]] = memref.view %{{.*}}[%c9216{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x72xbf16, #gpu.address_space<workgroup>>
+// The lane's row in a fragment (lane % 16) and first k (4 (lane / 16)).
+// MFMA:       %[[TID:.*]] = gpu.thread_id x
+// MFMA:       %[[WAVE:.*]] = arith.divui %[[TID]], %c64
+// MFMA:       %[[LANE:.*]] = arith.remui %[[TID]], %c64
+// MFMA:       %[[LROW:.*]] = arith.remui %[[LANE]], %c16
+// MFMA:       %[[LGRP:.*]] = arith.divui %[[LANE]], %c16
+// MFMA:       %[[LK:.*]] = arith.muli %[[LGRP]], %c4
+// The same band as on NVIDIA.
+// MFMA:       %[[BEGIN:.*]] = arith.divsi %{{.*}}, %c64
+// MFMA:       %[[END:.*]] = arith.maxsi %{{.*}}, %[[BEGIN]]
+// Q's B fragments in registers: 2 row fragments x 4 k-steps of 4 elements
+// of the lane's row.
+// MFMA:       arith.muli %[[WAVE]], %c32
+// MFMA:       %[[QK:.*]] = arith.addi %c0{{.*}}, %[[LK]]
+// MFMA:       %[[Q0:.*]] = vector.load %[[AQ]][{{.*}}, %[[QK]]] : memref<2x8x100x64xbf16>, vector<4xbf16>
+// MFMA-COUNT-7: vector.load %[[AQ]]
+// The first block's K and V chunks (2 each of 8 elements a thread) into
+// registers.
+// MFMA-COUNT-2: vector.load %[[AK]]{{.*}} : memref<2x2x150x64xbf16>, vector<8xbf16>
+// MFMA-COUNT-2: vector.load %[[AV]]{{.*}} : memref<2x2x150x64xbf16>, vector<8xbf16>
+// The loop carries 2 x 4 O fragments, 2 maxes, 2 sums and the chunks.
+// MFMA:       scf.for %{{.*}} = %[[BEGIN]] to %[[END]] {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>)
+// MFMA-NEXT:  gpu.barrier
+// MFMA-COUNT-2: vector.store %{{.*}}, %[[TK]]{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// V transposed: element e of a chunk (key r, columns c..) goes to [c + e, r].
+// MFMA:       %[[VC:.*]] = arith.muli %{{.*}}, %c8
+// MFMA:       %[[V0:.*]] = vector.extract %{{.*}}[0] : bf16 from vector<8xbf16>
+// MFMA:       %[[C0:.*]] = arith.addi %[[VC]], %c0
+// MFMA:       memref.store %[[V0]], %[[TVT]][%[[C0]], %{{.*}}] : memref<64x72xbf16
+// MFMA-COUNT-15: memref.store %{{.*}}, %[[TVT]]
+// MFMA:       gpu.barrier
+// The next block's chunks load during the products.
+// MFMA-COUNT-2: vector.load %[[AK]]
+// MFMA-COUNT-2: vector.load %[[AV]]
+// S^T = K Q^T: per k-step, 4 K fragments (A: the lane's key at 4 of its
+// elements) times both row fragments' Q (B).
+// MFMA:       %[[KA:.*]] = vector.load %[[TK]][%{{.*}}, %{{.*}}] : memref<64x72xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// MFMA-COUNT-3: vector.load %[[TK]]
+// MFMA:       amdgpu.mfma 16x16x16 %[[KA]] * %[[Q0]] + %{{.*}} blgp = none : vector<4xbf16>, vector<4xbf16>, vector<4xf32>
+// MFMA-COUNT-31: amdgpu.mfma 16x16x16
+// MFMA:       scf.if {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// MFMA:       arith.select %{{.*}}, %{{.*}}, %cst
+// MFMA:       } else {
+// A row's max over the 4 lanes that hold it (xor 16, xor 32 of 64), then
+// exp2 through the math dialect (ocml).
+// MFMA:       gpu.shuffle xor %{{.*}}, %c16_i32{{.*}}, %c64_i32
+// MFMA:       gpu.shuffle xor %{{.*}}, %c32_i32{{.*}}, %c64_i32
+// MFMA:       math.exp2
+// MFMA-NOT:   nvvm
+// MFMA:       arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
+// O^T = V^T P^T: A from the transposed V tile, B the probabilities.
+// MFMA:       %[[VA:.*]] = vector.load %[[TVT]][%{{.*}}, %{{.*}}] : memref<64x72xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// MFMA:       amdgpu.mfma 16x16x16 %[[VA]] * %{{.*}} + %{{.*}}
+// MFMA-COUNT-31: amdgpu.mfma 16x16x16
+// MFMA-NOT:   amdgpu.mfma
+// MFMA:       scf.yield
+// Epilogue: the sum over the row's lanes, O / l as 4 contiguous columns,
+// the lse from the lanes of the first group.
+// MFMA:       gpu.shuffle xor %{{.*}}, %c16_i32
+// MFMA:       gpu.shuffle xor %{{.*}}, %c32_i32
+// MFMA:       arith.divf
+// MFMA:       vector.store %{{.*}}, %[[AO]][{{.*}}] : memref<2x8x100x64xbf16>, vector<4xbf16>
+// MFMA:       arith.cmpi eq, %[[LK]], %c0
+// MFMA:       math.log2
+// MFMA:       memref.store %{{.*}}, %[[ALSE]][{{.*}}] : memref<2x8x100xf32>
+// MFMA:       gpu.return
 func.func @gqa(%q: tensor<2x8x100x64xbf16>, %k: tensor<2x2x150x64xbf16>,
                %v: tensor<2x2x150x64xbf16>, %lens: tensor<2xi32>)
     -> (tensor<2x8x100x64xbf16>, tensor<2x8x100xf32>) {
@@ -189,6 +267,18 @@ func.func @gqa(%q: tensor<2x8x100x64xbf16>, %k: tensor<2x2x150x64xbf16>,
 // DEFAULT-LABEL: func.func @f16
 // DEFAULT:       gpu.launch_func @tessera_kernels::@f16_flash0 blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c15360_i32
 // DEFAULT:       scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, f32, f32, f32, f32)
+// On the MFMA chips, 64-row blocks of 16-row wavefronts too; f16
+// products; K 64x(16+8) and V^T 16x(64+8) f16 = 5376 bytes; the threads
+// past the 128 chunks of a block repeat the last one.
+// MFMA-LABEL: func.func @f16
+// MFMA:       gpu.launch_func @tessera_kernels::@f16_flash0 blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c5376_i32
+// MFMA:       gpu.func @f16_flash0
+// MFMA:       arith.minui %{{.*}}, %c127
+// MFMA:       scf.for {{.*}} -> (vector<4xf32>, f32, f32, vector<8xf16>, vector<8xf16>)
+// MFMA:       amdgpu.mfma 16x16x16 %{{.*}} * %{{.*}} + %{{.*}} blgp = none : vector<4xf16>, vector<4xf16>, vector<4xf32>
+// MFMA-COUNT-7: amdgpu.mfma
+// MFMA-NOT:   amdgpu.mfma
+// MFMA:       vector.store %{{.*}} : memref<1x1x10x16xf16>, vector<4xf16>
 func.func @f16(%q: tensor<1x1x10x16xf16>, %k: tensor<1x1x40x16xf16>,
                %v: tensor<1x1x40x16xf16>) -> tensor<1x1x10x16xf16> {
   %o = tessera.attention %q, %k, %v
@@ -256,6 +346,21 @@ func.func @f16(%q: tensor<1x1x10x16xf16>, %k: tensor<1x1x40x16xf16>,
 // SPLIT:       llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"(%[[SUM]])
 // SPLIT:       memref.store %{{.*}}, %[[CL]]
 // SPLIT:       gpu.return
+// MFMA chips split as many ways as fill their compute units (110 on
+// gfx90a): 16 here, one per key block; partial rows as 4 f32 columns a
+// lane; the combine takes exp2 and log2 from the math dialect.
+// MFMASPLIT-LABEL: func.func @split
+// MFMASPLIT:       gpu.launch_func @tessera_kernels::@split_flash0 blocks in (%c1{{.*}}, %c2{{.*}}, %c16{{.*}}) threads in (%c256
+// MFMASPLIT:       gpu.launch_func @tessera_kernels::@split_flash0_combine blocks in (%c8
+// MFMASPLIT:       gpu.func @split_flash0(
+// MFMASPLIT:       %[[Z:.*]] = gpu.block_id z
+// MFMASPLIT:       vector.store %{{.*}}, %{{.*}}[%[[Z]], {{.*}}] : memref<16x1x8x1x64xf32>, vector<4xf32>
+// MFMASPLIT:       memref.store %{{.*}}, %{{.*}}[%[[Z]], {{.*}}] : memref<16x1x8x1xf32>
+// MFMASPLIT:       gpu.func @split_flash0_combine(
+// MFMASPLIT-NOT:   nvvm
+// MFMASPLIT:       math.exp2
+// MFMASPLIT:       math.log2
+// MFMASPLIT:       gpu.return
 func.func @split(%q: tensor<1x8x1x64xbf16>, %k: tensor<1x2x1000x64xbf16>,
                  %v: tensor<1x2x1000x64xbf16>)
     -> (tensor<1x8x1x64xbf16>, tensor<1x8x1xf32>) {
@@ -337,6 +442,10 @@ func.func @split(%q: tensor<1x8x1x64xbf16>, %k: tensor<1x2x1000x64xbf16>,
 // MLA86-LABEL: func.func @mla
 // MLA86:       tessera.latent_attention
 // MLA86-NEXT:  return
+// No MFMA kernel for latent attention: the generic lowering stays.
+// AMDMLA-LABEL: func.func @mla
+// AMDMLA:       tessera.latent_attention
+// AMDMLA-NEXT:  return
 // Without split KV: the kernel writes bf16 rows straight into out.
 // MLA1-LABEL: func.func @mla
 // MLA1:       %[[O:.*]] = memref.alloc() : memref<2x128x1x512xbf16>
@@ -365,10 +474,10 @@ func.func @mla(%q: tensor<2x128x1x576xbf16>, %kv: tensor<2x4096x576xbf16>,
 // CHECK:       memref.view {{.*}} to memref<2x64x40xbf16, #gpu.address_space<workgroup>>
 // CHECK:       scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32)
 // CHECK-COUNT-8: nvvm.mma.sync
+// CHECK:       %[[S:.*]] = vector.extract %{{.*}}[0] : f32 from vector<4xf32>
+// CHECK:       %[[SCALED:.*]] = arith.mulf %[[S]], %[[SCALE:.*]] : f32
 // CHECK:       %[[ROW:.*]] = arith.minsi %{{.*}}, %c31
 // CHECK:       %[[QI:.*]] = arith.remui %[[ROW]], %c16
-// CHECK:       %[[S:.*]] = vector.extract %{{.*}}[0] : f32 from vector<4xf32>
-// CHECK-NEXT:  %[[SCALED:.*]] = arith.mulf %[[S]], %[[SCALE:.*]] : f32
 // CHECK:       %[[KEY:.*]] = arith.minsi %{{.*}}, %c39
 // CHECK:       %[[B:.*]] = memref.load %[[AB]][%c0{{.*}}, %c0{{.*}}, %[[QI]], %[[KEY]]] : memref<1x1x16x40xbf16>
 // CHECK-NEXT:  %[[BF:.*]] = arith.extf %[[B]] : bf16 to f32
@@ -376,7 +485,8 @@ func.func @mla(%q: tensor<2x128x1x576xbf16>, %kv: tensor<2x4096x576xbf16>,
 // CHECK:       %[[DIV:.*]] = arith.mulf %[[SUM]], %{{.*}} : f32
 // CHECK-NEXT:  %[[T:.*]] = math.tanh %[[DIV]] : f32
 // CHECK:       %[[CAP:.*]] = arith.mulf %[[T]], %{{.*}} : f32
-// CHECK-NEXT:  arith.mulf %[[CAP]], %{{.*}} : f32
+// CHECK-NEXT:  %[[LOG2E:.*]] = arith.constant 1.44269502 : f32
+// CHECK-NEXT:  arith.mulf %[[CAP]], %[[LOG2E]] : f32
 // 32 scores a lane (8 fragments of 4).
 // CHECK-COUNT-31: math.tanh
 // CHECK-NOT:   math.tanh

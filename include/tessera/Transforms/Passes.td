@@ -560,7 +560,7 @@ def TesseraTensorCoreGroupedMatmul
 def TesseraTensorCoreAttention
     : Pass<"tessera-tensor-core-attention", "::mlir::ModuleOp"> {
   let summary = "Attention and latent attention of f16/bf16 operands as "
-                "NVIDIA tensor-core flash kernels";
+                "flash kernels on NVIDIA tensor cores or AMD matrix cores";
   let description = [{
     Replaces each `tessera.attention` with f16 or bf16 operands, static
     shapes, D and Dv multiples of 16 up to 128 and a positive scale (causal,
@@ -601,6 +601,16 @@ def TesseraTensorCoreAttention
     lse to workspaces; a second kernel (`<kernel>_combine`) weighs them by
     exp(lse - max lse) into out and lse.
 
+    On the AMD CDNA chips (gfx90a, gfx940-942, gfx950) attentions (not
+    latent attention) take an MFMA kernel with the same rows, bands, masks,
+    softmax and split KV: wavefronts of 64 lanes with `warp-rows` rows
+    each, `amdgpu.mfma 16x16x16` products of the transposed problem (S^T =
+    K Q^T, then O^T = V^T P^T, which leaves each lane one row's scores in
+    the layout P.V's B operand wants), Q's fragments in registers, K and V
+    (transposed) in one LDS stage that each key block fills from registers
+    loaded during the previous block's products. Other AMD chips keep the
+    generic lowering.
+
     Example:
 
     ```mlir
@@ -613,8 +623,9 @@ def TesseraTensorCoreAttention
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
-           "NVIDIA chip the kernels are for (sm_<NN>[a]); below sm_80 the "
-           "pass changes nothing">,
+           "Chip the kernels are for (NVIDIA sm_<NN>[a] or AMD gfx<NNN>); "
+           "below sm_80 and on AMD chips without MFMA the pass changes "
+           "nothing">,
     Option<"qBlock", "q-block", "int64_t", /*default=*/"128",
            "Query rows per block (64 or 128); a KV head of at most 64 rows "
            "(query heads x Sq, e.g. decode) takes 64 rows and warps of 16">,
@@ -629,6 +640,7 @@ def TesseraTensorCoreAttention
            "a key block)">,
   ];
   let dependentDialects = [
+    "::mlir::amdgpu::AMDGPUDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect",

@@ -45,8 +45,8 @@ public:
         chip.str().c_str());
   }
 
-  // Grouped GEMMs on the matrix cores (MFMA) of the CDNA chips; attention
-  // takes the generic mapping.
+  // Grouped GEMMs and attention on the matrix cores (MFMA) of the CDNA
+  // chips; latent attention takes the generic mapping.
   void
   addMatrixUnitPasses(OpPassManager &pm,
                       const TesseraGPUPipelineOptions &options) const override {
@@ -54,6 +54,11 @@ public:
     matrixCores.chip = getChip(options);
     matrixCores.tileN = options.tensorCoreTileN;
     pm.addPass(createTesseraTensorCoreGroupedMatmul(matrixCores));
+    TesseraTensorCoreAttentionOptions attention;
+    attention.chip = matrixCores.chip;
+    attention.qBlock = options.tensorCoreQBlock;
+    attention.warpRows = options.tensorCoreWarpRows;
+    pm.addPass(createTesseraTensorCoreAttention(attention));
   }
 
   void addKernelLoweringPasses(

@@ -49,7 +49,7 @@ struct TesseraGPUPipelineOptions
       llvm::cl::desc("Run f16/bf16 grouped GEMMs and attention on the "
                      "matrix units where the target has kernels for them "
                      "(NVPTX sm_80+: both; AMDGPU gfx90a/gfx94x/gfx950: "
-                     "grouped GEMMs on MFMA)"),
+                     "both on MFMA, latent attention not)"),
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> tensorCoreStages{
       *this, "tensor-core-stages",
@@ -73,8 +73,8 @@ struct TesseraGPUPipelineOptions
       llvm::cl::init(128)};
   PassOptions::Option<int64_t> tensorCoreWarpRows{
       *this, "tensor-core-warp-rows",
-      llvm::cl::desc("Query rows per warp of the tensor-core attention "
-                     "kernels (16 or 32)"),
+      llvm::cl::desc("Query rows per warp (AMD: wavefront) of the "
+                     "tensor-core attention kernels (16 or 32)"),
       llvm::cl::init(32)};
   PassOptions::ListOption<std::string> link{
       *this, "link",
