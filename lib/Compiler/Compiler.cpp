@@ -61,9 +61,7 @@ static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-/// The message of a pass pipeline parser error without its location, source
-/// line and caret, which do not fit a one-line message.
-static StringRef pipelineParserMessage(StringRef text) {
+StringRef mlir::tessera::getPipelineParserMessage(StringRef text) {
   StringRef line = text.trim().split('\n').first.rtrim();
   size_t error = line.find("error: ");
   return error == StringRef::npos ? line : line.drop_front(error + 7);
@@ -189,16 +187,73 @@ createTargetMachine(const CPUTargetDescription &description) {
 
 /// The options of the default pipeline: `pipelineOptions`, with `cpu` taken
 /// from the compiler's --cpu unless the pipeline options name one.
-static llvm::Expected<std::unique_ptr<TesseraCPUPipelineOptions>>
-getPipelineOptions(const CompilerOptions &options) {
-  std::unique_ptr<TesseraCPUPipelineOptions> pipelineOptions =
-      TesseraCPUPipelineOptions::createFromString(options.pipelineOptions);
-  if (!pipelineOptions)
-    return makeError("invalid options for tessera-cpu-pipeline: '" +
-                     options.pipelineOptions + "'");
-  if (pipelineOptions->cpu.getNumOccurrences() == 0 && !options.cpu.empty())
-    pipelineOptions->cpu = options.cpu;
+/// Parses `text` into pipeline options of type `T`; the parser's complaint
+/// becomes the error's message instead of going to stderr.
+template <typename T>
+static llvm::Expected<std::unique_ptr<T>>
+parsePipelineOptions(StringRef text, const llvm::Twine &pipelineName) {
+  auto pipelineOptions = std::make_unique<T>();
+  std::string message;
+  llvm::raw_string_ostream errorStream(message);
+  if (failed(pipelineOptions->parseFromString(text, errorStream))) {
+    // A value that does not parse is reported by llvm::cl itself, on stderr.
+    StringRef reason = StringRef(message).trim();
+    return makeError(
+        "invalid options for " + pipelineName + " '" + text + "': " +
+        (reason.empty() ? "a value does not parse as its type" : reason.str()));
+  }
   return std::move(pipelineOptions);
+}
+
+/// Sets a pipeline option from a field of CompilerOptions (`field`); setting
+/// it in the pipeline options text as well is an error.
+template <typename T, typename V>
+static llvm::Error setPipelineOption(detail::PassOptions::Option<T> &option,
+                                     V value, StringRef field) {
+  if (option.getNumOccurrences())
+    return makeError(field +
+                     " is given twice: in the compiler options and "
+                     "as the pipeline option '" +
+                     option.ArgStr + "'");
+  option = value;
+  return llvm::Error::success();
+}
+
+/// The options of tessera-cpu-pipeline: `pipelineOptions`, with the CPU,
+/// thread count and tile sizes of the compiler's options.
+llvm::Expected<std::unique_ptr<TesseraCPUPipelineOptions>>
+mlir::tessera::getCPUPipelineOptions(const CompilerOptions &options) {
+  llvm::Expected<std::unique_ptr<TesseraCPUPipelineOptions>> parsed =
+      parsePipelineOptions<TesseraCPUPipelineOptions>(options.pipelineOptions,
+                                                      "tessera-cpu-pipeline");
+  if (!parsed)
+    return parsed.takeError();
+  TesseraCPUPipelineOptions &pipelineOptions = **parsed;
+  if (pipelineOptions.cpu.getNumOccurrences() == 0 && !options.cpu.empty())
+    pipelineOptions.cpu = options.cpu;
+  const TileSizes &tiles = options.tileSizes;
+  auto set = [](auto &option, auto value, StringRef field) -> llvm::Error {
+    if (!value)
+      return llvm::Error::success();
+    return setPipelineOption(option, value, field);
+  };
+  if (llvm::Error error =
+          set(pipelineOptions.threads, options.threads, "the thread count"))
+    return std::move(error);
+  if (llvm::Error error =
+          set(pipelineOptions.attentionQueryBlock, tiles.attentionQueryBlock,
+              "the attention query block"))
+    return std::move(error);
+  if (llvm::Error error = set(pipelineOptions.attentionKVBlock,
+                              tiles.attentionKVBlock, "the attention KV block"))
+    return std::move(error);
+  if (llvm::Error error = set(pipelineOptions.moeColumnBlock,
+                              tiles.moeColumnBlock, "the MoE column block"))
+    return std::move(error);
+  if (llvm::Error error =
+          set(pipelineOptions.moeKBlock, tiles.moeKBlock, "the MoE K block"))
+    return std::move(error);
+  return std::move(*parsed);
 }
 
 static llvm::Error verifyGPUCompilerOptions(const CompilerOptions &options);
@@ -218,7 +273,7 @@ mlir::tessera::verifyCompilerOptions(const CompilerOptions &options) {
         parsePassPipeline(options.passPipeline, errorStream);
     if (failed(parsed))
       return makeError("invalid pass pipeline: " +
-                       pipelineParserMessage(message));
+                       getPipelineParserMessage(message));
     StringRef anchor = parsed->getOpAnchorName();
     if (anchor != ModuleOp::getOperationName())
       return makeError("the pass pipeline must be anchored on '" +
@@ -226,7 +281,7 @@ mlir::tessera::verifyCompilerOptions(const CompilerOptions &options) {
                        "'");
   } else {
     llvm::Expected<std::unique_ptr<TesseraCPUPipelineOptions>> pipelineOptions =
-        getPipelineOptions(options);
+        getCPUPipelineOptions(options);
     if (!pipelineOptions)
       return pipelineOptions.takeError();
     if (llvm::Error error = verifyTesseraCPUPipelineOptions(**pipelineOptions))
@@ -258,15 +313,33 @@ static const GPUTarget &getGPUTarget(CompileTarget target) {
 static llvm::Expected<std::unique_ptr<TesseraGPUPipelineOptions>>
 getGPUPipelineOptions(const CompilerOptions &options) {
   const GPUTarget &target = getGPUTarget(options.target);
-  std::unique_ptr<TesseraGPUPipelineOptions> pipelineOptions =
-      TesseraGPUPipelineOptions::createFromString(options.pipelineOptions);
-  if (!pipelineOptions)
-    return makeError("invalid options for tessera-" + target.getName() +
-                     "-pipeline: '" + options.pipelineOptions + "'");
-  if (pipelineOptions->chip.empty())
-    pipelineOptions->chip =
+  llvm::Expected<std::unique_ptr<TesseraGPUPipelineOptions>> parsed =
+      parsePipelineOptions<TesseraGPUPipelineOptions>(
+          options.pipelineOptions, "tessera-" + target.getName() + "-pipeline");
+  if (!parsed)
+    return parsed.takeError();
+  TesseraGPUPipelineOptions &pipelineOptions = **parsed;
+  if (pipelineOptions.chip.empty())
+    pipelineOptions.chip =
         options.chip.empty() ? target.getDefaultChip().str() : options.chip;
-  return std::move(pipelineOptions);
+
+  const TileSizes &tiles = options.tileSizes;
+  if (options.threads)
+    return makeError("the thread count is an option of the cpu target");
+  if (tiles.attentionKVBlock || tiles.moeKBlock)
+    return makeError("the GPU pipelines take query-block and column-block "
+                     "tile sizes only (their KV and K blocks are fixed)");
+  if (tiles.attentionQueryBlock)
+    if (llvm::Error error = setPipelineOption(pipelineOptions.tensorCoreQBlock,
+                                              tiles.attentionQueryBlock,
+                                              "the attention query block"))
+      return std::move(error);
+  if (tiles.moeColumnBlock)
+    if (llvm::Error error =
+            setPipelineOption(pipelineOptions.tensorCoreTileN,
+                              tiles.moeColumnBlock, "the MoE column block"))
+      return std::move(error);
+  return std::move(*parsed);
 }
 
 static llvm::Error verifyGPUCompilerOptions(const CompilerOptions &options) {
@@ -538,11 +611,11 @@ static llvm::Error runPassPipeline(ModuleOp module,
         parsePassPipeline(options.passPipeline, errorStream);
     if (failed(parsed))
       return makeError("invalid pass pipeline: " +
-                       pipelineParserMessage(message));
+                       getPipelineParserMessage(message));
     static_cast<OpPassManager &>(pm) = std::move(*parsed);
   } else {
     llvm::Expected<std::unique_ptr<TesseraCPUPipelineOptions>> pipelineOptions =
-        getPipelineOptions(options);
+        getCPUPipelineOptions(options);
     if (!pipelineOptions)
       return pipelineOptions.takeError();
     buildTesseraCPUPipeline(pm, **pipelineOptions);

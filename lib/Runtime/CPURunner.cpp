@@ -158,11 +158,11 @@ CompiledEntry::compile(ModuleOp module, const EntrySignature &signature,
 }
 
 /// Builds the strided memref descriptor of a dense row-major tensor.
-static SmallVector<int64_t> makeDescriptor(const HostTensor &tensor) {
-  ArrayRef<int64_t> shape = tensor.getShape();
+static SmallVector<int64_t> makeDescriptor(const HostTensorRef &tensor) {
+  ArrayRef<int64_t> shape = tensor.shape;
   size_t rank = shape.size();
   SmallVector<int64_t> descriptor(3 + 2 * rank);
-  auto pointer = reinterpret_cast<intptr_t>(tensor.getData());
+  auto pointer = reinterpret_cast<intptr_t>(tensor.data);
   descriptor[0] = pointer;
   descriptor[1] = pointer;
   descriptor[2] = 0;
@@ -221,19 +221,61 @@ static HostTensor copyFromDescriptor(const int64_t *descriptor, size_t rank,
 
 llvm::Expected<std::vector<HostTensor>>
 CompiledEntry::invoke(ArrayRef<HostTensor> inputs, double *elapsedMs) {
+  SmallVector<HostTensorRef> refs;
+  for (const HostTensor &input : inputs)
+    refs.push_back(input.getRef());
+  return invoke(refs, elapsedMs);
+}
+
+/// Checks that `tensor` can be passed as `argument` (number `index`).
+static llvm::Error checkArgument(const HostTensorRef &tensor,
+                                 const TensorSignature &argument,
+                                 unsigned index) {
+  auto fail = [&](const llvm::Twine &what) {
+    return makeError("argument #" + llvm::Twine(index) + " (" +
+                     argument.typeString + "): " + what);
+  };
+  if (tensor.elementType != argument.elementType)
+    return fail("got " + getHostElementTypeName(tensor.elementType) +
+                " elements");
+  if (tensor.shape.size() != argument.shape.size())
+    return fail("got a tensor of rank " + llvm::Twine(tensor.shape.size()));
+  int64_t count = 1;
+  for (auto [size, expected] : llvm::zip_equal(tensor.shape, argument.shape)) {
+    if (size < 0)
+      return fail("got a negative size");
+    if (!ShapedType::isDynamic(expected) && size != expected)
+      return fail("got size " + llvm::Twine(size) + " where the type has " +
+                  llvm::Twine(expected));
+    count *= size;
+  }
+  size_t elementSize = getHostElementSize(tensor.elementType);
+  if (count != 0 && !tensor.data)
+    return fail("got no data");
+  if (reinterpret_cast<uintptr_t>(tensor.data) % elementSize != 0)
+    return fail("the data is not aligned to its element size");
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<HostTensor>>
+CompiledEntry::invoke(ArrayRef<HostTensorRef> inputs, double *elapsedMs) {
   if (inputs.size() != signature.arguments.size())
     return makeError("function '" + signature.name + "' takes " +
                      llvm::Twine(signature.arguments.size()) +
                      " arguments but " + llvm::Twine(inputs.size()) +
                      " were bound");
+  for (auto [index, input] : llvm::enumerate(inputs))
+    if (llvm::Error error =
+            checkArgument(input, signature.arguments[index], index))
+      return std::move(error);
 
   // compile() marked the arguments read-only: the compiled code reads the
   // inputs where they are. (Copying them before every call would also leave
   // the copies dirty in the caches for the timed call to write back.)
-  ArrayRef<HostTensor> arguments = inputs;
+  ArrayRef<HostTensorRef> arguments = inputs;
   SmallVector<SmallVector<int64_t>> argumentDescriptors;
   SmallVector<void *> argumentPointers;
-  for (const HostTensor &argument : arguments)
+  for (const HostTensorRef &argument : arguments)
     argumentDescriptors.push_back(makeDescriptor(argument));
   for (SmallVector<int64_t> &descriptor : argumentDescriptors)
     argumentPointers.push_back(descriptor.data());
@@ -262,8 +304,8 @@ CompiledEntry::invoke(ArrayRef<HostTensor> inputs, double *elapsedMs) {
   // global (whose allocated pointer is a 0xdeadbeef marker): free only fresh
   // allocations, once.
   llvm::DenseSet<const void *> notOwned;
-  for (const HostTensor &argument : arguments)
-    notOwned.insert(argument.getData());
+  for (const HostTensorRef &argument : arguments)
+    notOwned.insert(argument.data);
   notOwned.insert(reinterpret_cast<const void *>(0xdeadbeef));
   notOwned.insert(nullptr);
 

@@ -11,33 +11,25 @@
 //       --pipeline-options=OPTIONS] -o OUT
 //
 // plus the standard MLIR flags (--mlir-print-ir-after-all, --mlir-timing,
-// ...). The work is done by the TesseraCompiler library (Compiler.h); this
-// file only parses the command line and the input module.
+// ...). The work is done by the TesseraCompiler library (`tessera::Compiler`
+// in Compiler.h); this file parses the command line, prints the compiler's
+// diagnostics and writes the artifact.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Compiler/Compiler.h"
-#include "tessera/Dialect/Tessera/IR/TesseraDialect.h"
 #include "tessera/Target/CPU/CPUPipeline.h"
 #include "tessera/Target/GPU/GPUPipeline.h"
 #include "tessera/Transforms/Passes.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/DialectRegistry.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
-#include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -154,42 +146,46 @@ int main(int argc, char **argv) {
   applyDefaultTimingManagerCLOptions(timingManager);
   TimingScope timing = timingManager.getRootScope();
 
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registry.insert<tessera::TesseraDialect>();
-  tessera::registerCompilerDialects(registry);
-  MLIRContext context(registry);
-
-  std::string errorMessage;
-  std::unique_ptr<llvm::MemoryBuffer> file =
-      openInputFile(inputFilename, &errorMessage);
-  if (!file)
-    return fail(errorMessage);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  SourceMgrDiagnosticHandler diagnosticHandler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module;
-  {
-    TimingScope parseTiming = timing.nest("Parser");
-    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  }
-  if (!module)
+  tessera::Compiler compiler(std::move(options));
+  // The compiler returns its diagnostics; the tool prints them as mlir-opt
+  // would, and its own failures (options, files, toolkits) on one line.
+  auto report = [&](llvm::Error error) {
+    for (const tessera::CompilerDiagnostic &diagnostic :
+         compiler.getDiagnostics()) {
+      if (diagnostic.outsideIR)
+        fail(diagnostic.message);
+      else
+        llvm::errs() << diagnostic.rendered;
+    }
+    compiler.clearDiagnostics();
+    if (!error)
+      return 0;
+    llvm::consumeError(std::move(error));
     return 1;
+  };
+
+  llvm::Expected<OwningOpRef<ModuleOp>> module = [&] {
+    TimingScope parseTiming = timing.nest("Parser");
+    return compiler.parseFile(inputFilename);
+  }();
+  if (!module)
+    return report(module.takeError());
+  report(llvm::Error::success());
 
   // Compile into memory first so that a failure leaves no partial output.
-  llvm::SmallString<0> artifact;
-  llvm::raw_svector_ostream artifactStream(artifact);
-  if (llvm::Error error =
-          tessera::compileModule(*module, options, artifactStream, timing))
-    return fail(std::move(error));
+  llvm::Expected<tessera::CompilerArtifact> artifact =
+      compiler.compile(**module, timing);
+  if (!artifact)
+    return report(artifact.takeError());
+  report(llvm::Error::success());
 
   TimingScope outputTiming = timing.nest("Output");
+  std::string errorMessage;
   std::unique_ptr<llvm::ToolOutputFile> output =
       openOutputFile(outputFilename, &errorMessage);
   if (!output)
     return fail(errorMessage);
-  output->os() << artifact;
+  output->os() << artifact->bytes;
   output->os().flush();
   if (output->os().has_error()) {
     output->os().clear_error();

@@ -67,6 +67,16 @@ StringRef getHostElementTypeName(HostElementType type);
 /// Returns the host element type of an MLIR element type, if supported.
 std::optional<HostElementType> getHostElementType(Type type);
 
+/// A dense, row-major tensor owned by someone else (a HostTensor, a numpy
+/// array): what a compiled entry reads its arguments from.
+struct HostTensorRef {
+  HostElementType elementType;
+  ArrayRef<int64_t> shape;
+  /// The first element, aligned to the element size; may be null when the
+  /// tensor has no elements.
+  const void *data;
+};
+
 /// A dense, row-major, 64-byte-aligned host buffer with a static shape.
 class HostTensor {
 public:
@@ -92,6 +102,9 @@ public:
 
   /// Converts to an `.npy` array: f16 and bf16 are widened to f32.
   NpyArray toNpy() const;
+
+  /// A view of this tensor, valid while it lives.
+  HostTensorRef getRef() const { return {elementType, shape, getData()}; }
 
 private:
   struct FreeDeleter {
@@ -189,6 +202,14 @@ public:
   /// receives the time spent in the call itself.
   llvm::Expected<std::vector<HostTensor>> invoke(ArrayRef<HostTensor> inputs,
                                                  double *elapsedMs = nullptr);
+  /// As above, on tensors the caller owns. Each must have the element type
+  /// and rank of its argument and its static sizes; anything else is an
+  /// error naming the argument, and nothing runs.
+  llvm::Expected<std::vector<HostTensor>> invoke(ArrayRef<HostTensorRef> inputs,
+                                                 double *elapsedMs = nullptr);
+
+  /// The entry's arguments and results.
+  const EntrySignature &getSignature() const { return signature; }
 
 private:
   explicit CompiledEntry(EntrySignature signature);
