@@ -11,7 +11,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "TESSERA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".test"]
+config.suffixes = [".mlir", ".test", ".c"]
 config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
                    "reference.py", "check.py", "gpu_suite.py"]
 config.test_source_root = os.path.dirname(__file__)
@@ -60,8 +60,18 @@ config.substitutions.append(
         numpy_python, os.path.join(integration_dir, "check.py"),
         os.path.join(config.tessera_tools_dir, "tessera-run"))))
 
+# The Python package (TESSERA_ENABLE_PYTHON): `%tessera_python` runs the system
+# python3 with the package of this build on its path (`%python`, from lit,
+# is the interpreter that runs lit).
+if config.tessera_python_enabled.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("python-bindings")
+    config.substitutions.append(("%tessera_python", "env PYTHONPATH=%s %s" % (
+        os.path.join(config.tessera_obj_root, "python_packages"),
+        config.python_executable)))
+
 tool_dirs = [config.tessera_tools_dir, config.llvm_tools_dir]
-tools = ["tessera-opt", "tessera-run", "tessera-compile", "tessera-gpu-launch"]
+tools = ["tessera-opt", "tessera-run", "tessera-compile", "tessera-gpu-launch",
+         "tessera-capi-test"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # GPU features. `ptxas`: the CUDA toolkit (ptxas and libdevice) that
