@@ -188,11 +188,13 @@ static void naiveAttention(const float *q, const float *k, const float *v,
 // CHECK-NEXT: object: ELF
 // CHECK-NEXT: signature: 3 arguments, 1 results, result rank 4, sizes 1 4 5 8
 // CHECK-NEXT: call: success, rank 4, 640 bytes, within 1e-5: yes
-// CHECK-NEXT: short k: failure: argument #1 (tensor<1x2x9x8xf32>): got size 8
-// where the type has 9 CHECK-NEXT: stages recorded: yes, tessera-tile-attention
-// among them: yes CHECK-NEXT: bad pipeline: failure CHECK-NEXT: diagnostics: 1
-// CHECK-NEXT: severity 0 at '': invalid pass pipeline: 'nope' does not refer to
-// a registered pass or pass pipeline
+// clang-format off
+// CHECK-NEXT: short k: failure: argument #1 (tensor<1x2x9x8xf32>): got size 8 where the type has 9
+// CHECK-NEXT: stages recorded: yes, tessera-tile-attention among them: yes
+// CHECK-NEXT: bad pipeline: failure
+// CHECK-NEXT: diagnostics: 1
+// CHECK-NEXT: severity 0 at '': invalid pass pipeline: 'nope' does not refer to a registered pass or pass pipeline
+// clang-format on
 static void testCompileAndCall(void) {
   printf("testCompileAndCall\n");
   TesseraCompilerOptions options = tesseraCompilerOptionsCreate();
