@@ -18,10 +18,18 @@ llvm=/usr/lib/llvm-22
 packages=(cmake ninja-build ccache python3 python3-numpy llvm-22 llvm-22-dev
           llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
           libgtest-dev libomp-22-dev rocm-device-libs python3-dev pybind11-dev)
+# Only the test suite needs these: PyTorch for the PyTorch example's test
+# (without its recommends: no GUI or video stack).
+test_packages=(python3-torch)
 
+# install_missing_packages [--no-install-recommends] PACKAGE...
 install_missing_packages() {
-  local missing=() p
-  for p in "${packages[@]}"; do
+  local missing=() options=() p
+  if [ "${1:-}" = --no-install-recommends ]; then
+    options=(--no-install-recommends)
+    shift
+  fi
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
       missing+=("$p")
   done
@@ -30,7 +38,7 @@ install_missing_packages() {
   local sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   "${sudo[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${options[@]}" "${missing[@]}"
 }
 
 configure_and_build() {
@@ -62,17 +70,18 @@ PY
 command=${1:-}
 case "$command" in
   demo)
-    install_missing_packages
+    install_missing_packages "${packages[@]}"
     configure_and_build
     /usr/bin/python3 "$root/examples/run_examples.py" --build "$build"
     ;;
   test)
-    install_missing_packages
+    install_missing_packages "${packages[@]}"
+    install_missing_packages --no-install-recommends "${test_packages[@]}"
     configure_and_build
     run_tests
     ;;
   build)
-    install_missing_packages
+    install_missing_packages "${packages[@]}"
     configure_and_build
     ;;
   *)

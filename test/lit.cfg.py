@@ -68,6 +68,12 @@ if config.tessera_python_enabled.upper() in ("ON", "1", "TRUE", "YES"):
     config.substitutions.append(("%tessera_python", "env PYTHONPATH=%s %s" % (
         os.path.join(config.tessera_obj_root, "python_packages"),
         config.python_executable)))
+    # The PyTorch example's test: Debian's python3-torch (scripts/tessera.sh
+    # test installs it).
+    if subprocess.run([config.python_executable, "-c", "import torch"],
+                      stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode == 0:
+        config.available_features.add("torch")
 
 tool_dirs = [config.tessera_tools_dir, config.llvm_tools_dir]
 tools = ["tessera-opt", "tessera-run", "tessera-compile", "tessera-gpu-launch",
