@@ -159,8 +159,12 @@ struct DecomposeMoEPattern : public OpRewritePattern<MoEOp> {
         op.getTopKAttr(), op.getScoringAttr(), op.getNGroupAttr(),
         op.getTopkGroupAttr(), op.getNormalizeAttr(), op.getScaleAttr());
 
-    int64_t numRows =
+    // The verifier rejects layers whose dispatch the i32 offsets cannot index.
+    std::optional<int64_t> bound =
         dispatchRowBound(numTokens, topK, numExperts, op.getBlock());
+    if (!bound)
+      return rewriter.notifyMatchFailure(op, "too many dispatch rows");
+    int64_t numRows = *bound;
     auto dispatch = DispatchOp::create(
         rewriter, loc, matrixType(numRows, hidden, elementType),
         RankedTensorType::get({numExperts + 1}, i32),

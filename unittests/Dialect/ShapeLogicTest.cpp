@@ -36,6 +36,20 @@ TEST(ShapeLogic, DispatchRowBoundWithPadding) {
   EXPECT_EQ(dispatchRowBound(0, 2, 4, 4), 12);
 }
 
+TEST(ShapeLogic, DispatchRowBoundLimit) {
+  // offsets and perm are i32: at most 2^31 - 1 rows, and no int64 overflow
+  // on the way to finding out.
+  EXPECT_EQ(dispatchRowBound(kMaxDispatchRows, 1, 4, 1), kMaxDispatchRows);
+  EXPECT_EQ(dispatchRowBound(kMaxDispatchRows, 2, 4, 1), std::nullopt);
+  EXPECT_EQ(dispatchRowBound(kMaxDispatchRows - 3, 1, 1, 5), std::nullopt);
+  EXPECT_EQ(dispatchRowBound(int64_t(1) << 62, 4, 4, 1), std::nullopt);
+  EXPECT_EQ(dispatchRowBound(16, 2, 6, int64_t(1) << 62), std::nullopt);
+  EXPECT_EQ(dispatchRowBound(16, 2, std::numeric_limits<int64_t>::max(), 2),
+            std::nullopt);
+  // Padding needs the number of experts.
+  EXPECT_EQ(dispatchRowBound(8, 2, kDyn, 4), std::nullopt);
+}
+
 TEST(ShapeLogic, DispatchRowBoundDynamic) {
   EXPECT_EQ(dispatchRowBound(kDyn, 2, 4, 1), kDyn);
   EXPECT_EQ(dispatchRowBound(8, kDyn, 4, 4), kDyn);

@@ -147,6 +147,30 @@ func.func @f(%x: tensor<8x32xf32>, %ids: tensor<8x2xi32>) {
 // -----
 
 func.func @f(%x: tensor<8x32xf32>, %ids: tensor<8x2xi32>) {
+  // expected-error @+1 {{'tessera.dispatch' op dispatches more than 2147483647 rows (T * k + num_experts * (block - 1) with T = 8, k = 2, num_experts = 4, block = 4611686018427387904), which its i32 offsets cannot index}}
+  %r, %o, %p = tessera.dispatch %x, %ids {num_experts = 4 : i64, block = 4611686018427387904 : i64} : (tensor<8x32xf32>, tensor<8x2xi32>) -> (tensor<16x32xf32>, tensor<5xi32>, tensor<16xi32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<8x32xf32>, %ids: tensor<8x2xi32>) {
+  // expected-error @+1 {{'tessera.dispatch' op 'num_experts' (9223372036854775807) must be at most 2147483647: expert ids are i32}}
+  %r, %o, %p = tessera.dispatch %x, %ids {num_experts = 9223372036854775807 : i64} : (tensor<8x32xf32>, tensor<8x2xi32>) -> (tensor<16x32xf32>, tensor<5xi32>, tensor<16xi32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<16x32xf32>, %gate: tensor<6x32xf32>, %w_up: tensor<6x32x32xf32>, %w_down: tensor<6x16x32xf32>) -> tensor<16x32xf32> {
+  // expected-error @+1 {{'tessera.moe' op dispatches more than 2147483647 rows (T * k + num_experts * (block - 1) with T = 16, k = 2, num_experts = 6, block = 4611686018427387904), which its i32 offsets cannot index}}
+  %y = tessera.moe %x, %gate, %w_up, %w_down {top_k = 2 : i64, block = 4611686018427387904 : i64} : (tensor<16x32xf32>, tensor<6x32xf32>, tensor<6x32x32xf32>, tensor<6x16x32xf32>) -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
+}
+
+// -----
+
+func.func @f(%x: tensor<8x32xf32>, %ids: tensor<8x2xi32>) {
   // expected-error @+1 {{'rows' has element type 'f16' but expected 'f32' (as 'x')}}
   %r, %o, %p = tessera.dispatch %x, %ids {num_experts = 4 : i64} : (tensor<8x32xf32>, tensor<8x2xi32>) -> (tensor<16x32xf16>, tensor<5xi32>, tensor<16xi32>)
   return

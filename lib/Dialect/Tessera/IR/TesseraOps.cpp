@@ -282,6 +282,17 @@ LogicalResult RouteOp::verify() {
 // DispatchOp
 //===----------------------------------------------------------------------===//
 
+/// The error of a dispatch whose rows the i32 offsets cannot index.
+static LogicalResult emitTooManyDispatchRows(Operation *op, int64_t numTokens,
+                                             int64_t topK, int64_t numExperts,
+                                             int64_t block) {
+  return op->emitOpError()
+         << "dispatches more than " << kMaxDispatchRows
+         << " rows (T * k + num_experts * (block - 1) with T = " << numTokens
+         << ", k = " << topK << ", num_experts = " << numExperts
+         << ", block = " << block << "), which its i32 offsets cannot index";
+}
+
 LogicalResult DispatchOp::verify() {
   ShapeBinder shapes(*this);
   static constexpr StringRef rowsLayout[] = {"M", "d"};
@@ -295,12 +306,20 @@ LogicalResult DispatchOp::verify() {
   if (failed(expectSameElementType(*this, "rows", getRows(), "x", getX())))
     return failure();
   int64_t numExperts = getNumExperts(), block = getBlock();
+  if (numExperts > std::numeric_limits<int32_t>::max())
+    return emitOpError() << "'num_experts' (" << numExperts
+                         << ") must be at most "
+                         << std::numeric_limits<int32_t>::max()
+                         << ": expert ids are i32";
   if (failed(shapes.expectDim("offsets", getOffsets(), offsetsLayout, 0,
                               numExperts + 1, "from 'num_experts'")))
     return failure();
-  int64_t bound =
+  std::optional<int64_t> bound =
       dispatchRowBound(shapes.get("T"), shapes.get("k"), numExperts, block);
-  return shapes.expectDim("rows", getRows(), rowsLayout, 0, bound,
+  if (!bound)
+    return emitTooManyDispatchRows(*this, shapes.get("T"), shapes.get("k"),
+                                   numExperts, block);
+  return shapes.expectDim("rows", getRows(), rowsLayout, 0, *bound,
                           block == 1 ? "T * k"
                                      : "T * k + num_experts * (block - 1)");
 }
@@ -424,6 +443,11 @@ LogicalResult MoEOp::verify() {
     return emitOpError() << "'top_k' (" << topK
                          << ") must not exceed the number of experts E = "
                          << numExperts;
+  // The layer dispatches its T * k pairs (tessera-decompose-moe).
+  if (!ShapedType::isDynamic(numExperts) &&
+      !dispatchRowBound(shapes.get("T"), topK, numExperts, getBlock()))
+    return emitTooManyDispatchRows(*this, shapes.get("T"), topK, numExperts,
+                                   getBlock());
   return verifyRouteAttrs(*this, numExperts, topK, getNGroup(), getTopkGroup(),
                           getScale().convertToFloat());
 }

@@ -15,8 +15,10 @@
 #define TESSERA_DIALECT_TESSERA_IR_SHAPELOGIC_H
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 namespace mlir {
@@ -28,15 +30,28 @@ inline bool areDimsCompatible(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
 }
 
+/// The most rows a dispatch may have: its `offsets` and `perm` are i32.
+inline constexpr int64_t kMaxDispatchRows = std::numeric_limits<int32_t>::max();
+
 /// Number of rows of a dispatch of `numTokens * topK` pairs over `numExperts`
-/// experts with segments padded to `block`: `T*k` when block == 1, else the
-/// static bound `T*k + E*(block-1)`. Dynamic when `numTokens` is dynamic.
-inline int64_t dispatchRowBound(int64_t numTokens, int64_t topK,
-                                int64_t numExperts, int64_t block) {
+/// experts with segments padded to `block` (all positive): `T*k` when
+/// block == 1, else the static bound `T*k + E*(block-1)`. Dynamic when
+/// `numTokens` or `topK` is dynamic; std::nullopt when the bound exceeds
+/// kMaxDispatchRows (the i32 offsets could not index the rows).
+inline std::optional<int64_t> dispatchRowBound(int64_t numTokens, int64_t topK,
+                                               int64_t numExperts,
+                                               int64_t block) {
   if (ShapedType::isDynamic(numTokens) || ShapedType::isDynamic(topK))
     return ShapedType::kDynamic;
-  int64_t pairs = numTokens * topK;
-  return block == 1 ? pairs : pairs + numExperts * (block - 1);
+  int64_t rows, padding = 0;
+  if (llvm::MulOverflow(numTokens, topK, rows))
+    return std::nullopt;
+  if (block != 1 && (ShapedType::isDynamic(numExperts) ||
+                     llvm::MulOverflow(numExperts, block - 1, padding)))
+    return std::nullopt;
+  if (llvm::AddOverflow(rows, padding, rows) || rows > kMaxDispatchRows)
+    return std::nullopt;
+  return rows;
 }
 
 /// Formats a shape such as `[B, ?, 16]`-style text for diagnostics:
