@@ -17,7 +17,8 @@ llvm=/usr/lib/llvm-22
 
 packages=(cmake ninja-build ccache python3 python3-numpy llvm-22 llvm-22-dev
           llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
-          libgtest-dev libomp-22-dev rocm-device-libs python3-dev pybind11-dev)
+          libgtest-dev libomp-22-dev rocm-device-libs python3-dev pybind11-dev
+          libclang-rt-22-dev)
 # Only the test suite needs these: PyTorch for the PyTorch example's test
 # (without its recommends: no GUI or video stack).
 test_packages=(python3-torch)

@@ -75,9 +75,24 @@ if config.tessera_python_enabled.upper() in ("ON", "1", "TRUE", "YES"):
                       stderr=subprocess.DEVNULL).returncode == 0:
         config.available_features.add("torch")
 
+# Sanitized builds (-DLLVM_USE_SANITIZER=...): `asan`, `ubsan`; libFuzzer
+# binaries (-DLLVM_USE_SANITIZE_COVERAGE=ON): `libfuzzer`, for the fuzzing
+# smoke run. Otherwise the fuzz targets only replay the files they are given.
+if "Address" in config.tessera_sanitizer:
+    config.available_features.add("asan")
+if "Undefined" in config.tessera_sanitizer:
+    config.available_features.add("ubsan")
+if config.tessera_sanitize_coverage.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("libfuzzer")
+config.substitutions.append(
+    ("%{fuzz_options}",
+     "-max_total_time=%s -timeout=30 -rss_limit_mb=4096 -print_final_stats=1"
+     % os.environ.get("TESSERA_FUZZ_SECONDS", "60")))
+
 tool_dirs = [config.tessera_tools_dir, config.llvm_tools_dir]
 tools = ["tessera-opt", "tessera-run", "tessera-compile", "tessera-gpu-launch",
-         "tessera-capi-test"]
+         "tessera-capi-test", "tessera-npy-fuzzer", "tessera-parse-fuzzer",
+         "tessera-pipeline-fuzzer"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # GPU features. `ptxas`: the CUDA toolkit (ptxas and libdevice) that

@@ -122,3 +122,19 @@ print("last stage is the printed module:", printer.stages[-1][1] == text)
 printer.capture_stages = False
 printer.run_pipeline(module, "builtin.module(tessera-tile-attention)")
 print("after the pipeline: attention gone:", "tessera.attention" not in str(module))
+
+# CHECK-LABEL: determinism
+# CHECK-NEXT: cpu: same bytes in one compiler: True, in a new one: True
+# CHECK-NEXT: nvptx: same bytes in one compiler: True, in a new one: True
+# CHECK-NEXT: amdgpu: same bytes in one compiler: True, in a new one: True
+# One context compiling a module twice must not number or name anything
+# differently the second time.
+print("determinism")
+for options in [dict(target="cpu", cpu="x86-64-v3", emit="obj"),
+                dict(target="nvptx", chip="sm_90a", emit="ptx"),
+                dict(target="amdgpu", chip="gfx942", emit="hsaco")]:
+    first = tessera.Compiler(**options)
+    once, twice = first.compile_source(ATTENTION), first.compile_source(ATTENTION)
+    again = tessera.Compiler(**options).compile_source(ATTENTION)
+    print("%s: same bytes in one compiler: %s, in a new one: %s" % (
+        options["target"], once == twice and len(once) > 0, once == again))
