@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Compiler/Compiler.h"
+#include "tessera/Support/CommandLine.h"
 #include "tessera/Target/CPU/CPUPipeline.h"
 #include "tessera/Target/GPU/GPUPipeline.h"
 #include "tessera/Transforms/Passes.h"
@@ -113,9 +114,10 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
-  llvm::cl::ParseCommandLineOptions(argc, argv,
-                                    "Tessera compiler: compiles a module of "
-                                    "tessera ops to an artifact\n");
+  if (!tessera::parseToolCommandLine(argc, argv,
+                                     "Tessera compiler: compiles a module of "
+                                     "tessera ops to an artifact\n"))
+    return 1;
 
   tessera::CompilerOptions options;
   llvm::Expected<tessera::CompileTarget> parsedTarget =

@@ -21,6 +21,7 @@
 #include "tessera/Dialect/Tessera/IR/TesseraDialect.h"
 #include "tessera/Runtime/CPURunner.h"
 #include "tessera/Runtime/GPURunner.h"
+#include "tessera/Support/CommandLine.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -47,7 +48,7 @@ int main(int argc, char **argv) {
       llvm::cl::Positional, llvm::cl::desc("<input .mlir file>"),
       llvm::cl::init("-"), llvm::cl::cat(category));
   static llvm::cl::opt<std::string> entry(
-      "entry", llvm::cl::desc("The func.func to run"), llvm::cl::Required,
+      "entry", llvm::cl::desc("The func.func to run (required)"),
       llvm::cl::value_desc("name"), llvm::cl::cat(category));
   static llvm::cl::list<std::string> inputs(
       "input",
@@ -102,9 +103,17 @@ int main(int argc, char **argv) {
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
-  llvm::cl::ParseCommandLineOptions(argc, argv,
-                                    "Tessera CPU runner: JIT-compiles a "
-                                    "func.func on tensors and runs it\n");
+  if (!tessera::parseToolCommandLine(argc, argv,
+                                     "Tessera CPU runner: JIT-compiles a "
+                                     "func.func on tensors and runs it\n"))
+    return 1;
+  // Checked here rather than by llvm::cl::Required, which LLVM reports on a
+  // line of its own next to any other command-line error.
+  if (entry.empty()) {
+    llvm::WithColor::error(llvm::errs(), "tessera-run")
+        << "no --entry: name the func.func to run\n";
+    return 1;
+  }
 
   DialectRegistry registry;
   registerAllDialects(registry);
