@@ -80,6 +80,10 @@ if config.tessera_python_enabled.upper() in ("ON", "1", "TRUE", "YES"):
 # smoke run. Otherwise the fuzz targets only replay the files they are given.
 if "Address" in config.tessera_sanitizer:
     config.available_features.add("asan")
+    # libMLIR.so (not instrumented) allocates from BumpPtrAllocator slabs
+    # that Tessera's instrumented inline code poisons: ignore manual
+    # poisoning (tools/fuzzers/SanitizerOptions.cpp says more).
+    config.environment["ASAN_OPTIONS"] = "allow_user_poisoning=0"
 if "Undefined" in config.tessera_sanitizer:
     config.available_features.add("ubsan")
 if config.tessera_sanitize_coverage.upper() in ("ON", "1", "TRUE", "YES"):
