@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Runtime/CPURunner.h"
+#include "tessera/Dialect/Tessera/IR/ShapeLogic.h"
 #include "tessera/Target/CPU/CPUPipeline.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -151,9 +152,21 @@ CompiledEntry::compile(ModuleOp module, const EntrySignature &signature,
   if (!packedFunction)
     return packedFunction.takeError();
 
+  // The check of the dynamic sizes (tessera-shape-checks), when the entry
+  // has one.
+  void (*packedShapeCheck)(void **) = nullptr;
+  if (clone->lookupSymbol(signature.name + "_shape_check")) {
+    llvm::Expected<void (*)(void **)> check = (*engine)->lookupPacked(
+        "_mlir_ciface_" + signature.name + "_shape_check");
+    if (!check)
+      return check.takeError();
+    packedShapeCheck = *check;
+  }
+
   std::unique_ptr<CompiledEntry> entry(new CompiledEntry(signature));
   entry->engine = std::move(*engine);
   entry->packedFunction = *packedFunction;
+  entry->packedShapeCheck = packedShapeCheck;
   return entry;
 }
 
@@ -177,14 +190,19 @@ static SmallVector<int64_t> makeDescriptor(const HostTensorRef &tensor) {
 
 /// Copies the memref described by `descriptor` (of rank `rank`) into a new
 /// dense host tensor.
-static HostTensor copyFromDescriptor(const int64_t *descriptor, size_t rank,
-                                     HostElementType elementType) {
+static llvm::Expected<HostTensor>
+copyFromDescriptor(const int64_t *descriptor, size_t rank,
+                   HostElementType elementType) {
   ArrayRef<int64_t> sizes(descriptor + 3, rank);
   ArrayRef<int64_t> strides(descriptor + 3 + rank, rank);
-  HostTensor tensor(elementType, sizes);
+  llvm::Expected<HostTensor> allocated =
+      HostTensor::allocate(elementType, sizes);
+  if (!allocated)
+    return allocated.takeError();
+  HostTensor &tensor = *allocated;
   int64_t count = tensor.getNumElements();
   if (count == 0)
-    return tensor;
+    return std::move(*allocated);
   size_t elementSize = getHostElementSize(elementType);
   const char *base = reinterpret_cast<const char *>(descriptor[1]) +
                      descriptor[2] * elementSize;
@@ -199,7 +217,7 @@ static HostTensor copyFromDescriptor(const int64_t *descriptor, size_t rank,
   }
   if (contiguous) {
     std::memcpy(out, base, count * elementSize);
-    return tensor;
+    return std::move(*allocated);
   }
 
   // General case: walk the indices in row-major order.
@@ -216,7 +234,7 @@ static HostTensor copyFromDescriptor(const int64_t *descriptor, size_t rank,
       index[d] = 0;
     }
   }
-  return tensor;
+  return std::move(*allocated);
 }
 
 llvm::Expected<std::vector<HostTensor>>
@@ -287,6 +305,24 @@ CompiledEntry::invoke(ArrayRef<HostTensorRef> inputs, double *elapsedMs) {
   SmallVector<int64_t> resultDescriptors(resultWords, 0);
   void *resultPointer = resultDescriptors.data();
 
+  // Sizes that the compiled code relies on but the types leave open.
+  if (packedShapeCheck) {
+    SmallVector<void *> checkArguments;
+    for (void *&pointer : argumentPointers)
+      checkArguments.push_back(&pointer);
+    const char *broken = nullptr;
+    checkArguments.push_back(&broken);
+    packedShapeCheck(checkArguments.data());
+    if (broken) {
+      std::string shapes;
+      for (auto [index, input] : llvm::enumerate(inputs))
+        shapes += (index ? ", " : "") + formatShape(input.shape);
+      return makeError("function '" + signature.name +
+                       "' cannot run on arguments of shapes " + shapes + ": " +
+                       broken);
+    }
+  }
+
   SmallVector<void *> packedArguments;
   if (!signature.results.empty())
     packedArguments.push_back(&resultPointer);
@@ -310,15 +346,23 @@ CompiledEntry::invoke(ArrayRef<HostTensorRef> inputs, double *elapsedMs) {
   notOwned.insert(nullptr);
 
   std::vector<HostTensor> results;
+  llvm::Error error = llvm::Error::success();
   const int64_t *descriptor = resultDescriptors.data();
   for (const TensorSignature &result : signature.results) {
     size_t rank = result.shape.size();
-    results.push_back(copyFromDescriptor(descriptor, rank, result.elementType));
+    llvm::Expected<HostTensor> copy =
+        copyFromDescriptor(descriptor, rank, result.elementType);
+    if (copy)
+      results.push_back(std::move(*copy));
+    else
+      error = llvm::joinErrors(std::move(error), copy.takeError());
     auto *allocated = reinterpret_cast<void *>(descriptor[0]);
     if (notOwned.insert(allocated).second)
       std::free(allocated);
     descriptor += 3 + 2 * rank;
   }
+  if (error)
+    return std::move(error);
   return results;
 }
 

@@ -90,15 +90,42 @@ void HostTensor::FreeDeleter::operator()(void *pointer) const {
   std::free(pointer);
 }
 
-HostTensor::HostTensor(HostElementType elementType, ArrayRef<int64_t> shape)
-    : elementType(elementType), shape(shape.begin(), shape.end()) {
+bool HostTensor::allocateStorage(size_t bytes) {
   // Round up to the alignment as aligned_alloc requires, and never ask for
   // zero bytes so that the data pointer of an empty tensor is valid too.
-  size_t bytes = llvm::alignTo(std::max<size_t>(getNumBytes(), 1), 64);
+  bytes = llvm::alignTo(std::max<size_t>(bytes, 1), 64);
   storage.reset(static_cast<uint8_t *>(std::aligned_alloc(64, bytes)));
   if (!storage)
-    llvm::report_fatal_error("tessera-run: out of memory");
+    return false;
   std::memset(storage.get(), 0, bytes);
+  return true;
+}
+
+HostTensor::HostTensor(HostElementType elementType, ArrayRef<int64_t> shape)
+    : elementType(elementType), shape(shape.begin(), shape.end()) {
+  if (!allocateStorage(getNumBytes()))
+    llvm::report_fatal_error("tessera: out of memory");
+}
+
+llvm::Expected<HostTensor> HostTensor::allocate(HostElementType elementType,
+                                                ArrayRef<int64_t> shape) {
+  HostTensor tensor(elementType, shape, NoStorage());
+  auto fail = [&](const llvm::Twine &why) {
+    return makeError("cannot allocate a " + tensor.getTypeString() + ": " +
+                     why);
+  };
+  // At most 2^62 bytes: the result of alignTo() below must not wrap.
+  constexpr int64_t kMaxBytes = int64_t(1) << 62;
+  int64_t bytes = getHostElementSize(elementType);
+  for (int64_t size : shape) {
+    if (size < 0)
+      return fail("a size is negative");
+    if (llvm::MulOverflow(bytes, size, bytes) || bytes > kMaxBytes)
+      return fail("its size in bytes does not fit in 62 bits");
+  }
+  if (!tensor.allocateStorage(static_cast<size_t>(bytes)))
+    return fail("out of memory (" + llvm::Twine(bytes) + " bytes)");
+  return tensor;
 }
 
 int64_t HostTensor::getNumElements() const {
@@ -283,7 +310,11 @@ mlir::tessera::bindInput(const NpyArray &array, StringRef fileName,
                 " does not match argument #" + llvm::Twine(index) +
                 " of type " + arg.typeString);
 
-  HostTensor tensor(arg.elementType, array.shape);
+  llvm::Expected<HostTensor> allocated =
+      HostTensor::allocate(arg.elementType, array.shape);
+  if (!allocated)
+    return fail(llvm::toString(allocated.takeError()));
+  HostTensor &tensor = *allocated;
   int64_t count = tensor.getNumElements();
   if (arg.elementType == HostElementType::F16 && fromF32) {
     const float *in = array.getDataAs<float>();
@@ -299,7 +330,7 @@ mlir::tessera::bindInput(const NpyArray &array, StringRef fileName,
     assert(array.data.size() == tensor.getNumBytes() && "size mismatch");
     std::memcpy(tensor.getData(), array.data.data(), array.data.size());
   }
-  return tensor;
+  return std::move(*allocated);
 }
 
 llvm::Expected<std::vector<HostTensor>>
@@ -346,7 +377,12 @@ mlir::tessera::makeRandomInputs(const EntrySignature &signature,
       return makeError("argument #" + llvm::Twine(index) + " has type " +
                        arg.typeString +
                        "; --random-inputs needs static shapes (use --input)");
-    HostTensor tensor(arg.elementType, arg.shape);
+    llvm::Expected<HostTensor> allocated =
+        HostTensor::allocate(arg.elementType, arg.shape);
+    if (!allocated)
+      return makeError("argument #" + llvm::Twine(index) + ": " +
+                       llvm::toString(allocated.takeError()));
+    HostTensor &tensor = *allocated;
     uint64_t state = seed ^ ((index + 1) * 0xd1b54a32d192ed03ULL);
     int64_t count = tensor.getNumElements();
     void *data = tensor.getData();

@@ -81,6 +81,8 @@ print("bf16 bits as uint16: equal:", bool(np.array_equal(o_bits, o)))
 # CHECK-NEXT: ValueError: argument #1 (tensor<1x2x9x8xf32>): got size 8 where the type has 9
 # CHECK-NEXT: TypeError: argument #0 (f32): got dtype int32
 # CHECK-NEXT: TypeError: the function takes 3 arguments, got 2
+# CHECK-NEXT: dynamic, matching sizes: within 1e-5 of numpy: True
+# CHECK-NEXT: ValueError: function 'attn' cannot run on arguments of shapes [1, 4, 5, 8], [1, 2, 9, 8], [1, 2, 7, 8]: 'tessera.attention' op at -:5:14: 'v' dimension 2 (Skv) must equal 'k' dimension 2 (Skv)
 # CHECK-NEXT: CompilerError: the thread count is given twice: in the compiler options and as the pipeline option 'threads'
 # CHECK-NEXT: ValueError: unknown target 'tpu' (expected cpu, nvptx or amdgpu)
 print("errors")
@@ -95,6 +97,16 @@ for arguments in [(q, k[:, :, :8], v), (q.astype(np.int32), k, v), (q, k)]:
         attn(*arguments)
     except (ValueError, TypeError) as error:
         print("%s: %s" % (type(error).__name__, error))
+# Dynamic sizes the op needs to agree are checked before the call.
+dynamic = compiler.load_source(
+    ATTENTION.replace("1x2x9x8", "?x2x?x8").replace("1x4x5x8", "?x4x?x8")
+    .replace("1x4x5x", "?x4x?x"), "attn")
+print("dynamic, matching sizes: within 1e-5 of numpy:",
+      bool(np.abs(dynamic(q, k, v)[0] - expected_o).max() < 1e-5))
+try:
+    dynamic(q, k, v[:, :, :7])
+except ValueError as error:
+    print("%s: %s" % (type(error).__name__, error))
 try:
     tessera.Compiler(threads=2, pipeline_options="threads=4")
 except tessera.CompilerError as error:

@@ -80,8 +80,14 @@ struct HostTensorRef {
 /// A dense, row-major, 64-byte-aligned host buffer with a static shape.
 class HostTensor {
 public:
-  /// Creates a zero-filled tensor.
+  /// Creates a zero-filled tensor; aborts when memory runs out. For sizes
+  /// that come from outside the program use allocate().
   HostTensor(HostElementType elementType, ArrayRef<int64_t> shape);
+
+  /// Creates a zero-filled tensor, or an error when a size is negative, the
+  /// byte count overflows or the memory cannot be allocated.
+  static llvm::Expected<HostTensor> allocate(HostElementType elementType,
+                                             ArrayRef<int64_t> shape);
 
   HostElementType getElementType() const { return elementType; }
   ArrayRef<int64_t> getShape() const { return shape; }
@@ -110,6 +116,12 @@ private:
   struct FreeDeleter {
     void operator()(void *pointer) const;
   };
+  struct NoStorage {};
+  HostTensor(HostElementType elementType, ArrayRef<int64_t> shape, NoStorage)
+      : elementType(elementType), shape(shape.begin(), shape.end()) {}
+  /// Allocates and zeroes `bytes` (at least 1, 64-byte aligned); false when
+  /// out of memory.
+  bool allocateStorage(size_t bytes);
 
   HostElementType elementType;
   SmallVector<int64_t> shape;
@@ -203,8 +215,10 @@ public:
   llvm::Expected<std::vector<HostTensor>> invoke(ArrayRef<HostTensor> inputs,
                                                  double *elapsedMs = nullptr);
   /// As above, on tensors the caller owns. Each must have the element type
-  /// and rank of its argument and its static sizes; anything else is an
-  /// error naming the argument, and nothing runs.
+  /// and rank of its argument and its static sizes, and the dynamic sizes
+  /// must satisfy the rules of the ops (the entry's `_shape_check`, see
+  /// tessera-shape-checks); anything else is an error naming the argument or
+  /// the rule, and nothing runs.
   llvm::Expected<std::vector<HostTensor>> invoke(ArrayRef<HostTensorRef> inputs,
                                                  double *elapsedMs = nullptr);
 
@@ -219,6 +233,10 @@ private:
   /// The packed wrapper of `_mlir_ciface_<entry>`: takes an array of pointers
   /// to the arguments (the result pointer first).
   void (*packedFunction)(void **) = nullptr;
+  /// The packed wrapper of `_mlir_ciface_<entry>_shape_check`
+  /// (tessera-shape-checks) when the entry has dynamic sizes to check: the
+  /// argument pointers, then a pointer to the `const char *` result.
+  void (*packedShapeCheck)(void **) = nullptr;
 };
 
 //===----------------------------------------------------------------------===//

@@ -43,6 +43,48 @@ def ConvertTesseraToLinalg : Pass<"convert-tessera-to-linalg"> {
   ];
 }
 
+def TesseraShapeChecks : Pass<"tessera-shape-checks", "::mlir::ModuleOp"> {
+  let summary = "Check at run time the dynamic dimensions that verifiers "
+                "could not";
+  let description = [{
+    A verifier decides every shape rule of a tessera op whose dimensions are
+    static. With dynamic dimensions (`?`) a rule can only be checked when the
+    function runs: an attention on `q : tensor<?x8x?x64xf32>` and
+    `k : tensor<?x2x?x64xf32>` needs the same batch in both, and the lowered
+    loops would read past the end of `k` if the caller passed a smaller one.
+
+    For every public `func.func` `@f` whose tessera ops (in its entry block)
+    have such rules, this pass adds a public function `@f_shape_check` with
+    the arguments of `@f` and one `!llvm.ptr` result: null when every rule
+    holds, else the first broken rule as a NUL-terminated string, e.g.
+    `'tessera.attention' op at "att.mlir":4:8: 'k' dimension 0 (B) must
+    equal 'q' dimension 0 (B)`. The check reads only the arguments' sizes;
+    sizes of intermediate values are computed from them where the producing
+    ops can say how (ReifyRankedShapedTypeOpInterface). `@f_shape_check` gets
+    `llvm.emit_c_interface` when `@f` has it.
+
+    Rules come from the op verifiers (`collectRuntimeShapeChecks`): equal
+    symbols in the op's layout (`B`, `Skv`, ...), sizes derived from other
+    sizes or attributes (`E+1`, `2f`, `top_k`), divisibility (`Hq` by `Hkv`),
+    lower bounds (`E >= top_k`) and the dispatch row limit. Values inside
+    the tensors (expert ids, offsets, `kv_lens`) are not checked.
+
+    `tessera-cpu-pipeline` runs this pass first; `tessera-run`, the C++, C
+    and Python APIs call the check before the entry and report its message
+    as an error. Code that calls the object file of `tessera-compile`
+    directly should do the same (docs/ABI.md).
+
+    A function that already has a symbol `@f_shape_check` is an error; a
+    rule whose sizes cannot be computed from the arguments is dropped with a
+    warning.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def TesseraDecomposeMoE : Pass<"tessera-decompose-moe"> {
   let summary = "Decompose tessera.moe into route, dispatch, grouped_matmul "
                 "and combine";

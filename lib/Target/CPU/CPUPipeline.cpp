@@ -124,7 +124,9 @@ void mlir::tessera::buildTesseraCPUPipeline(
     lanes = width ? *width : 4;
     llvm::consumeError(width.takeError());
   }
-  // 0. Tessera's own tiling and fusion.
+  // 0. A function that checks the dynamic sizes before the entry runs
+  //    (tessera-shape-checks), then Tessera's own tiling and fusion.
+  pm.addPass(createTesseraShapeChecks());
   if (!options.reference) {
     pm.addPass(createTesseraDecomposeMoE());
     if (options.fuseMoE)

@@ -431,3 +431,21 @@ func.func @f(%x: tensor<16x64xf32>, %g: tensor<8x64xf32>, %u: tensor<8x64x64xf32
   %y = "tessera.moe"(%x, %g, %u, %d, %su) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 0>, top_k = 2 : i64}> : (tensor<16x64xf32>, tensor<8x64xf32>, tensor<8x64x64xf32>, tensor<8x32x64xf32>, tensor<64x128xf32>) -> tensor<16x64xf32>
   return
 }
+
+// -----
+
+// 2f of a huge f overflows int64 (it used to wrap to the dynamic marker and
+// pass; found by test/Fuzz/hostile.py).
+func.func @f(%x: tensor<16x64xf32>, %g: tensor<8x64xf32>, %u: tensor<8x64x8xf32>, %d: tensor<8x4611686018427387904x64xf32>) {
+  // expected-error @+1 {{'w_up' needs 2f (twice f from 'w_down') with f = 4611686018427387904, which overflows 64 bits}}
+  %y = tessera.moe %x, %g, %u, %d {top_k = 2 : i64} : (tensor<16x64xf32>, tensor<8x64xf32>, tensor<8x64x8xf32>, tensor<8x4611686018427387904x64xf32>) -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%rows: tensor<16x64xf32>, %w: tensor<9223372036854775807x64x8xf32>, %offsets: tensor<9xi32>) {
+  // expected-error @+1 {{'offsets' needs E+1 (from 'weights') with E = 9223372036854775807, which overflows 64 bits}}
+  %y = tessera.grouped_matmul %rows, %w, %offsets : (tensor<16x64xf32>, tensor<9223372036854775807x64x8xf32>, tensor<9xi32>) -> tensor<16x8xf32>
+  return
+}

@@ -148,3 +148,21 @@ func.func private @declaration(%a: tensor<4xf32>) -> tensor<4xf32>
 // RUN: not tessera-run %s --entry=main --random-inputs=1 \
 // RUN:   --pipeline-options="bogus=3" 2>&1 | FileCheck %s --check-prefix=BAD-OPTIONS
 // BAD-OPTIONS: tessera-run: error: invalid --pipeline-options 'bogus=3'{{$}}
+
+// Inputs too large to allocate are an error, not an abort.
+// RUN: not tessera-run %s --entry=huge --random-inputs=1 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=HUGE
+// HUGE: tessera-run: error: argument #0: cannot allocate a tensor<1099511627776x1024xf32>: out of memory (4503599627370496 bytes){{$}}
+// RUN: not tessera-run %s --entry=overflowing --random-inputs=1 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=OVERFLOWING
+// OVERFLOWING: tessera-run: error: argument #0: cannot allocate a tensor<4611686018427387904x4xf32>: its size in bytes does not fit in 62 bits{{$}}
+
+func.func @huge(%a: tensor<1099511627776x1024xf32>)
+    -> tensor<1099511627776x1024xf32> {
+  return %a : tensor<1099511627776x1024xf32>
+}
+
+func.func @overflowing(%a: tensor<4611686018427387904x4xf32>)
+    -> tensor<4611686018427387904x4xf32> {
+  return %a : tensor<4611686018427387904x4xf32>
+}
