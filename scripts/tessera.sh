@@ -4,15 +4,23 @@
 #
 #   scripts/tessera.sh demo    build, then compile and run a sample MoE layer
 #                              and a GQA causal attention on the CPU
-#   scripts/tessera.sh test    build, then run the lit and GoogleTest suites
+#   scripts/tessera.sh test    build, then run the lit and GoogleTest suites;
+#                              then the sanitizer stage: an ASan + UBSan +
+#                              libFuzzer build that runs the GoogleTests, the
+#                              lit tests but the execution sweeps, and a
+#                              short fuzzing run (docs/Fuzzing.md)
 #   scripts/tessera.sh build   set up and build only
 #
 # Missing Debian packages are installed with apt-get (as root, or via sudo).
-# TESSERA_BUILD_DIR overrides the build directory (default: ./build).
+# TESSERA_BUILD_DIR overrides the build directory (default: ./build),
+# TESSERA_SANITIZE_BUILD_DIR the sanitizer build (default: ./build-sanitize);
+# TESSERA_SANITIZE=0 skips the sanitizer stage; TESSERA_FUZZ_SECONDS sets its
+# fuzzing time per target (default 30).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${TESSERA_BUILD_DIR:-$root/build}
+sanitize_build=${TESSERA_SANITIZE_BUILD_DIR:-$root/build-sanitize}
 llvm=/usr/lib/llvm-22
 
 packages=(cmake ninja-build ccache python3 python3-numpy llvm-22 llvm-22-dev
@@ -52,19 +60,55 @@ configure_and_build() {
   ninja -C "$build" all TesseraUnitTests
 }
 
-run_tests() {
-  local log="$build/check-tessera.log" status=0
-  ninja -C "$build" check-tessera 2>&1 | tee "$log" || status=$?
-  # One closing line for CI: the totals of both lit suites.
-  /usr/bin/python3 - "$log" "$status" <<'PY'
+# summarize LOG STATUS LABEL: one closing line with the totals of a log of
+# lit runs ("LABEL: N passed, M failed").
+summarize() {
+  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 passed = sum(int(n) for n in re.findall(r"^\s*Passed\s*:\s*(\d+)", text, re.M))
 failed = sum(int(n) for n in re.findall(r"^\s*(?:Failed|Unresolved|Timed Out|Unexpectedly Passed)\s*:\s*(\d+)", text, re.M))
 if int(sys.argv[2]) != 0 and failed == 0:
     failed = 1  # the build or lit itself failed
-print(f"tessera: {passed} passed, {failed} failed")
+print(f"{sys.argv[3]}: {passed} passed, {failed} failed")
 PY
+}
+
+run_tests() {
+  local log="$build/check-tessera.log" status=0
+  ninja -C "$build" check-tessera 2>&1 | tee "$log" || status=$?
+  summarize "$log" "$status" tessera
+  return "$status"
+}
+
+# The lit directories of the sanitizer stage: every test of the tools, the
+# passes, the APIs and the fuzz targets. The execution sweeps (Integration,
+# Numerics) and the Python tests run in the release build only: JIT-compiled
+# code is not instrumented, and the instrumented host code would only make
+# them slower.
+sanitize_lit_dirs=(Dialect Transforms Pipelines Target Tools CAPI Fuzz)
+
+run_sanitizer_stage() {
+  if [ ! -f "$sanitize_build/build.ninja" ]; then
+    cmake -G Ninja -S "$root" -B "$sanitize_build" \
+      -DCMAKE_BUILD_TYPE=Release \
+      -DMLIR_DIR="$llvm/lib/cmake/mlir" \
+      -DLLVM_EXTERNAL_LIT="$llvm/bin/lit" \
+      -DLLVM_USE_SANITIZER="Address;Undefined" \
+      -DLLVM_USE_SANITIZE_COVERAGE=ON \
+      -DTESSERA_ENABLE_PYTHON=OFF
+  fi
+  local log="$sanitize_build/check-tessera.log" status=0 dirs=() d
+  for d in "${sanitize_lit_dirs[@]}"; do
+    dirs+=("$sanitize_build/test/$d")
+  done
+  {
+    ninja -C "$sanitize_build" all TesseraUnitTests mlir-doc &&
+      "$llvm/bin/lit" -sv "$sanitize_build/test/Unit" &&
+      TESSERA_FUZZ_SECONDS=${TESSERA_FUZZ_SECONDS:-30} \
+        "$llvm/bin/lit" -sv "${dirs[@]}"
+  } 2>&1 | tee "$log" || status=$?
+  summarize "$log" "$status" "tessera (ASan+UBSan)"
   return "$status"
 }
 
@@ -79,7 +123,12 @@ case "$command" in
     install_missing_packages "${packages[@]}"
     install_missing_packages --no-install-recommends "${test_packages[@]}"
     configure_and_build
-    run_tests
+    status=0
+    run_tests || status=$?
+    if [ "${TESSERA_SANITIZE:-1}" != 0 ]; then
+      run_sanitizer_stage || status=$?
+    fi
+    exit "$status"
     ;;
   build)
     install_missing_packages "${packages[@]}"

@@ -82,8 +82,9 @@ if "Address" in config.tessera_sanitizer:
     config.available_features.add("asan")
     # libMLIR.so (not instrumented) allocates from BumpPtrAllocator slabs
     # that Tessera's instrumented inline code poisons: ignore manual
-    # poisoning (tools/fuzzers/SanitizerOptions.cpp says more).
-    config.environment["ASAN_OPTIONS"] = "allow_user_poisoning=0"
+    # poisoning (lib/Support/SanitizerOptions.cpp says more).
+    config.environment["ASAN_OPTIONS"] = (
+        "allow_user_poisoning=0:allocator_may_return_null=1")
 if "Undefined" in config.tessera_sanitizer:
     config.available_features.add("ubsan")
 if config.tessera_sanitize_coverage.upper() in ("ON", "1", "TRUE", "YES"):

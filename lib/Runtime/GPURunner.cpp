@@ -55,7 +55,8 @@ fromRuntime(const ::tessera::gpu::HostTensor &tensor,
   if (getDType(signature.elementType) != tensor.dtype ||
       result.getNumBytes() != tensor.data.size())
     return makeError("the GPU result does not match " + signature.typeString);
-  std::memcpy(result.getData(), tensor.data.data(), tensor.data.size());
+  if (!tensor.data.empty())
+    std::memcpy(result.getData(), tensor.data.data(), tensor.data.size());
   return result;
 }
 

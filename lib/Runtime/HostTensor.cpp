@@ -192,7 +192,8 @@ NpyArray HostTensor::toNpy() const {
                      : elementType == HostElementType::I32 ? NpyDType::I32
                                                            : NpyDType::I64;
     NpyArray array(dtype, shape);
-    std::memcpy(array.data.data(), getData(), getNumBytes());
+    if (count != 0) // An empty vector's data() may be null.
+      std::memcpy(array.data.data(), getData(), getNumBytes());
     return array;
   }
   case HostElementType::F16:
@@ -328,7 +329,8 @@ mlir::tessera::bindInput(const NpyArray &array, StringRef fileName,
       out[i] = convertF32ToBF16(in[i]);
   } else {
     assert(array.data.size() == tensor.getNumBytes() && "size mismatch");
-    std::memcpy(tensor.getData(), array.data.data(), array.data.size());
+    if (!array.data.empty()) // An empty vector's data() may be null.
+      std::memcpy(tensor.getData(), array.data.data(), array.data.size());
   }
   return std::move(*allocated);
 }

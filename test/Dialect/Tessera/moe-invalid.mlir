@@ -435,17 +435,29 @@ func.func @f(%x: tensor<16x64xf32>, %g: tensor<8x64xf32>, %u: tensor<8x64x64xf32
 // -----
 
 // 2f of a huge f overflows int64 (it used to wrap to the dynamic marker and
-// pass; found by test/Fuzz/hostile.py).
-func.func @f(%x: tensor<16x64xf32>, %g: tensor<8x64xf32>, %u: tensor<8x64x8xf32>, %d: tensor<8x4611686018427387904x64xf32>) {
+// pass; found by test/Fuzz/hostile.py). With d = 0 the tensors are empty, so
+// the size bound below does not catch it first.
+func.func @f(%x: tensor<16x0xf32>, %g: tensor<8x0xf32>, %u: tensor<8x0x8xf32>, %d: tensor<8x4611686018427387904x0xf32>) {
   // expected-error @+1 {{'w_up' needs 2f (twice f from 'w_down') with f = 4611686018427387904, which overflows 64 bits}}
-  %y = tessera.moe %x, %g, %u, %d {top_k = 2 : i64} : (tensor<16x64xf32>, tensor<8x64xf32>, tensor<8x64x8xf32>, tensor<8x4611686018427387904x64xf32>) -> tensor<16x64xf32>
+  %y = tessera.moe %x, %g, %u, %d {top_k = 2 : i64} : (tensor<16x0xf32>, tensor<8x0xf32>, tensor<8x0x8xf32>, tensor<8x4611686018427387904x0xf32>) -> tensor<16x0xf32>
   return
 }
 
 // -----
 
-func.func @f(%rows: tensor<16x64xf32>, %w: tensor<9223372036854775807x64x8xf32>, %offsets: tensor<9xi32>) {
+func.func @f(%rows: tensor<16x0xf32>, %w: tensor<9223372036854775807x0x8xf32>, %offsets: tensor<9xi32>) {
   // expected-error @+1 {{'offsets' needs E+1 (from 'weights') with E = 9223372036854775807, which overflows 64 bits}}
-  %y = tessera.grouped_matmul %rows, %w, %offsets : (tensor<16x64xf32>, tensor<9223372036854775807x64x8xf32>, tensor<9xi32>) -> tensor<16x8xf32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets : (tensor<16x0xf32>, tensor<9223372036854775807x0x8xf32>, tensor<9xi32>) -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+// A tensor of more than 2^62 bytes: its size in bytes would overflow int64
+// in the lowerings (found by test/Fuzz/hostile.py under UBSan, in the
+// combine lowering's T * k).
+func.func @f(%y: tensor<12x8xf32>, %perm: tensor<12xi32>, %w: tensor<4611686018427387904x2xf32>) {
+  // expected-error @+1 {{'weights' of type 'tensor<4611686018427387904x2xf32>' has more than 2^62 bytes (the lowerings compute its size in int64)}}
+  %r = tessera.combine %y, %perm, %w : (tensor<12x8xf32>, tensor<12xi32>, tensor<4611686018427387904x2xf32>) -> tensor<4611686018427387904x8xf32>
   return
 }

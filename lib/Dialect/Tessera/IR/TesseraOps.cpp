@@ -28,6 +28,24 @@ using namespace mlir::tessera;
 
 namespace {
 
+/// A tensor's static sizes may describe at most 2^62 bytes: sizes in bytes,
+/// element counts and flattened indices are int64 in every lowering.
+constexpr int kMaxTensorBytesLog2 = 62;
+
+/// True when the static sizes of `type` take at most 2^62 bytes.
+bool fitsInMemory(RankedTensorType type) {
+  if (llvm::is_contained(type.getShape(), 0))
+    return true; // Empty, whatever the other sizes.
+  int64_t bytes =
+      llvm::divideCeil(type.getElementType().getIntOrFloatBitWidth(), 8);
+  for (int64_t size : type.getShape())
+    if (!ShapedType::isDynamic(size) &&
+        (llvm::MulOverflow(bytes, size, bytes) ||
+         bytes > (int64_t(1) << kMaxTensorBytesLog2)))
+      return false;
+  return true;
+}
+
 /// `a * b`, or the int64 bound of its sign when that overflows.
 int64_t saturatingMultiply(int64_t a, int64_t b) {
   int64_t product;
@@ -61,6 +79,11 @@ public:
       return op->emitOpError()
              << "'" << name << "' must be a rank-" << layout.size()
              << " tensor " << formatLayout(layout) << ", got " << type;
+    if (!fitsInMemory(type))
+      return op->emitOpError()
+             << "'" << name << "' of type " << type << " has more than 2^"
+             << kMaxTensorBytesLog2
+             << " bytes (the lowerings compute its size in int64)";
     for (auto [idx, sym] : llvm::enumerate(layout)) {
       if (sym == "_")
         continue;
