@@ -101,6 +101,27 @@ TEST(CompareTensors, ShapeMismatchFails) {
   EXPECT_FALSE(result.mismatch.empty());
 }
 
+TEST(HostTensor, AllocateReportsWhatItCannotAllocate) {
+  llvm::Expected<HostTensor> tensor =
+      HostTensor::allocate(HostElementType::F32, {2, 3});
+  ASSERT_TRUE(static_cast<bool>(tensor)) << llvm::toString(tensor.takeError());
+  EXPECT_EQ(tensor->getNumElements(), 6);
+  EXPECT_EQ(tensor->getAsDouble(5), 0.0);
+
+  llvm::Expected<HostTensor> negative =
+      HostTensor::allocate(HostElementType::F32, {2, -3});
+  ASSERT_FALSE(static_cast<bool>(negative));
+  EXPECT_EQ(llvm::toString(negative.takeError()),
+            "cannot allocate a tensor<2x-3xf32>: a size is negative");
+
+  llvm::Expected<HostTensor> huge =
+      HostTensor::allocate(HostElementType::I64, {int64_t(1) << 60, 4});
+  ASSERT_FALSE(static_cast<bool>(huge));
+  EXPECT_EQ(llvm::toString(huge.takeError()),
+            "cannot allocate a tensor<1152921504606846976x4xi64>: its size in "
+            "bytes does not fit in 62 bits");
+}
+
 class RunnerTest : public ::testing::Test {
 protected:
   RunnerTest() {
@@ -226,6 +247,47 @@ TEST_F(RunnerTest, CompilesAndInvokesATesseraEntry) {
   // Invoking twice gives the same answer (inputs are not clobbered).
   std::vector<HostTensor> second = cantFail((*compiled)->invoke(inputs));
   EXPECT_TRUE(compareTensors(second[0], (*results)[0]).passed);
+}
+
+TEST_F(RunnerTest, ChecksDynamicSizesBeforeRunning) {
+  // perm and y must have the same number of rows M; with M dynamic in both
+  // only the entry's shape check can tell (tessera-shape-checks).
+  OwningOpRef<ModuleOp> module = parse(R"mlir(
+    func.func @combine(%y: tensor<?x2xf32>, %p: tensor<?xi32>, %w: tensor<2x2xf32>)
+        -> tensor<2x2xf32> {
+      %o = tessera.combine %y, %p, %w
+          : (tensor<?x2xf32>, tensor<?xi32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+      return %o : tensor<2x2xf32>
+    })mlir");
+  ASSERT_TRUE(module);
+  llvm::Expected<std::unique_ptr<CompiledEntry>> compiled =
+      compile(*module, "combine");
+  ASSERT_TRUE(static_cast<bool>(compiled))
+      << llvm::toString(compiled.takeError());
+
+  std::vector<HostTensor> inputs;
+  inputs.push_back(makeF32({5, 2}, {1, 2, 3, 4, 100, 100, 5, 6, 7, 8}));
+  inputs.push_back(makeI32({4}, {3, 0, -1, 2}));
+  inputs.push_back(makeF32({2, 2}, {0.5f, 0.25f, 2.0f, -1.0f}));
+  llvm::Expected<std::vector<HostTensor>> results = (*compiled)->invoke(inputs);
+  ASSERT_FALSE(static_cast<bool>(results));
+  std::string message = llvm::toString(results.takeError());
+  EXPECT_NE(message.find("function 'combine' cannot run on arguments of "
+                         "shapes [5, 2], [4], [2, 2]: 'tessera.combine' op"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("'perm' dimension 0 (M) must equal 'y' dimension 0 "
+                         "(M)"),
+            std::string::npos)
+      << message;
+
+  // With five rows of perm too it runs: the values of
+  // CompilesAndInvokesATesseraEntry.
+  inputs[1] = makeI32({5}, {3, 0, -1, 2, 1});
+  std::vector<HostTensor> fine = cantFail((*compiled)->invoke(inputs));
+  EXPECT_TRUE(
+      compareTensors(fine[0], makeF32({2, 2}, {3.25f, 4.0f, 9.0f, 10.0f}))
+          .passed);
 }
 
 TEST_F(RunnerTest, NeverWritesIntoItsInputs) {
