@@ -2,6 +2,7 @@
 # lit configuration of the Tessera test suite.
 
 import os
+import platform
 import shutil
 import subprocess
 
@@ -60,14 +61,71 @@ config.substitutions.append(
         numpy_python, os.path.join(integration_dir, "check.py"),
         os.path.join(config.tessera_tools_dir, "tessera-run"))))
 
+# ASan's options in the tests (-DLLVM_USE_SANITIZER=Address...).
+#
+# allow_user_poisoning=0 and allocator_may_return_null=1: the defaults that
+# lib/Support/SanitizerOptions.cpp compiles into Tessera's executables, here
+# for the processes that do not have them (python3).
+#
+# quarantine_size_mb=16 (default 256): freed memory is reused after 16 MiB
+# of later frees instead of 256. A use after free is still caught while the
+# memory has not been reused; with the default quarantine every
+# JIT-compiling process kept touching fresh pages for the allocations of
+# libLLVM/libMLIR (not instrumented, but allocating through ASan), which
+# doubled the time of the execution sweeps (Integration, Numerics).
+asan_options = ("allow_user_poisoning=0:allocator_may_return_null=1:"
+                "quarantine_size_mb=16")
+
+
+def find_asan_runtime():
+    """The shared ASan runtime of the compiler that built Tessera, or None."""
+    name = "libclang_rt.asan-%s.so" % platform.machine()
+    try:
+        path = subprocess.run(
+            [config.tessera_cxx_compiler, "-print-file-name=" + name],
+            capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return None
+    return path if os.path.isabs(path) and os.path.exists(path) else None
+
+
+# `%{sanitizer_python_env}`: the environment (for `env`) in which the system
+# python3 loads an extension of this build. Empty but in an ASan build,
+# where python3 (not instrumented) needs the ASan runtime that the
+# extension expects preloaded (the tools link it statically instead).
+# LeakSanitizer is off in these processes: at exit CPython and PyTorch hold
+# allocations they never free; the compiler library's leaks are checked by
+# the C API test.
+python_sanitizer_env = ""
+if "Address" in config.tessera_sanitizer:
+    asan_runtime = find_asan_runtime()
+    if asan_runtime:
+        python_sanitizer_env = "LD_PRELOAD=%s ASAN_OPTIONS=%s:detect_leaks=0" % (
+            asan_runtime, asan_options)
+    else:
+        python_sanitizer_env = None
+        lit_config.warning(
+            "the ASan runtime of %s was not found: the Python tests will not "
+            "run" % config.tessera_cxx_compiler)
+
 # The Python package (TESSERA_ENABLE_PYTHON): `%tessera_python` runs the system
 # python3 with the package of this build on its path (`%python`, from lit,
 # is the interpreter that runs lit).
-if config.tessera_python_enabled.upper() in ("ON", "1", "TRUE", "YES"):
+if (config.tessera_python_enabled.upper() in ("ON", "1", "TRUE", "YES") and
+        python_sanitizer_env is not None):
+    python_path = "PYTHONPATH=" + os.path.join(config.tessera_obj_root,
+                                               "python_packages")
     config.available_features.add("python-bindings")
-    config.substitutions.append(("%tessera_python", "env PYTHONPATH=%s %s" % (
-        os.path.join(config.tessera_obj_root, "python_packages"),
-        config.python_executable)))
+    # `%tessera_python_no_preload` (before `%tessera_python`, whose name it
+    # extends) tests the package's advice in an ASan build.
+    config.substitutions.append(
+        ("%tessera_python_no_preload",
+         "env %s %s" % (python_path, config.python_executable)))
+    config.substitutions.append(
+        ("%tessera_python", "env %s %s %s" % (
+            python_sanitizer_env, python_path, config.python_executable)))
+    config.substitutions.append(
+        ("%{sanitizer_python_env}", python_sanitizer_env))
     # The PyTorch example's test: Debian's python3-torch (scripts/tessera.sh
     # test installs it).
     if subprocess.run([config.python_executable, "-c", "import torch"],
@@ -80,11 +138,8 @@ if config.tessera_python_enabled.upper() in ("ON", "1", "TRUE", "YES"):
 # smoke run. Otherwise the fuzz targets only replay the files they are given.
 if "Address" in config.tessera_sanitizer:
     config.available_features.add("asan")
-    # libMLIR.so (not instrumented) allocates from BumpPtrAllocator slabs
-    # that Tessera's instrumented inline code poisons: ignore manual
-    # poisoning (lib/Support/SanitizerOptions.cpp says more).
-    config.environment["ASAN_OPTIONS"] = (
-        "allow_user_poisoning=0:allocator_may_return_null=1")
+    # The options above: why, where asan_options is set.
+    config.environment["ASAN_OPTIONS"] = asan_options
 if "Undefined" in config.tessera_sanitizer:
     config.available_features.add("ubsan")
 if config.tessera_sanitize_coverage.upper() in ("ON", "1", "TRUE", "YES"):

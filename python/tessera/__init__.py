@@ -17,7 +17,18 @@ Arrays: f32, f16, i32 and i64 arguments take numpy arrays of that dtype
 passed as uint16). Results come back without a copy, bf16 widened to float32.
 """
 
-from ._tessera import Compiler, CompilerError, Function, Module
+try:
+    from ._tessera import Compiler, CompilerError, Function, Module
+except ImportError as error:
+    if "__asan" not in str(error):
+        raise
+    # A build with -DLLVM_USE_SANITIZER=Address: the extension needs the ASan
+    # runtime, which an uninstrumented python3 only has when it is preloaded.
+    raise ImportError(
+        "this tessera package was built with AddressSanitizer; run python3 "
+        "with LD_PRELOAD=$(clang++-22 -print-file-name="
+        "libclang_rt.asan-x86_64.so) and ASAN_OPTIONS=detect_leaks=0 "
+        "(docs/Fuzzing.md)") from error
 
 __all__ = ["Compiler", "CompilerError", "Function", "Module", "load_source"]
 

@@ -3,6 +3,7 @@
 usage:
   gpu_suite.py prepare --build BUILD --out DIR [--target nvptx] [--chip sm_90]
                        [--pipeline-options OPTS] [--only REGEX]
+                       [--compile-only]
   gpu_suite.py execute --dir DIR --launcher PATH [--platform cuda]
 
 `prepare` needs the compiler and no GPU. It compiles each case to a GPU
@@ -15,7 +16,11 @@ expected outputs:
   fused-route tests (the CPU issue's edge cases: ragged segments, empty
   experts, decode, GQA 1/4/8, windows, kv_lens, ties; f32/f16/bf16);
   expected values from the CPU reference lowering (tessera-run
-  reference=true), tolerances as in compare_tiled.py. `execute` needs the
+  reference=true), tolerances as in compare_tiled.py.
+`--compile-only` compiles the same cases and stores nothing else: the check
+that every case compiles for a target, on machines that cannot run it (the
+random cases' reference runs would repeat those of the Integration tests).
+`execute` needs the
 GPU and no compiler: it runs each artifact with tessera-gpu-launch and
 compares every output with check.py's tolerances. The lent GPU machine has
 no LLVM, so the two phases run apart there; a machine with both runs them
@@ -106,6 +111,10 @@ def prepare_generated(args, prepared, failures):
             if error:
                 failures.append(f"{name}: {error}")
                 continue
+            if args.compile_only:
+                prepared.append(name)
+                print(f"compiled {name}")
+                continue
             inputs = compare_tiled.make_inputs(name, types)
             paths = [os.path.join(case_dir, f"in{i}.npy")
                      for i in range(len(inputs))]
@@ -158,6 +167,10 @@ def prepare(args):
         if error:
             failures.append(f"{name}: {error}")
             continue
+        if args.compile_only:
+            prepared.append(name)
+            print(f"compiled {name}")
+            continue
         tols = c.tol if isinstance(c.tol, list) else [c.tol] * len(c.expected)
         save_case(case_dir, c.entry, c.inputs, c.expected, tols)
         prepared.append(name)
@@ -165,7 +178,8 @@ def prepare(args):
     prepare_generated(args, prepared, failures)
     for failure in failures:
         print("FAIL " + failure)
-    print(f"prepared {len(prepared)} cases, {len(failures)} failed")
+    verb = "compiled" if args.compile_only else "prepared"
+    print(f"{verb} {len(prepared)} cases, {len(failures)} failed")
     return 1 if failures or not prepared else 0
 
 
@@ -223,6 +237,9 @@ def main():
                    help="passed to tessera-compile (e.g. a kernel variant)")
     p.add_argument("--only", default="",
                    help="prepare only the cases whose name matches")
+    p.add_argument("--compile-only", action="store_true",
+                   help="compile every case, store no inputs or expected "
+                        "outputs")
     e = sub.add_parser("execute")
     e.add_argument("--dir", required=True)
     e.add_argument("--launcher", required=True)
