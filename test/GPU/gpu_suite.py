@@ -20,11 +20,10 @@ expected outputs:
 `--compile-only` compiles the same cases and stores nothing else: the check
 that every case compiles for a target, on machines that cannot run it (the
 random cases' reference runs would repeat those of the Integration tests).
-`execute` needs the
-GPU and no compiler: it runs each artifact with tessera-gpu-launch and
-compares every output with check.py's tolerances. The lent GPU machine has
-no LLVM, so the two phases run apart there; a machine with both runs them
-back to back (test/GPU/execution.test).
+`execute` needs the GPU and no compiler: it runs each artifact with
+tessera-gpu-launch and compares every output with check.py's tolerances.
+The lent GPU machine has no LLVM, so the two phases run apart there; a
+machine with both runs them back to back (test/GPU/execution.test).
 """
 
 import argparse
@@ -112,8 +111,7 @@ def prepare_generated(args, prepared, failures):
                 failures.append(f"{name}: {error}")
                 continue
             if args.compile_only:
-                prepared.append(name)
-                print(f"compiled {name}")
+                record(args, prepared, name)
                 continue
             inputs = compare_tiled.make_inputs(name, types)
             paths = [os.path.join(case_dir, f"in{i}.npy")
@@ -136,8 +134,12 @@ def prepare_generated(args, prepared, failures):
                     * 2 for i in range(outputs)]
             save_case(case_dir, name, inputs, [np.load(w) for w in wants],
                       tols)
-            prepared.append(name)
-            print(f"prepared {name}")
+            record(args, prepared, name)
+
+
+def record(args, prepared, name):
+    prepared.append(name)
+    print(f"{'compiled' if args.compile_only else 'prepared'} {name}")
 
 
 def selected(args, name):
@@ -168,13 +170,11 @@ def prepare(args):
             failures.append(f"{name}: {error}")
             continue
         if args.compile_only:
-            prepared.append(name)
-            print(f"compiled {name}")
+            record(args, prepared, name)
             continue
         tols = c.tol if isinstance(c.tol, list) else [c.tol] * len(c.expected)
         save_case(case_dir, c.entry, c.inputs, c.expected, tols)
-        prepared.append(name)
-        print(f"prepared {name}")
+        record(args, prepared, name)
     prepare_generated(args, prepared, failures)
     for failure in failures:
         print("FAIL " + failure)
