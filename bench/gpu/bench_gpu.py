@@ -16,6 +16,8 @@ fraction of the H100's peak:
               HBM bandwidth
   grouped GEMM bf16, Qwen1.5-MoE up projection     vs torch._grouped_mm
   MLA decode  bf16, DeepSeek-V3 latent attention   vs the HBM bandwidth
+  MoE layer   bf16, Qwen1.5-MoE routed experts      vs PyTorch: router,
+              top-k, stable sort, two torch._grouped_mm, index_add
 """
 
 import argparse
@@ -100,7 +102,34 @@ def mla_decode_case():
                 params=dict(b=b, h=h, skv=skv, latent=latent, rope=rope))
 
 
-CASES = [attention_case, gqa_decode_case, grouped_gemm_case, mla_decode_case]
+def moe_layer_case():
+    # Qwen1.5-MoE-A2.7B's routed experts (../shared/models): 60 experts, top
+    # 4 of a softmax, not renormalized, hidden 2048, SwiGLU intermediate
+    # 1408; 4096 tokens. The whole layer: router GEMM, routing, dispatch,
+    # both grouped GEMMs, combine (no shared expert: Qwen gates it with a
+    # sigmoid that tessera.moe does not model).
+    experts, tokens, top_k, hidden, f = 60, 4096, 4, 2048, 1408
+    x = f"tensor<{tokens}x{hidden}xbf16>"
+    g = f"tensor<{experts}x{hidden}xbf16>"
+    up = f"tensor<{experts}x{hidden}x{2 * f}xbf16>"
+    down = f"tensor<{experts}x{f}x{hidden}xbf16>"
+    mlir = f"""func.func @moe_layer(%x: {x}, %g: {g}, %up: {up}, %down: {down}) -> {x} {{
+  %y = tessera.moe %x, %g, %up, %down
+      {{top_k = {top_k} : i64, scoring = #tessera.scoring<softmax>}}
+      : ({x}, {g}, {up}, {down}) -> {x}
+  return %y : {x}
+}}
+"""
+    rows = tokens * top_k
+    flops = 2.0 * rows * (hidden * 2 * f + f * hidden) \
+        + 2.0 * tokens * hidden * experts
+    return dict(name="moe_layer", entry="moe_layer", mlir=mlir, flops=flops,
+                params=dict(experts=experts, tokens=tokens, top_k=top_k,
+                            hidden=hidden, f=f))
+
+
+CASES = [attention_case, gqa_decode_case, grouped_gemm_case, mla_decode_case,
+         moe_layer_case]
 
 
 def make_inputs(case, rng):
@@ -122,6 +151,14 @@ def make_inputs(case, rng):
                              minlength=p["experts"])
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         return [x, w.astype(np.float32), offsets]
+    if case["name"] == "moe_layer":
+        e, d, f = p["experts"], p["hidden"], p["f"]
+        return [rng.standard_normal((p["tokens"], d), dtype=np.float32),
+                rng.standard_normal((e, d), dtype=np.float32) / np.sqrt(d),
+                rng.standard_normal((e, d, 2 * f), dtype=np.float32)
+                / np.sqrt(d),
+                rng.standard_normal((e, f, d), dtype=np.float32)
+                / np.sqrt(f)]
     q = rng.standard_normal((p["b"], p["h"], 1, p["latent"] + p["rope"]),
                             dtype=np.float32)
     kv = rng.standard_normal((p["b"], p["skv"], p["latent"] + p["rope"]),
@@ -216,6 +253,8 @@ def peer(meta, inputs):
                                   for e in range(w.shape[0])])
             name = "torch.matmul per expert"
         return name, fn, fn().float().cpu().numpy()
+    if meta["name"] == "moe_layer":
+        return moe_peer(p, inputs)
     # MLA decode: scores over the whole latent+rope vector, values = latent.
     q = torch.from_numpy(inputs[0]).to(dev, torch.bfloat16)
     kv = torch.from_numpy(inputs[1]).to(dev, torch.bfloat16)
@@ -225,6 +264,33 @@ def peer(meta, inputs):
         return torch.einsum("bhqs,bsd->bhqd", s.softmax(-1),
                             kv[..., :p["latent"]].float()).to(torch.bfloat16)
     return "torch einsum (eager)", fn, fn().float().cpu().numpy()
+
+
+def moe_peer(p, inputs):
+    """The MoE layer as an efficient eager PyTorch model writes it."""
+    import torch
+    import torch.nn.functional as F
+    x, g, up, down = (torch.from_numpy(a).to("cuda", torch.bfloat16)
+                      for a in inputs)
+    k, f, e = p["top_k"], p["f"], p["experts"]
+
+    def fn():
+        # Router logits in f32, as tessera.moe computes them.
+        scores = (x.float() @ g.float().T).softmax(-1)
+        weights, ids = scores.topk(k, dim=-1)
+        flat = ids.flatten()
+        # Stable: inside an expert, pairs in (token, slot) order.
+        order = flat.argsort(stable=True)
+        offs = torch.bincount(flat, minlength=e).cumsum(0).to(torch.int32)
+        tokens = order // k
+        h = torch._grouped_mm(x[tokens], up, offs=offs)
+        h = F.silu(h[:, :f]) * h[:, f:]
+        y = torch._grouped_mm(h, down, offs=offs)
+        y = y.float() * weights.flatten()[order, None]
+        out = torch.zeros(x.shape, device=x.device, dtype=torch.float32)
+        return out.index_add_(0, tokens, y).to(torch.bfloat16)
+    name = "PyTorch (sort + torch._grouped_mm)"
+    return name, fn, fn().float().cpu().numpy()
 
 
 def execute(args):

@@ -74,6 +74,21 @@ Value createRowGather(OpBuilder &b, Location loc, Value table, Value index,
 /// table), materialized by a linalg.generic (MoEToLinalg.cpp).
 Value createGroupedMatmulOperand(OpBuilder &b, Location loc,
                                  GroupedMatmulOp op);
+class CombineOp;
+/// The result of `op` given `inv [T * k]`, the row of `y` that holds each
+/// (token, slot) pair or -1: the weighted sum over slots of the reference
+/// lowering, rounded to the result's element type (MoEToLinalg.cpp).
+Value createCombineFromInverse(OpBuilder &b, Location loc, CombineOp op,
+                               Value inv);
+/// `offsets [E + 1]` of `tessera.dispatch` from the expert counts `[E]`:
+/// the exclusive prefix sum of the counts rounded up to `block`, a
+/// linalg.generic (MoEToLinalg.cpp).
+Value createSegmentOffsets(OpBuilder &b, Location loc, Value counts,
+                           int64_t numExperts, int64_t block);
+/// The `rows [numRows, d]` of `tessera.dispatch`: `x[perm[r] / topK]`, zero
+/// where `perm[r] == -1`, a linalg.generic (MoEToLinalg.cpp).
+Value createDispatchedRows(OpBuilder &b, Location loc, Value x, Value perm,
+                           Value topK, OpFoldResult numRows);
 /// `offsets[index]` (an i32 tensor) as an index clamped to [lo, hi]: the
 /// segment bounds of the MoE ops, which malformed offsets can never push
 /// outside the rows.

@@ -803,67 +803,81 @@ struct CombineOpLowering : public OpRewritePattern<CombineOp> {
   LogicalResult matchAndRewrite(CombineOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Type f32 = rewriter.getF32Type();
-    Value y = op.getY(), weights = op.getWeights();
-    bool prescaled = op.getPrescaled();
-    OpFoldResult numTokens = tensor::getMixedSize(rewriter, loc, weights, 0);
-    OpFoldResult slots = tensor::getMixedSize(rewriter, loc, weights, 1);
-    OpFoldResult numPairs = mulSizes(rewriter, loc, numTokens, slots);
-    Value topK = getValueOrCreateConstantIndexOp(rewriter, loc, slots);
+    OpFoldResult numPairs = mulSizes(
+        rewriter, loc, tensor::getMixedSize(rewriter, loc, op.getWeights(), 0),
+        tensor::getMixedSize(rewriter, loc, op.getWeights(), 1));
     Value inv = buildInversePermutation(rewriter, loc, op.getPerm(), numPairs);
-
-    // acc[t, c] = Σ_slot (row = inv[t*k + slot]) >= 0
-    //                        ? weights[t, slot] * y[row, c] : 0.
-    // Loops (t, c, slot).
-    Value zero = floatConstant(rewriter, loc, f32, 0.0);
-    Value accInit = createFilledTensor(
-        rewriter, loc, {numTokens, tensor::getMixedSize(rewriter, loc, y, 1)},
-        zero);
-    Value acc = buildGeneric(
-        rewriter, loc, weights, accInit,
-        {loopMap(ctx, 3, {0, 2}), loopMap(ctx, 3, {0, 1})},
-        {kParallel, kParallel, kReduction},
-        [&](OpBuilder &nb, Location nloc, ValueRange args) {
-          Value token = linalg::IndexOp::create(nb, nloc, 0);
-          Value col = linalg::IndexOp::create(nb, nloc, 1);
-          Value slot = linalg::IndexOp::create(nb, nloc, 2);
-          Value pair = arith::AddIOp::create(
-              nb, nloc, arith::MulIOp::create(nb, nloc, token, topK), slot);
-          Value row = tensor::ExtractOp::create(nb, nloc, inv, pair);
-          Value held =
-              arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::sge, row,
-                                    i32Constant(nb, nloc, 0));
-          auto ifOp = scf::IfOp::create(
-              nb, nloc, held,
-              [&](OpBuilder &tb, Location tloc) {
-                Value rowIdx = arith::IndexCastOp::create(
-                    tb, tloc, tb.getIndexType(), row);
-                Value v =
-                    extendToF32(tb, tloc,
-                                tensor::ExtractOp::create(
-                                    tb, tloc, y, ValueRange{rowIdx, col}));
-                if (!prescaled)
-                  v = arith::MulFOp::create(tb, tloc, args[0], v);
-                scf::YieldOp::create(tb, tloc, v);
-              },
-              [&](OpBuilder &eb, Location eloc) {
-                scf::YieldOp::create(eb, eloc,
-                                     floatConstant(eb, eloc, f32, 0.0));
-              });
-          yieldValue(
-              nb, nloc,
-              arith::AddFOp::create(nb, nloc, args[1], ifOp.getResult(0)));
-        })[0];
-
-    Type elementType = op.getOut().getType().getElementType();
-    Value out = truncateTensor(rewriter, loc, acc, elementType);
-    rewriter.replaceOp(op, castTo(rewriter, loc, op.getOut().getType(), out));
+    rewriter.replaceOp(op, createCombineFromInverse(rewriter, loc, op, inv));
     return success();
   }
 };
 
 } // namespace
+
+Value mlir::tessera::createCombineFromInverse(OpBuilder &b, Location loc,
+                                              CombineOp op, Value inv) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  Value y = op.getY(), weights = op.getWeights();
+  bool prescaled = op.getPrescaled();
+  OpFoldResult numTokens = tensor::getMixedSize(b, loc, weights, 0);
+  Value topK = getValueOrCreateConstantIndexOp(
+      b, loc, tensor::getMixedSize(b, loc, weights, 1));
+
+  // acc[t, c] = Σ_slot (row = inv[t*k + slot]) >= 0
+  //                        ? weights[t, slot] * y[row, c] : 0.
+  // Loops (t, c, slot).
+  Value zero = floatConstant(b, loc, f32, 0.0);
+  Value accInit = createFilledTensor(
+      b, loc, {numTokens, tensor::getMixedSize(b, loc, y, 1)}, zero);
+  Value acc = buildGeneric(
+      b, loc, weights, accInit,
+      {loopMap(ctx, 3, {0, 2}), loopMap(ctx, 3, {0, 1})},
+      {kParallel, kParallel, kReduction},
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value token = linalg::IndexOp::create(nb, nloc, 0);
+        Value col = linalg::IndexOp::create(nb, nloc, 1);
+        Value slot = linalg::IndexOp::create(nb, nloc, 2);
+        Value pair = arith::AddIOp::create(
+            nb, nloc, arith::MulIOp::create(nb, nloc, token, topK), slot);
+        Value row = tensor::ExtractOp::create(nb, nloc, inv, pair);
+        Value held = arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::sge,
+                                           row, i32Constant(nb, nloc, 0));
+        auto ifOp = scf::IfOp::create(
+            nb, nloc, held,
+            [&](OpBuilder &tb, Location tloc) {
+              Value rowIdx =
+                  arith::IndexCastOp::create(tb, tloc, tb.getIndexType(), row);
+              Value v = extendToF32(tb, tloc,
+                                    tensor::ExtractOp::create(
+                                        tb, tloc, y, ValueRange{rowIdx, col}));
+              if (!prescaled)
+                v = arith::MulFOp::create(tb, tloc, args[0], v);
+              scf::YieldOp::create(tb, tloc, v);
+            },
+            [&](OpBuilder &eb, Location eloc) {
+              scf::YieldOp::create(eb, eloc, floatConstant(eb, eloc, f32, 0.0));
+            });
+        yieldValue(nb, nloc,
+                   arith::AddFOp::create(nb, nloc, args[1], ifOp.getResult(0)));
+      })[0];
+
+  Type elementType = op.getOut().getType().getElementType();
+  Value out = truncateTensor(b, loc, acc, elementType);
+  return castTo(b, loc, op.getOut().getType(), out);
+}
+
+Value mlir::tessera::createSegmentOffsets(OpBuilder &b, Location loc,
+                                          Value counts, int64_t numExperts,
+                                          int64_t block) {
+  return buildSegmentOffsets(b, loc, counts, numExperts, block);
+}
+
+Value mlir::tessera::createDispatchedRows(OpBuilder &b, Location loc, Value x,
+                                          Value perm, Value topK,
+                                          OpFoldResult numRows) {
+  return buildGatheredRows(b, loc, x, perm, topK, numRows);
+}
 
 Value mlir::tessera::createGroupedMatmulResult(OpBuilder &b, Location loc,
                                                GroupedMatmulOp op,

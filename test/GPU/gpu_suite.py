@@ -12,9 +12,11 @@ expected outputs:
 - every execution case of test/Integration/check.py whose entry function has
   static shapes; expected values from the numpy reference (reference.py),
   independent of the compiler;
-- every random case of the tiled-attention, tiled-grouped-matmul and
-  fused-route tests (the CPU issue's edge cases: ragged segments, empty
-  experts, decode, GQA 1/4/8, windows, kv_lens, ties; f32/f16/bf16);
+- every random case of the tiled-attention, tiled-grouped-matmul,
+  fused-route and parallel-scatter tests (the CPU issue's edge cases:
+  ragged segments, empty experts, decode, GQA 1/4/8, windows, kv_lens,
+  ties; ids outside the experts, combine's hostile permutations;
+  f32/f16/bf16);
   expected values from the CPU reference lowering (tessera-run
   reference=true), tolerances as in compare_tiled.py.
 `--compile-only` compiles the same cases and stores nothing else: the check
@@ -44,7 +46,7 @@ import check  # noqa: E402
 import compare_tiled  # noqa: E402
 
 GENERATED = ["tiled-attention.mlir", "tiled-grouped-matmul.mlir",
-             "fused-route.mlir"]
+             "fused-route.mlir", "parallel-scatter.mlir"]
 
 
 def find_function(entry):
@@ -89,7 +91,7 @@ def save_case(case_dir, entry, inputs, expected, tols):
 
 
 def prepare_generated(args, prepared, failures):
-    """The random cases of the tiled-* and fused-route tests."""
+    """The random cases of the generated Integration tests (GENERATED)."""
     tessera_run = os.path.join(args.build, "bin", "tessera-run")
     for file_name in GENERATED:
         text = open(os.path.join(INTEGRATION, file_name)).read()

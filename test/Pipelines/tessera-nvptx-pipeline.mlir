@@ -1,5 +1,6 @@
 // RUN: tessera-opt %s --tessera-nvptx-pipeline | FileCheck %s
 // RUN: tessera-opt %s --tessera-nvptx-pipeline="chip=sm_90a block-size=128" | FileCheck %s --check-prefix=SM90A
+// RUN: tessera-opt %s --tessera-nvptx-pipeline | FileCheck %s --check-prefix=SCATTER
 // RUN: not tessera-opt %s --tessera-nvptx-pipeline="chip=gfx942" 2>&1 | FileCheck %s --check-prefix=BADCHIP
 // RUN: not tessera-opt %s --tessera-nvptx-pipeline="block-size=100" 2>&1 | FileCheck %s --check-prefix=BADBLOCK
 
@@ -42,4 +43,24 @@ func.func @attention(%q: tensor<1x4x16x8xf16>, %k: tensor<1x2x16x8xf16>, %v: ten
   %o = tessera.attention %q, %k, %v {causal = true}
       : (tensor<1x4x16x8xf16>, tensor<1x2x16x8xf16>, tensor<1x2x16x8xf16>) -> tensor<1x4x16x8xf16>
   return %o : tensor<1x4x16x8xf16>
+}
+
+// Dispatch and combine (tessera-parallel-scatter): the 256 pairs in 16
+// chunks of 16; `perm` is stored by one thread per pair and combine's
+// inverse by one atomic max per row. No kernel runs on one thread.
+// SCATTER-LABEL: func.func @dispatch_combine
+// SCATTER-NOT:     threads in (%c1, %c1, %c1)
+// SCATTER:         gpu.launch_func @tessera_kernels::@{{.+}} blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%{{.+}} : memref<16x16xi32>, %[[PERM:.+]] : memref<256xi32>)
+// SCATTER-NOT:     threads in (%c1, %c1, %c1)
+// SCATTER:         gpu.launch_func @tessera_kernels::@{{.+}} blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%[[PERM]] : memref<256xi32>, %{{.+}} : memref<256xi32>)
+// SCATTER-NOT:     threads in (%c1, %c1, %c1)
+// SCATTER:         return
+// SCATTER:       gpu.module @tessera_kernels
+// SCATTER:         llvm.atomicrmw max %{{.+}}, %{{.+}} acq_rel : !llvm.ptr, i32
+func.func @dispatch_combine(%x: tensor<64x16xf32>, %ids: tensor<64x4xi32>, %w: tensor<64x4xf32>) -> tensor<64x16xf32> {
+  %rows, %offsets, %perm = tessera.dispatch %x, %ids {num_experts = 8 : i64}
+      : (tensor<64x16xf32>, tensor<64x4xi32>) -> (tensor<256x16xf32>, tensor<9xi32>, tensor<256xi32>)
+  %out = tessera.combine %rows, %perm, %w
+      : (tensor<256x16xf32>, tensor<256xi32>, tensor<64x4xf32>) -> tensor<64x16xf32>
+  return %out : tensor<64x16xf32>
 }

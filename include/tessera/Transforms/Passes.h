@@ -71,6 +71,12 @@ void populateTesseraTileGroupedMatmulPatterns(RewritePatternSet &patterns,
 /// iteration space (lib/Transforms/GatherGroupedMatmul.cpp).
 void populateTesseraGatherGroupedMatmulPatterns(RewritePatternSet &patterns);
 
+/// `tessera.dispatch` and `tessera.combine` without sequential scatter
+/// loops (lib/Transforms/ParallelScatter.cpp); `chunk` 0 picks the chunk
+/// size from the number of pairs.
+void populateTesseraParallelScatterPatterns(RewritePatternSet &patterns,
+                                            int64_t chunk = 0);
+
 class MoEOp;
 /// Reports why `op` cannot be decomposed (its number of experts is dynamic).
 InFlightDiagnostic emitNotDecomposableError(MoEOp op);

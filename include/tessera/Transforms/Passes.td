@@ -470,6 +470,58 @@ def TesseraHoistLoopBuffers : Pass<"tessera-hoist-loop-buffers",
   ];
 }
 
+def TesseraParallelScatter : Pass<"tessera-parallel-scatter"> {
+  let summary = "Dispatch and combine without sequential scatter loops";
+  let description = [{
+    The reference lowering scatters `tessera.dispatch`'s (token, slot)
+    pairs to their rows and inverts `tessera.combine`'s `perm` with
+    sequential `scf.for` loops, which a GPU runs on one thread. This pass
+    rewrites both ops (static shapes) into parallel steps with the same
+    results:
+
+    - dispatch: the `P = T * k` pairs, in (token, slot) order, are cut into
+      chunks of `chunk` pairs. Per chunk and expert the pairs are counted,
+      the expert totals give the reference's padded offsets, and a chunk's
+      first row for expert e is `offsets[e]` plus the pairs of e in the
+      chunks before it. A pair's row adds the pairs of its expert before it
+      in its chunk, which keeps (token, slot) order inside every segment.
+      All of these are `linalg.generic` ops; only the final store of every
+      pair's index at its row is an `scf.parallel` (the rows are distinct).
+    - combine: `inv[perm[r]] = r` for every row with a valid pair is an
+      `scf.parallel` of `memref.atomic_rmw maxs`: with rows naming the same
+      pair, the last one wins, as in the reference.
+
+    Work: `P * E` comparisons for the counts, `P * chunk` for the ranks,
+    `(P / chunk)^2 * E` additions for the chunk bases; the default chunk is
+    the power of two at or above `sqrt(P)` (at least 16). The GPU pipelines
+    run this pass; dynamic shapes are left to the reference lowering.
+
+    Example:
+
+    ```mlir
+    %rows, %offsets, %perm = tessera.dispatch %x, %ids {num_experts = 4 : i64}
+        : (tensor<8x16xf32>, tensor<8x2xi32>)
+        -> (tensor<16x16xf32>, tensor<5xi32>, tensor<16xi32>)
+    ```
+    becomes generics over `(1, 4, 16)` (counts), `(1, 4, 1)` (chunk bases)
+    and `(1, 16, 16)` (ranks) and an `scf.parallel` over `(1, 16)` that
+    stores each pair's index into a `memref<16xi32>`.
+  }];
+  let options = [
+    Option<"chunk", "chunk", "int64_t", /*default=*/"0",
+           "Pairs per chunk of the dispatch ranking (0: the power of two at "
+           "or above sqrt(T * k), at least 16)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def TesseraGatherGroupedMatmul : Pass<"tessera-gather-grouped-matmul"> {
   let summary = "Grouped GEMM as one parallel contraction that gathers "
                 "each row's expert weights";

@@ -68,14 +68,15 @@ void mlir::tessera::buildTesseraGPUPipeline(
     OpPassManager &pm, const GPUTarget &target,
     const TesseraGPUPipelineOptions &options) {
   // 0. Calls inlined, MoE layers as their parts, grouped GEMMs without
-  // data-dependent
-  //    shapes, then the reference lowering of the rest.
+  //    data-dependent shapes, dispatch and combine without sequential
+  //    scatter loops, then the reference lowering of the rest.
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
   pm.addPass(createTesseraDecomposeMoE());
   if (options.tensorCores)
     target.addMatrixUnitPasses(pm, options);
   pm.addPass(createTesseraGatherGroupedMatmul());
+  pm.addPass(createTesseraParallelScatter());
   pm.addPass(createConvertTesseraToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());

@@ -11,7 +11,8 @@ REF.mlir and every TILED.mlir are that file after one tessera-opt pass with
 same way and matched to the cases by function name. For every case the
 driver draws seeded inputs (floats in [-2, 2); kv_lens in [0, Skv] with 0 and
 Skv among them when B > 1), runs the reference chunk and each tiled chunk
-through tessera-run on the same .npy files, and compares all results.
+through tessera-run on the same .npy files, and compares all results
+(within a tolerance per element type, or with --exact bit for bit).
 """
 
 import argparse
@@ -63,9 +64,19 @@ def make_inputs(name, types):
     return arrays
 
 
-def compare(label, got, want, tol, row_relative=False):
+def compare(label, got, want, tol, row_relative=False, exact=False):
     if got.shape != want.shape:
         return f"{label}: shape {got.shape}, expected {want.shape}"
+    if exact:
+        if got.dtype != want.dtype:
+            return f"{label}: dtype {got.dtype}, expected {want.dtype}"
+        differ = ~((got == want) | (np.isnan(got) & np.isnan(want))) \
+            if got.dtype.kind == "f" else got != want
+        if np.any(differ):
+            i = tuple(np.argwhere(differ)[0])
+            return (f"{label}: {np.count_nonzero(differ)} elements differ, "
+                    f"first at {i}: {got[i]} vs {want[i]}")
+        return None
     if np.isnan(got).any() or np.isnan(want).any():
         return f"{label}: NaN"
     inf = np.isinf(want) | np.isinf(got)
@@ -129,7 +140,7 @@ def check_case(args, variants, name, types, num_outputs):
         for i, (g, w) in enumerate(zip(got, reference)):
             tol = TOLERANCE[out_dtype if i == 0 else "f32"]
             error = compare(f"{name} result #{i} ({label})", g, w, tol,
-                            args.row_relative)
+                            args.row_relative, args.exact)
             if error:
                 errors.append(error)
     return errors
@@ -145,6 +156,9 @@ def main():
     parser.add_argument("--row-relative", action="store_true",
                         help="relative tolerance against the largest "
                              "magnitude of each result row")
+    parser.add_argument("--exact", action="store_true",
+                        help="require every result to equal the "
+                             "reference's bit for bit")
     parser.add_argument("tiled", nargs="+")
     args = parser.parse_args()
 
