@@ -17,7 +17,8 @@ fraction of the H100's peak:
   grouped GEMM bf16, Qwen1.5-MoE up projection     vs torch._grouped_mm
   MLA decode  bf16, DeepSeek-V3 latent attention   vs the HBM bandwidth
   MoE layer   bf16, Qwen1.5-MoE routed experts      vs PyTorch: router,
-              top-k, stable sort, two torch._grouped_mm, index_add
+              top-k, stable sort, two torch._grouped_mm, index_add;
+              also compiled with fuse-moe=true (moe_layer_fused)
 """
 
 import argparse
@@ -102,6 +103,15 @@ def mla_decode_case():
                 params=dict(b=b, h=h, skv=skv, latent=latent, rope=rope))
 
 
+def moe_layer_fused_case():
+    # The same layer through tessera-fuse-moe: the up projection gathers its
+    # rows from the tokens (no dispatched copy), the down projection scales
+    # its rows by the routing weights.
+    case = moe_layer_case()
+    case.update(name="moe_layer_fused", pipeline_options="fuse-moe=true")
+    return case
+
+
 def moe_layer_case():
     # Qwen1.5-MoE-A2.7B's routed experts (../shared/models): 60 experts, top
     # 4 of a softmax, not renormalized, hidden 2048, SwiGLU intermediate
@@ -129,7 +139,7 @@ def moe_layer_case():
 
 
 CASES = [attention_case, gqa_decode_case, grouped_gemm_case, mla_decode_case,
-         moe_layer_case]
+         moe_layer_case, moe_layer_fused_case]
 
 
 def make_inputs(case, rng):
@@ -151,7 +161,7 @@ def make_inputs(case, rng):
                              minlength=p["experts"])
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         return [x, w.astype(np.float32), offsets]
-    if case["name"] == "moe_layer":
+    if case["name"].startswith("moe_layer"):
         e, d, f = p["experts"], p["hidden"], p["f"]
         return [rng.standard_normal((p["tokens"], d), dtype=np.float32),
                 rng.standard_normal((e, d), dtype=np.float32) / np.sqrt(d),
@@ -180,8 +190,10 @@ def prepare(args):
             f.write(case["mlir"])
         cmd = [compiler, src, "--target=nvptx", "--emit=artifact",
                f"--chip={args.chip}", "-o", os.path.join(d, "bench.tgpu")]
-        if args.pipeline_options:
-            cmd.append(f"--pipeline-options={args.pipeline_options}")
+        options = " ".join(o for o in (args.pipeline_options,
+                                       case.get("pipeline_options", "")) if o)
+        if options:
+            cmd.append(f"--pipeline-options={options}")
         subprocess.run(cmd, check=True)
         meta = {k: v for k, v in case.items() if k != "mlir"}
         meta["inputs"] = len(make_inputs(case, rng))
@@ -253,7 +265,7 @@ def peer(meta, inputs):
                                   for e in range(w.shape[0])])
             name = "torch.matmul per expert"
         return name, fn, fn().float().cpu().numpy()
-    if meta["name"] == "moe_layer":
+    if meta["name"].startswith("moe_layer"):
         return moe_peer(p, inputs)
     # MLA decode: scores over the whole latent+rope vector, values = latent.
     q = torch.from_numpy(inputs[0]).to(dev, torch.bfloat16)

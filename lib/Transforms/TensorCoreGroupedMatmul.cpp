@@ -22,16 +22,19 @@
 // reference does (the last expert whose clamped segment holds the row) and
 // stores the rows that are the tile expert's (times the row's scale when the op
 // has scales: an f32 [M] argument before the output); rows in no segment get
-// zeros from the block of their row tile. A K loop stages 128x32 tiles of the
-// rows and 32 x tileN tiles of the expert's weights in dynamic shared memory
-// with `cp.async` (`stages` tiles in flight: the next tiles load while the
-// tensor cores work on this one; one barrier a step; registers bounded by
-// nvvm.minctasm), reads them with `ldmatrix` (`.trans` for the weights, which
-// are K-major) and multiplies with `mma.sync.m16n8k16` into f32 accumulators:
-// each warp holds a 64 x tileN/4 piece of the tile, 4 x tileN/32 fragments of
-// 16x8 (tileN 256, the default, reads each row tile from L2 half as often as
-// 128). Shared rows are padded by 8 elements, which spreads the 8 rows an
-// `ldmatrix` reads over all 32 banks.
+// zeros from the block of their row tile. With a gather index (an i32 [M]
+// argument after the offsets) the tile's row r is row index[r] of x, read
+// with the copies of each K-tile: a row the index puts outside x is zeros
+// (cp.async copies 0 of a chunk's bytes and fills it; MFMA selects zeros). A K
+// loop stages 128x32 tiles of the rows and 32 x tileN tiles of the expert's
+// weights in dynamic shared memory with `cp.async` (`stages` tiles in flight:
+// the next tiles load while the tensor cores work on this one; one barrier a
+// step; registers bounded by nvvm.minctasm), reads them with `ldmatrix`
+// (`.trans` for the weights, which are K-major) and multiplies with
+// `mma.sync.m16n8k16` into f32 accumulators: each warp holds a 64 x tileN/4
+// piece of the tile, 4 x tileN/32 fragments of 16x8 (tileN 256, the default,
+// reads each row tile from L2 half as often as 128). Shared rows are padded by
+// 8 elements, which spreads the 8 rows an `ldmatrix` reads over all 32 banks.
 //
 // On sm_90a (and K a multiple of 64) the products are Hopper's warpgroup
 // MMA: the two warpgroups of a block each own 64 rows of the tile, K tiles
@@ -127,22 +130,23 @@ std::string whyNotEligible(GroupedMatmulOp op) {
   auto out = cast<RankedTensorType>(op.getOut().getType());
   if (!rows.hasStaticShape() || !weights.hasStaticShape() ||
       !out.hasStaticShape() ||
-      !cast<RankedTensorType>(op.getOffsets().getType()).hasStaticShape())
+      !cast<RankedTensorType>(op.getOffsets().getType()).hasStaticShape() ||
+      (op.getGather() &&
+       !cast<RankedTensorType>(op.getGather().getType()).hasStaticShape()))
     return "dynamic shapes";
   Type element = rows.getElementType();
   if (!isa<Float16Type, BFloat16Type>(element))
     return "operands are not f16 or bf16";
-  if (op.getGather())
-    return "gather is not fused yet";
   if (op.getEpilogue() == Epilogue::swiglu && weights.getDimSize(2) % 16 != 0)
     return "the SwiGLU halves are not multiples of 8";
   if (rows.getDimSize(1) % kMmaTileK != 0)
     return "K is not a multiple of 32";
   if (weights.getDimSize(2) % kChunk != 0)
     return "N is not a multiple of 8";
-  if (rows.getDimSize(0) == 0 || weights.getDimSize(0) == 0)
+  if (rows.getDimSize(0) == 0 || out.getDimSize(0) == 0 ||
+      weights.getDimSize(0) == 0)
     return "empty operands";
-  if (llvm::divideCeil(rows.getDimSize(0), kTileM) > 65535)
+  if (llvm::divideCeil(out.getDimSize(0), kTileM) > 65535)
     return "more row tiles than a grid's y dimension holds";
   return "";
 }
@@ -199,7 +203,8 @@ class KernelEmitter {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel, int64_t m,
                 int64_t k, int64_t n, int64_t experts, int64_t stages,
-                int64_t tileN, MatrixUnit unit, bool swiglu)
+                int64_t tileN, MatrixUnit unit, bool swiglu, bool hasGather,
+                bool hasScale)
       : b(b), m(m), k(k), n(n), experts(experts), stages(stages), tileN(tileN),
         fragsN(unit == MatrixUnit::Mfma ? tileN / kWavesN / 16
                                         : tileN / kWarpsN / 8),
@@ -210,12 +215,16 @@ public:
     x = entry.getArgument(0);
     w = entry.getArgument(1);
     offsets = entry.getArgument(2);
-    // The row scales (f32 [M]) come before the output when the op has them;
-    // the workgroup attributions follow the arguments.
-    unsigned numArguments = kernel.getFunctionType().getNumInputs();
-    if (numArguments == 5)
-      scale = entry.getArgument(3);
-    y = entry.getArgument(numArguments - 1);
+    // Then the gather index (i32 [M]) and the row scales (f32 [M]) when the
+    // op has them, and the output; the workgroup attributions follow the
+    // arguments.
+    unsigned next = 3;
+    if (hasGather)
+      gather = entry.getArgument(next++);
+    if (hasScale)
+      scale = entry.getArgument(next++);
+    y = entry.getArgument(next);
+    tableRows = cast<MemRefType>(x.getType()).getDimSize(0);
     ArrayRef<BlockArgument> shared = kernel.getWorkgroupAttributions();
     rowExpert = shared[0];
     present = shared[1];
@@ -273,6 +282,14 @@ private:
   Value emitSwiGLU(Value gate, Value up);
   /// scale[m0 + r] (f32), or null without row scales.
   Value getRowScale(Value r);
+  /// The row of x that holds row `row` of the left operand, and whether it
+  /// exists: `row` itself (and null), or with a gather index
+  /// gather[row] clamped to 0 when it is outside x (the row is then zeros).
+  std::pair<Value, Value> getSourceRow(Value row);
+  /// The left operand's row `row` (clamped to the last) for the copies of
+  /// a K-tile: its row of x and, with a gather, the elements of a chunk to
+  /// read (all kChunk, or 0: cp.async fills the chunk with zeros).
+  std::pair<Value, Value> getCopySource(Value row);
   /// The tile position of the part-th chunk (8 elements) a thread copies:
   /// (row, k) of the row tile, (k, column) of the weight tile.
   std::pair<Value, Value> getChunkA(int64_t part);
@@ -286,7 +303,9 @@ private:
   void emitMfmaStore(Value expert, ValueRange acc);
 
   ImplicitLocOpBuilder &b;
-  int64_t m, k, n, experts, stages;
+  /// m: the left operand's (and the output's) rows; tableRows: x's rows
+  /// (the same without a gather index).
+  int64_t m, k, n, experts, stages, tableRows;
   /// Output columns per block, fragments (mma: 8 columns, MFMA: 16) per
   /// warp.
   int64_t tileN, fragsN;
@@ -295,7 +314,7 @@ private:
   /// With SwiGLU: the width of the alternating gate and up column groups.
   /// The output's columns (N, or N / 2 with SwiGLU).
   int64_t group, nOut;
-  Value x, w, offsets, scale, y, tileA, tileB, rowExpert, present;
+  Value x, w, offsets, gather, scale, y, tileA, tileB, rowExpert, present;
   Type element, outElement;
   Value tid, lane, warpM, warpN, m0, n0;
   /// wgmma: the warpgroup, the shared addresses of the tiles (i64).
@@ -516,10 +535,10 @@ void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
   auto bytes = b.getIndexAttr(kChunk);
   for (int64_t part = 0; part < getChunksA(); ++part) {
     auto [r, kc] = getChunkA(part);
-    Value row = arith::MinUIOp::create(b, add(m0, r), index(m - 1));
+    auto [row, copied] = getCopySource(add(m0, r));
     nvgpu::DeviceAsyncCopyOp::create(b, tileA, ValueRange{stage, r, kc}, x,
                                      ValueRange{row, add(k0, kc)}, bytes,
-                                     Value(), b.getUnitAttr());
+                                     copied, b.getUnitAttr());
   }
   for (int64_t part = 0; part < getChunksB(); ++part) {
     auto [kr, nc] = getChunkB(part);
@@ -534,6 +553,25 @@ std::pair<Value, Value> KernelEmitter::getChunkA(int64_t part) {
   Value chunk = add(tid, index(part * kThreads));
   return {div(chunk, tileK / kChunk),
           mul(rem(chunk, tileK / kChunk), index(kChunk))};
+}
+
+std::pair<Value, Value> KernelEmitter::getSourceRow(Value row) {
+  if (!gather)
+    return {row, Value()};
+  Value id = memref::LoadOp::create(b, gather, row);
+  // Unsigned: negative ids are outside too.
+  Value valid =
+      cmp(arith::CmpIPredicate::ult, id, i32(static_cast<int32_t>(tableRows)));
+  Value clamped = arith::SelectOp::create(b, valid, id, i32(0));
+  return {arith::IndexCastUIOp::create(b, b.getIndexType(), clamped), valid};
+}
+
+std::pair<Value, Value> KernelEmitter::getCopySource(Value row) {
+  auto [source, valid] =
+      getSourceRow(arith::MinUIOp::create(b, row, index(m - 1)));
+  if (!valid)
+    return {source, Value()};
+  return {source, arith::SelectOp::create(b, valid, index(kChunk), index(0))};
 }
 
 std::pair<Value, Value> KernelEmitter::getChunkB(int64_t part) {
@@ -556,10 +594,10 @@ void KernelEmitter::emitLoadSwizzledTiles(Value expert, Value stage, Value k0) {
     Value chunk = add(tid, index(part * kThreads));
     Value r = div(chunk, chunksA);
     Value c = rem(chunk, chunksA);
-    Value row = arith::MinUIOp::create(b, add(m0, r), index(m - 1));
+    auto [row, copied] = getCopySource(add(m0, r));
     nvgpu::DeviceAsyncCopyOp::create(
         b, tileA, ValueRange{stage, r, slot(c, r)}, x,
-        ValueRange{row, add(k0, mul(c, index(kChunk)))}, bytes, Value(),
+        ValueRange{row, add(k0, mul(c, index(kChunk)))}, bytes, copied,
         b.getUnitAttr());
   }
   int64_t chunksB = tileN / kChunk;
@@ -885,9 +923,16 @@ SmallVector<Value> KernelEmitter::emitLoadToRegisters(Value expert, Value k0) {
   SmallVector<Value> values;
   for (int64_t part = 0; part < getChunksA(); ++part) {
     auto [r, kc] = getChunkA(part);
-    Value row = arith::MinUIOp::create(b, add(m0, r), index(m - 1));
-    values.push_back(
-        vector::LoadOp::create(b, chunkType, x, ValueRange{row, add(k0, kc)}));
+    auto [row, valid] =
+        getSourceRow(arith::MinUIOp::create(b, add(m0, r), index(m - 1)));
+    Value chunk =
+        vector::LoadOp::create(b, chunkType, x, ValueRange{row, add(k0, kc)});
+    if (valid)
+      chunk = arith::SelectOp::create(
+          b, valid, chunk,
+          arith::ConstantOp::create(
+              b, DenseElementsAttr::get(chunkType, b.getZeroAttr(element))));
+    values.push_back(chunk);
   }
   for (int64_t part = 0; part < getChunksB(); ++part) {
     auto [kr, nc] = getChunkB(part);
@@ -1058,7 +1103,9 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   auto rowsType = cast<RankedTensorType>(op.getRows().getType());
   auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
   auto outType = cast<RankedTensorType>(op.getOut().getType());
-  int64_t m = rowsType.getDimSize(0), k = rowsType.getDimSize(1);
+  // With a gather index the left operand has the output's rows, x is the
+  // table they are gathered from.
+  int64_t m = outType.getDimSize(0), k = rowsType.getDimSize(1);
   int64_t experts = weightsType.getDimSize(0), n = weightsType.getDimSize(2);
   auto asBuffer = [](RankedTensorType type) {
     return MemRefType::get(type.getShape(), type.getElementType());
@@ -1067,8 +1114,10 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
              offType =
                  asBuffer(cast<RankedTensorType>(op.getOffsets().getType())),
              yType = asBuffer(outType);
-  // x, w, offsets[, row scales], y.
+  // x, w, offsets[, gather index][, row scales], y.
   SmallVector<Type> argTypes = {xType, wType, offType};
+  if (Value gather = op.getGather())
+    argTypes.push_back(asBuffer(cast<RankedTensorType>(gather.getType())));
   if (Value scale = op.getScale())
     argTypes.push_back(asBuffer(cast<RankedTensorType>(scale.getType())));
   argTypes.push_back(yType);
@@ -1106,7 +1155,9 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
       {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
   kb.setInsertionPointToStart(&kernel.getBody().front());
   KernelEmitter(kb, kernel, m, k, n, experts, stages, tileN, unit,
-                op.getEpilogue() == Epilogue::swiglu)
+                op.getEpilogue() == Epilogue::swiglu,
+                static_cast<bool>(op.getGather()),
+                static_cast<bool>(op.getScale()))
       .emit();
 
   // The launch.
@@ -1115,6 +1166,8 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   Value wBuffer = createLaunchOperand(b, op.getWeights());
   Value offBuffer = createLaunchOperand(b, op.getOffsets());
   SmallVector<Value> operands = {xBuffer, wBuffer, offBuffer};
+  if (Value gather = op.getGather())
+    operands.push_back(createLaunchOperand(b, gather));
   if (Value scale = op.getScale())
     operands.push_back(createLaunchOperand(b, scale));
   operands.push_back(memref::AllocOp::create(b, yType));

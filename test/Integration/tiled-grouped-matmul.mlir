@@ -1119,3 +1119,69 @@ func.func @mma_swiglu_ragged_5_f16(%rows: tensor<18x32xf16>, %w: tensor<8x32x256
       : (tensor<18x32xf16>, tensor<8x32x256xf16>, tensor<9xi32>, tensor<18xf32>) -> tensor<18x128xf16>
   return %y : tensor<18x128xf16>
 }
+
+// -----
+// case: mma_gather_ragged_0_bf16 inputs: tensor<94x64xbf16> tensor<8x64x8xbf16> outputs: 1
+
+func.func @mma_gather_ragged_0_bf16(%rows: tensor<94x64xbf16>, %w: tensor<8x64x8xbf16>) -> tensor<59x8xbf16> {
+  %offsets = arith.constant dense<[0, 23, 24, 25, 35, 40, 55, 59, 59]> : tensor<9xi32>
+  %gather = arith.constant dense<[29, 12, 63, 34, 76, 67, 83, 53, 21, 84, 79, 54, 94, 48, 39, 28, 70, 60, 47, 26, 94, 9, -1, 14, 0, 0, 77, 71, 41, 21, 94, 13, 71, 48, 53, 77, 6, 6, 71, 55, 58, -1, 55, 7, 79, 7, 79, 33, 16, 87, -1, 18, 13, -1, 44, 91, 10, 84, 69]> : tensor<59xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets gather %gather
+      : (tensor<94x64xbf16>, tensor<8x64x8xbf16>, tensor<9xi32>, tensor<59xi32>) -> tensor<59x8xbf16>
+  return %y : tensor<59x8xbf16>
+}
+
+// -----
+// case: mma_gather_ragged_1_f16 inputs: tensor<88x128xf16> tensor<4x128x304xf16> outputs: 1
+
+func.func @mma_gather_ragged_1_f16(%rows: tensor<88x128xf16>, %w: tensor<4x128x304xf16>) -> tensor<231x152xf16> {
+  %offsets = arith.constant dense<[0, 2, 19, 134, 231]> : tensor<5xi32>
+  %gather = arith.constant dense<[63, 93, 8, 7, 67, -100, 77, 59, 12, 27, 30, 28, 16, 76, 26, 75, 9, 72, 29, 34, 37, 40, 69, 44, 24, 68, 23, 66, 69, 93, 56, 11, 0, 26, 35, 40, 74, 40, 79, 77, 68, 61, 34, 45, 20, 15, 7, -1, 33, 50, 35, 17, 77, 75, 7, 15, 26, 93, 24, 54, 73, 37, -100, 67, 64, 25, 72, 88, 52, 88, 15, 29, 36, 67, 59, 48, 50, 93, 11, 51, 41, 60, 30, 40, 40, 51, 61, 88, 70, 28, 85, 1, 72, 82, 8, 44, -100, 14, 30, -1, 65, 49, 77, 5, 84, -100, 55, 76, 70, 43, 41, 62, 82, 34, 88, 63, 36, 38, 14, 51, 20, 43, 64, -1, 12, 31, 93, 93, 6, 23, 12, 20, 72, 79, 22, -1, 40, 53, 4, 9, 85, 48, 7, 85, 14, 16, 47, 81, 81, 93, 82, 48, 51, 31, 49, 25, 54, 25, 18, 7, 31, 63, 67, 42, 16, 20, 73, 50, 64, 30, 83, 3, 57, 8, 71, 35, 5, 59, 0, 26, 66, 61, 4, 84, 33, 93, 73, 62, 10, 18, 31, 55, -1, 24, 65, 54, 88, 38, 47, 5, 44, 16, 13, 2, 70, 18, 58, 53, 16, 7, 58, 53, 9, 88, 19, -100, 38, 50, 62, 85, 17, 11, 2, 73, 85, 10, 43, 42, 70, 4, 49]> : tensor<231xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets gather %gather {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<88x128xf16>, tensor<4x128x304xf16>, tensor<5xi32>, tensor<231xi32>) -> tensor<231x152xf16>
+  return %y : tensor<231x152xf16>
+}
+
+// -----
+// case: mma_gather_empty_2_bf16 inputs: tensor<5x256xbf16> tensor<8x256x16xbf16> outputs: 1
+
+func.func @mma_gather_empty_2_bf16(%rows: tensor<5x256xbf16>, %w: tensor<8x256x16xbf16>) -> tensor<228x16xbf16> {
+  %offsets = arith.constant dense<[0, 0, 90, 90, 152, 152, 191, 202, 202]> : tensor<9xi32>
+  %gather = arith.constant dense<[4, 4, 10, 0, 4, 1, 4, 0, 3, 2, 1, 3, 4, 1, 1, 4, 1, 2, 1, 2, 4, 4, 4, 0, 3, 0, 5, 3, 4, -1, 2, 1, -1, 3, 1, 2, -1, 2, 5, 2, 4, 2, 1, 1, 0, 4, 2, 3, 0, 2, 3, 3, 1, -100, 1, 2, 5, 3, 2, 4, 1, 2, 2, 3, 2, 0, 4, 4, 2, 4, 2, 2, 2, 3, 4, 2, 3, 4, 0, -1, 0, 3, -1, 2, 2, 2, 0, -100, 4, 10, 2, 3, 2, 1, 1, 0, 4, 10, 1, 1, 0, -100, 1, 5, 0, 1, 2, 4, 0, 1, 3, 3, 1, 2, 0, 3, 1, 2, 3, 1, 1, 1, 3, 2, 2, -100, 3, 1, 2, 0, 2, 0, 2, 4, 4, 4, -100, 2, 3, 0, 3, 4, 1, 2, 1, 4, 0, 0, 2, 4, 5, 10, 1, 10, -1, 0, 4, 4, 0, 3, 4, 4, 2, 3, 2, 3, -100, 1, 2, 4, 1, 2, 0, 4, 3, 3, -1, 0, 10, 3, 2, 0, 4, 4, 3, 4, 0, 2, 3, 5, 0, 1, 4, 1, 3, 2, 0, 2, 5, 2, 4, 1, 3, 2, 2, 3, 3, 2, 0, 0, 4, 10, 1, 2, 4, 3, 4, 0, 0, 1, 2, 3, 2, 2, 2, 0, 2, 3]> : tensor<228xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets gather %gather
+      : (tensor<5x256xbf16>, tensor<8x256x16xbf16>, tensor<9xi32>, tensor<228xi32>) -> tensor<228x16xbf16>
+  return %y : tensor<228x16xbf16>
+}
+
+// -----
+// case: mma_gather_uncovered_3_f16 inputs: tensor<30x128xf16> tensor<1x128x144xf16> outputs: 1
+
+func.func @mma_gather_uncovered_3_f16(%rows: tensor<30x128xf16>, %w: tensor<1x128x144xf16>) -> tensor<15x144xf16> {
+  %offsets = arith.constant dense<[0, 14]> : tensor<2xi32>
+  %gather = arith.constant dense<[28, 5, 19, 17, 19, 6, -100, 13, -100, 8, 18, 2, 1, 13, 13]> : tensor<15xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets gather %gather
+      : (tensor<30x128xf16>, tensor<1x128x144xf16>, tensor<2xi32>, tensor<15xi32>) -> tensor<15x144xf16>
+  return %y : tensor<15x144xf16>
+}
+
+// -----
+// case: mma_gather_malformed_4_bf16 inputs: tensor<73x192xbf16> tensor<3x192x184xbf16> tensor<77xf32> outputs: 1
+
+func.func @mma_gather_malformed_4_bf16(%rows: tensor<73x192xbf16>, %w: tensor<3x192x184xbf16>, %s: tensor<77xf32>) -> tensor<77x184xbf16> {
+  %offsets = arith.constant dense<[22, 79, 30, 10]> : tensor<4xi32>
+  %gather = arith.constant dense<[61, 21, 51, 45, 13, 61, 10, 32, 3, 40, 46, 18, 1, 39, 46, 66, 28, 73, 37, 16, 33, 22, 38, 71, 68, 3, 23, 41, 43, 12, 35, 62, 14, 0, 28, 4, 49, 20, 78, 9, 34, 34, -1, 49, 3, 17, 46, 26, 20, 11, 8, 13, 66, 62, 78, 62, 0, 42, 0, 34, 36, 78, 32, 15, 68, 78, 15, 30, 39, 54, 45, 31, 78, 21, 31, 68, 16]> : tensor<77xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets gather %gather scale %s
+      : (tensor<73x192xbf16>, tensor<3x192x184xbf16>, tensor<4xi32>, tensor<77xi32>, tensor<77xf32>) -> tensor<77x184xbf16>
+  return %y : tensor<77x184xbf16>
+}
+
+// -----
+// case: mma_gather_ragged_5_f16 inputs: tensor<9x128xf16> tensor<4x128x96xf16> tensor<213xf32> outputs: 1
+
+func.func @mma_gather_ragged_5_f16(%rows: tensor<9x128xf16>, %w: tensor<4x128x96xf16>, %s: tensor<213xf32>) -> tensor<213x48xf16> {
+  %offsets = arith.constant dense<[0, 59, 161, 206, 213]> : tensor<5xi32>
+  %gather = arith.constant dense<[5, 6, 5, 5, 8, 6, 4, 0, 6, 5, 4, 3, 2, 0, 7, 0, 1, 2, 5, 6, 0, 5, 8, 5, 7, 0, 7, -100, 6, 5, 0, 6, 8, 14, 14, 2, 7, 4, 2, 8, -1, 1, 1, 3, 8, 4, 2, 6, 8, 2, 5, 8, 5, 7, 4, 8, -1, 7, 5, 0, 5, 6, 7, -100, 4, 1, 0, 5, 6, 8, 7, 6, 1, 0, 2, 4, 7, 6, 4, 0, 0, 5, 2, 3, 5, 0, 14, 2, 8, 0, 2, 1, 3, 2, 5, 8, 9, 2, 2, 2, 5, 0, 1, 3, 1, 1, 6, 1, 6, 3, -1, 3, 8, 7, 5, 1, 8, 3, 14, 4, 1, 8, 6, 1, 2, 6, 2, 2, 3, 5, 1, 4, 0, 4, 0, 6, 5, 6, 7, 2, 8, 1, 4, 0, 14, 6, 3, 0, 0, -1, 2, -100, -1, 5, 1, 4, 2, 1, 3, 2, 5, 14, 6, 14, 0, 6, 2, 9, 4, 8, 3, 0, 14, 1, 9, 7, 6, 4, 0, 6, 7, 2, 2, 0, 3, 5, 8, 7, 7, -1, 9, 5, 9, 6, 4, 5, 0, 2, 2, 3, 3, 5, 6, 2, 3, 0, 5, 1, 2, 8, 1, 1, 7]> : tensor<213xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets gather %gather scale %s {epilogue = #tessera.epilogue<swiglu>}
+      : (tensor<9x128xf16>, tensor<4x128x96xf16>, tensor<5xi32>, tensor<213xi32>, tensor<213xf32>) -> tensor<213x48xf16>
+  return %y : tensor<213x48xf16>
+}

@@ -1,6 +1,8 @@
 // RUN: tessera-opt %s --tessera-nvptx-pipeline | FileCheck %s
 // RUN: tessera-opt %s --tessera-nvptx-pipeline="chip=sm_90a block-size=128" | FileCheck %s --check-prefix=SM90A
 // RUN: tessera-opt %s --tessera-nvptx-pipeline | FileCheck %s --check-prefix=SCATTER
+// RUN: tessera-opt %s --tessera-nvptx-pipeline | FileCheck %s --check-prefix=UNFUSED
+// RUN: tessera-opt %s --tessera-nvptx-pipeline="fuse-moe=true" | FileCheck %s --check-prefix=FUSED
 // RUN: not tessera-opt %s --tessera-nvptx-pipeline="chip=gfx942" 2>&1 | FileCheck %s --check-prefix=BADCHIP
 // RUN: not tessera-opt %s --tessera-nvptx-pipeline="block-size=100" 2>&1 | FileCheck %s --check-prefix=BADBLOCK
 
@@ -63,4 +65,21 @@ func.func @dispatch_combine(%x: tensor<64x16xf32>, %ids: tensor<64x4xi32>, %w: t
   %out = tessera.combine %rows, %perm, %w
       : (tensor<256x16xf32>, tensor<256xi32>, tensor<64x4xf32>) -> tensor<64x16xf32>
   return %out : tensor<64x16xf32>
+}
+
+// A bf16 MoE layer's expert GEMMs on the tensor cores. By default the up
+// projection reads dispatch's rows (128 pairs x 64); with fuse-moe=true
+// (tessera-fuse-moe) it gathers them from the 64 tokens through an index,
+// and the down projection scales its rows by the routing weights.
+// UNFUSED-LABEL: func.func @moe
+// UNFUSED:         gpu.launch_func @tessera_kernels::@moe_mma0 {{.*}} args(%{{.+}} : memref<128x64xbf16>, %{{.+}} : memref<8x64x64xbf16>, %{{.+}} : memref<9xi32>, %{{.+}} : memref<128x32xbf16>)
+// UNFUSED:         gpu.launch_func @tessera_kernels::@moe_mma1 {{.*}} args(%{{.+}} : memref<128x32xbf16>, %{{.+}} : memref<8x32x64xbf16>, %{{.+}} : memref<9xi32>, %{{.+}} : memref<128x64xbf16>)
+// FUSED-LABEL:   func.func @moe
+// FUSED-SAME:      (%[[X:.+]]: memref<64x64xbf16>,
+// FUSED:           gpu.launch_func @tessera_kernels::@moe_mma0 {{.*}} args(%[[X]] : memref<64x64xbf16>, %{{.+}} : memref<8x64x64xbf16>, %{{.+}} : memref<9xi32>, %{{.+}} : memref<128xi32>, %{{.+}} : memref<128x32xbf16>)
+// FUSED:           gpu.launch_func @tessera_kernels::@moe_mma1 {{.*}} args(%{{.+}} : memref<128x32xbf16>, %{{.+}} : memref<8x32x64xbf16>, %{{.+}} : memref<9xi32>, %{{.+}} : memref<128xf32>, %{{.+}} : memref<128x64xbf16>)
+func.func @moe(%x: tensor<64x64xbf16>, %g: tensor<8x64xbf16>, %up: tensor<8x64x64xbf16>, %down: tensor<8x32x64xbf16>) -> tensor<64x64xbf16> {
+  %y = tessera.moe %x, %g, %up, %down {top_k = 2 : i64}
+      : (tensor<64x64xbf16>, tensor<8x64xbf16>, tensor<8x64x64xbf16>, tensor<8x32x64xbf16>) -> tensor<64x64xbf16>
+  return %y : tensor<64x64xbf16>
 }

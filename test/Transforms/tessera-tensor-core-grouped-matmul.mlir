@@ -326,6 +326,51 @@ func.func @scaled(%x: tensor<40x32xbf16>, %w: tensor<2x32x16xbf16>, %o: tensor<3
 
 // -----
 
+// A gather index: the 40 rows of the left operand are rows of the 20-row
+// table x. The kernel takes the index after the offsets (before the row
+// scales); each copy of a row chunk reads its index, clamps one outside
+// the table to row 0 and then reads nothing: cp.async copies 0 of the 8
+// elements (zero fill) and MFMA selects a zero chunk.
+// CHECK-LABEL: func.func @gathered
+// CHECK:       gpu.launch_func @tessera_kernels::@gathered_mma0 {{.*}} args(%{{.*}} : memref<20x64xbf16>, %{{.*}} : memref<3x64x32xbf16>, %{{.*}} : memref<4xi32>, %{{.*}} : memref<40xi32>, %{{.*}} : memref<40xf32>, %{{.*}} : memref<40x32xbf16>)
+// CHECK:       gpu.func @gathered_mma0(%[[X:.*]]: memref<20x64xbf16>, %{{.*}}: memref<3x64x32xbf16>, %{{.*}}: memref<4xi32>, %[[G:.*]]: memref<40xi32>, %[[S:.*]]: memref<40xf32>, %[[Y:.*]]: memref<40x32xbf16>)
+// CHECK:       %[[ROW:.*]] = arith.minui %{{.*}}, %c39 : index
+// CHECK-NEXT:  %[[ID:.*]] = memref.load %[[G]][%[[ROW]]] : memref<40xi32>
+// CHECK-NEXT:  %[[C20:.*]] = arith.constant 20 : i32
+// CHECK-NEXT:  %[[VALID:.*]] = arith.cmpi ult, %[[ID]], %[[C20]] : i32
+// CHECK-NEXT:  %[[ZERO:.*]] = arith.constant 0 : i32
+// CHECK-NEXT:  %[[CLAMPED:.*]] = arith.select %[[VALID]], %[[ID]], %[[ZERO]] : i32
+// CHECK-NEXT:  %[[SRC:.*]] = arith.index_castui %[[CLAMPED]] : i32 to index
+// CHECK-NEXT:  %[[ALL:.*]] = arith.constant 8 : index
+// CHECK-NEXT:  %[[NONE:.*]] = arith.constant 0 : index
+// CHECK-NEXT:  %[[READ:.*]] = arith.select %[[VALID]], %[[ALL]], %[[NONE]] : index
+// CHECK:       nvgpu.device_async_copy %[[X]][%[[SRC]], %{{.*}}], %{{.*}}, 8, %[[READ]] {bypassL1} : memref<20x64xbf16>
+// CHECK:       memref.load %[[S]]
+// WGMMA-LABEL: func.func @gathered
+// WGMMA:       gpu.func @gathered_mma0(%[[X:.*]]: memref<20x64xbf16>, %{{.*}}: memref<3x64x32xbf16>, %{{.*}}: memref<4xi32>, %[[G:.*]]: memref<40xi32>,
+// WGMMA:       %[[ID:.*]] = memref.load %[[G]]
+// WGMMA:       %[[VALID:.*]] = arith.cmpi ult, %[[ID]]
+// WGMMA:       %[[READ:.*]] = arith.select %[[VALID]], %{{.*}}, %{{.*}} : index
+// WGMMA:       nvgpu.device_async_copy %[[X]][%{{.*}}, %{{.*}}], %{{.*}}, 8, %[[READ]] {bypassL1} : memref<20x64xbf16>
+// WGMMA:       nvvm.wgmma.mma_async
+// MFMA-LABEL:  func.func @gathered
+// MFMA:        gpu.func @gathered_mma0(%[[X:.*]]: memref<20x64xbf16>, %{{.*}}: memref<3x64x32xbf16>, %{{.*}}: memref<4xi32>, %[[G:.*]]: memref<40xi32>,
+// MFMA:        %[[ID:.*]] = memref.load %[[G]]
+// MFMA:        %[[VALID:.*]] = arith.cmpi ult, %[[ID]], %{{.*}} : i32
+// MFMA:        %[[CLAMPED:.*]] = arith.select %[[VALID]], %[[ID]], %{{.*}} : i32
+// MFMA:        %[[SRC:.*]] = arith.index_castui %[[CLAMPED]] : i32 to index
+// MFMA:        %[[CHUNK:.*]] = vector.load %[[X]][%[[SRC]], %{{.*}}] : memref<20x64xbf16>, vector<8xbf16>
+// MFMA:        %[[ZEROS:.*]] = arith.constant dense<0.000000e+00> : vector<8xbf16>
+// MFMA:        arith.select %[[VALID]], %[[CHUNK]], %[[ZEROS]] : vector<8xbf16>
+// MFMA:        amdgpu.mfma
+func.func @gathered(%x: tensor<20x64xbf16>, %w: tensor<3x64x32xbf16>, %o: tensor<4xi32>, %g: tensor<40xi32>, %s: tensor<40xf32>) -> tensor<40x32xbf16> {
+  %y = tessera.grouped_matmul %x, %w, %o gather %g scale %s
+      : (tensor<20x64xbf16>, tensor<3x64x32xbf16>, tensor<4xi32>, tensor<40xi32>, tensor<40xf32>) -> tensor<40x32xbf16>
+  return %y : tensor<40x32xbf16>
+}
+
+// -----
+
 // The SwiGLU epilogue (out [40, 24] = silu(a[:, :24]) * a[:, 24:]): the
 // tile's product columns alternate groups of 8 gate and 8 up weight
 // columns, so a lane's fragment j + 1 holds the up columns of its gate
@@ -408,8 +453,8 @@ func.func @swiglu(%x: tensor<40x64xbf16>, %w: tensor<2x64x48xbf16>, %o: tensor<3
 // -----
 
 // What the kernel does not take yet keeps the generic lowering: f32
-// operands, SwiGLU halves that are not multiples of 8 (N = 24), gather
-// (with or without scale), K not a multiple of 32, N not a multiple of 8, dynamic shapes, more than 65535 row tiles, expert tables
+// operands, SwiGLU halves that are not multiples of 8 (N = 24), a gather
+// index of dynamic length, K not a multiple of 32, N not a multiple of 8, dynamic shapes, more than 65535 row tiles, expert tables
 // that leave no room for two stages in shared memory.
 // CHECK-LABEL: func.func @not_eligible
 // CHECK-NOT:   gpu.launch_func
@@ -422,7 +467,7 @@ func.func @swiglu(%x: tensor<40x64xbf16>, %w: tensor<2x64x48xbf16>, %o: tensor<3
 func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
                         %x: tensor<16x32xbf16>, %w: tensor<2x32x16xbf16>,
                         %w24: tensor<2x32x24xbf16>, %o: tensor<3xi32>,
-                        %g: tensor<16xi32>, %s: tensor<16xf32>,
+                        %g: tensor<?xi32>,
                         %x48: tensor<16x48xbf16>, %w48: tensor<2x48x8xbf16>,
                         %w12: tensor<2x32x12xbf16>, %xd: tensor<?x32xbf16>,
                         %xh: tensor<8388736x32xbf16>,
@@ -431,8 +476,8 @@ func.func @not_eligible(%xf: tensor<16x32xf32>, %wf: tensor<2x32x8xf32>,
       : (tensor<16x32xf32>, tensor<2x32x8xf32>, tensor<3xi32>) -> tensor<16x8xf32>
   %2 = tessera.grouped_matmul %x, %w24, %o {epilogue = #tessera.epilogue<swiglu>}
       : (tensor<16x32xbf16>, tensor<2x32x24xbf16>, tensor<3xi32>) -> tensor<16x12xbf16>
-  %3 = tessera.grouped_matmul %x, %w, %o gather %g scale %s
-      : (tensor<16x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>, tensor<16xi32>, tensor<16xf32>) -> tensor<16x16xbf16>
+  %3 = tessera.grouped_matmul %x, %w, %o gather %g
+      : (tensor<16x32xbf16>, tensor<2x32x16xbf16>, tensor<3xi32>, tensor<?xi32>) -> tensor<?x16xbf16>
   %4 = tessera.grouped_matmul %x48, %w48, %o
       : (tensor<16x48xbf16>, tensor<2x48x8xbf16>, tensor<3xi32>) -> tensor<16x8xbf16>
   %5 = tessera.grouped_matmul %x, %w12, %o

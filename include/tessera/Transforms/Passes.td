@@ -560,7 +560,8 @@ def TesseraTensorCoreGroupedMatmul
   let description = [{
     Replaces each `tessera.grouped_matmul` with f16 or bf16 operands, static
     shapes, K a multiple of 32 and N a multiple of 8 (16 with the SwiGLU
-    epilogue), with or without row scales (no gather yet) by a kernel in
+    epilogue), with or without row scales and a `gather` index, by a
+    kernel in
     `gpu.module @tessera_kernels` and its
     `gpu.launch_func` between `bufferization.to_buffer` of the operands and
     a `bufferization.to_tensor` of the result, so the rest of the GPU
@@ -574,7 +575,10 @@ def TesseraTensorCoreGroupedMatmul
     the blocks that read an expert's weights run together. A tile stores
     the rows that are its expert's as the reference decides (the last
     expert whose clamped segment holds the row), times its row scale if
-    the op has them; rows in no segment are zeros. Its K loop stages 128x32
+    the op has them; rows in no segment are zeros. With a `gather` index a
+    row's chunks are copied from the row of `x` the index names, and are
+    zeros (cp.async reads 0 of their bytes, MFMA selects a zero chunk) where
+    it names none. Its K loop stages 128x32
     row and 32 x `tile-n` weight tiles in dynamic shared memory with `cp.async`
     (`stages` tiles in flight, one barrier per step),
     loads fragments with `ldmatrix` (transposed for the K-major weights)

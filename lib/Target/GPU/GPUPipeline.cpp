@@ -67,12 +67,15 @@ llvm::Error mlir::tessera::verifyTesseraGPUPipelineOptions(
 void mlir::tessera::buildTesseraGPUPipeline(
     OpPassManager &pm, const GPUTarget &target,
     const TesseraGPUPipelineOptions &options) {
-  // 0. Calls inlined, MoE layers as their parts, grouped GEMMs without
+  // 0. Calls inlined, MoE layers as their parts (fused: gathered rows and
+  //    scaled down projections), grouped GEMMs without
   //    data-dependent shapes, dispatch and combine without sequential
   //    scatter loops, then the reference lowering of the rest.
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
   pm.addPass(createTesseraDecomposeMoE());
+  if (options.fuseMoE)
+    pm.addPass(createTesseraFuseMoE());
   if (options.tensorCores)
     target.addMatrixUnitPasses(pm, options);
   pm.addPass(createTesseraGatherGroupedMatmul());

@@ -58,24 +58,33 @@ def monotone_offsets(rng, m, e, lead=0, tail=0):
     return [lead] + cuts + [hi]
 
 
-def chunk(name, m, k, n, e, offsets, dt, swiglu, scaled=False):
-    """One case; `scaled`: with row scales (an f32 [M] input)."""
+def chunk(name, m, k, n, e, offsets, dt, swiglu, scaled=False, gather=None):
+    """One case; `scaled`: with row scales (an f32 [M] input); `gather`: the
+    M row indices into a table `rows` of len(...) rows (a constant)."""
     out_n = n // 2 if swiglu else n
-    rows, w, out = tensor([m, k], dt), tensor([e, k, n], dt), tensor([m, out_n], dt)
+    table = gather[1] if gather else m
+    rows, w, out = tensor([table, k], dt), tensor([e, k, n], dt), \
+        tensor([m, out_n], dt)
     offt = tensor([e + 1], "i32")
     attr = " {epilogue = #tessera.epilogue<swiglu>}" if swiglu else ""
     off = ", ".join(str(o) for o in offsets)
-    st = tensor([m], "f32")
+    st, gt = tensor([m], "f32"), tensor([m], "i32")
     inputs = f"{rows} {w}" + (f" {st}" if scaled else "")
     args = f"%rows: {rows}, %w: {w}" + (f", %s: {st}" if scaled else "")
-    scale = " scale %s" if scaled else ""
-    types = f"{rows}, {w}, {offt}" + (f", {st}" if scaled else "")
+    extra = (" gather %gather" if gather else "") + \
+        (" scale %s" if scaled else "")
+    types = f"{rows}, {w}, {offt}" + (f", {gt}" if gather else "") + \
+        (f", {st}" if scaled else "")
+    index = ""
+    if gather:
+        values = ", ".join(str(g) for g in gather[0])
+        index = f"  %gather = arith.constant dense<[{values}]> : {gt}\n"
     return f"""// -----
 // case: {name} inputs: {inputs} outputs: 1
 
 func.func @{name}({args}) -> {out} {{
   %offsets = arith.constant dense<[{off}]> : {offt}
-  %y = tessera.grouped_matmul %rows, %w, %offsets{scale}{attr}
+{index}  %y = tessera.grouped_matmul %rows, %w, %offsets{extra}{attr}
       : ({types}) -> {out}
   return %y : {out}
 }}
@@ -293,6 +302,27 @@ def main():
         offsets = offsets_for(rng, theme, m, e)
         chunks.append(chunk(f"mma_swiglu_{theme}_{i}_{dt}", m, k, n, e,
                             offsets, dt, True, scaled=(i == 5)))
+    # Rows gathered from a table (the up projection of a fused MoE layer,
+    # dispatch's copy skipped), which the tensor-core kernels read through
+    # the index: tokens used several times, indices outside the table
+    # (zero rows), with row scales and SwiGLU too.
+    rng = random.Random(SEED + 6)
+    themes = ["ragged", "ragged", "empty", "uncovered", "malformed",
+              "ragged"]
+    for i, theme in enumerate(themes):
+        e = rng.randint(1, 9)
+        m = rng.randint(1, 300)
+        t = rng.randint(1, 120)
+        k = (64 if i % 2 == 0 else 32) * rng.randint(1, 4)
+        swiglu = i in (1, 5)
+        n = (16 if swiglu else 8) * rng.randint(1, 24)
+        dt = ["bf16", "f16"][i % 2]
+        offsets = offsets_for(rng, theme, m, e)
+        index = [rng.choice([-1, t, t + 5, -100]) if rng.random() < 0.1
+                 else rng.randrange(t) for _ in range(m)]
+        chunks.append(chunk(f"mma_gather_{theme}_{i}_{dt}", m, k, n, e,
+                            offsets, dt, swiglu, scaled=(i >= 4),
+                            gather=(index, t)))
     print(HEADER.format(seed=SEED) + "\n" + "\n".join(chunks), end="")
 
 

@@ -41,6 +41,11 @@
 // WGMMA-NOT: mma.sync
 // PTX-LABEL: .entry f16_mma0(
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// A gathered left operand: each copy of a row chunk reads 16 bytes, or 0
+// (cp.async fills zeros) for an index outside the table.
+// PTX-LABEL: .entry gathered_mma0(
+// PTX: selp.b32 [[READ:%r[0-9]+]], 16, 0, %p{{[0-9]+}};
+// PTX: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, [[READ]];
 // Flash attention: Q, K and V tiles by cp.async, the scores' row maxes over
 // 4 lanes, ex2.approx, ldmatrix without (K) and with (V) transpose.
 // PTX-LABEL: .entry attention_flash0(
@@ -79,4 +84,11 @@ func.func @attention(%q: tensor<1x2x80x64xbf16>, %k: tensor<1x1x96x64xbf16>,
       : (tensor<1x2x80x64xbf16>, tensor<1x1x96x64xbf16>, tensor<1x1x96x64xbf16>)
       -> (tensor<1x2x80x64xbf16>, tensor<1x2x80xf32>)
   return %o, %lse : tensor<1x2x80x64xbf16>, tensor<1x2x80xf32>
+}
+
+func.func @gathered(%x: tensor<20x64xbf16>, %w: tensor<3x64x32xbf16>, %o: tensor<4xi32>,
+                    %g: tensor<40xi32>) -> tensor<40x32xbf16> {
+  %y = tessera.grouped_matmul %x, %w, %o gather %g
+      : (tensor<20x64xbf16>, tensor<3x64x32xbf16>, tensor<4xi32>, tensor<40xi32>) -> tensor<40x32xbf16>
+  return %y : tensor<40x32xbf16>
 }

@@ -51,6 +51,12 @@ struct TesseraGPUPipelineOptions
                      "(NVPTX sm_80+: both; AMDGPU gfx90a/gfx94x/gfx950: "
                      "both on MFMA, latent attention not)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseMoE{
+      *this, "fuse-moe",
+      llvm::cl::desc("Gather the up projection's rows from the tokens and "
+                     "fold the routing weights into the down projection "
+                     "(tessera-fuse-moe; off until timed on a GPU)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> tensorCoreStages{
       *this, "tensor-core-stages",
       llvm::cl::desc("K tiles in flight in the tensor-core kernels' shared "
