@@ -455,6 +455,38 @@ static SmallVector<std::string> getDeviceLibraryCalls(ModuleOp module) {
   return calls;
 }
 
+/// Reports each public function of `module` with a dynamically shaped
+/// argument or result at its location, in the tensor types the user wrote
+/// (the GPU pipeline would name the bufferized memrefs, deep in
+/// tessera-map-to-gpu); true if there is one.
+static bool reportDynamicShapes(ModuleOp module) {
+  bool found = false;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func.isPublic() || func.isDeclaration())
+      continue;
+    auto isDynamic = [](Type type) {
+      auto shaped = dyn_cast<ShapedType>(type);
+      return shaped && !shaped.hasStaticShape();
+    };
+    FunctionType type = func.getFunctionType();
+    auto report = [&](StringRef what, unsigned index, Type dynamic) {
+      emitError(func.getLoc())
+          << "'@" << func.getSymName() << "' " << what << " #" << index
+          << " has the dynamic shape " << dynamic
+          << "; GPU code needs static shapes: compile an artifact per shape, "
+             "or run dynamic shapes with --target=cpu";
+      found = true;
+    };
+    auto inputs = llvm::find_if(type.getInputs(), isDynamic);
+    auto results = llvm::find_if(type.getResults(), isDynamic);
+    if (inputs != type.getInputs().end())
+      report("argument", inputs - type.getInputs().begin(), *inputs);
+    else if (results != type.getResults().end())
+      report("result", results - type.getResults().begin(), *results);
+  }
+  return found;
+}
+
 static llvm::Error compileGPUModule(ModuleOp module,
                                     const CompilerOptions &options,
                                     raw_ostream &os, TimingScope &timing) {
@@ -464,6 +496,8 @@ static llvm::Error compileGPUModule(ModuleOp module,
       getGPUPipelineOptions(options);
   if (!pipelineOptions)
     return pipelineOptions.takeError();
+  if (reportDynamicShapes(module))
+    return makeError("GPU targets compile statically shaped functions only");
   GPUToolkit toolkit = findGPUToolkit(options);
   if ((*pipelineOptions)->link.empty())
     (*pipelineOptions)->link = toolkit.libraries;
