@@ -22,6 +22,11 @@ expected outputs:
 `--compile-only` compiles the same cases and stores nothing else: the check
 that every case compiles for a target, on machines that cannot run it (the
 random cases' reference runs would repeat those of the Integration tests).
+`--inputs-on-device` stores no inputs, only their digests: `execute` makes
+them again from the same seeds (check.py and compare_tiled.py travel with
+the tree) and fails a case whose inputs come out different. The inputs are
+two thirds of a prepared suite, which is then small enough (~30 MB) to be
+carried to the lent GPU machine in one piece.
 `execute` needs the GPU and no compiler: it runs each artifact with
 tessera-gpu-launch and compares every output with check.py's tolerances.
 The lent GPU machine has no LLVM, so the two phases run apart there; a
@@ -30,6 +35,7 @@ machine with both runs them back to back (test/GPU/execution.test).
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import re
@@ -79,15 +85,48 @@ def compile_case(args, case_dir, func):
         f"tessera-compile failed:\n{proc.stderr}")
 
 
-def save_case(case_dir, entry, inputs, expected, tols):
+def digest(array):
+    """A digest of an input: its dtype, shape and bytes."""
+    a = np.ascontiguousarray(array)
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def save_case(args, case_dir, entry, inputs, expected, tols, source):
+    """`source` says how execute makes the inputs again (`check` or
+    `generated`, with what that needs) when they are not stored."""
     for i, a in enumerate(inputs):
-        np.save(os.path.join(case_dir, f"in{i}.npy"), a)
+        path = os.path.join(case_dir, f"in{i}.npy")
+        if args.inputs_on_device:
+            if os.path.exists(path):
+                os.remove(path)
+        else:
+            np.save(path, a)
     for i, want in enumerate(expected):
         np.save(os.path.join(case_dir, f"want{i}.npy"), np.asarray(want))
     with open(os.path.join(case_dir, "case.json"), "w") as f:
         json.dump({"entry": entry, "inputs": len(inputs),
                    "outputs": len(expected),
-                   "tol": [list(t) for t in tols]}, f)
+                   "tol": [list(t) for t in tols],
+                   "source": source,
+                   "input_digests": [digest(a) for a in inputs]}, f)
+
+
+def make_inputs(name, meta):
+    """The inputs of a case prepared with --inputs-on-device, or an error."""
+    source = meta.get("source") or {}
+    if source.get("kind") == "check":
+        inputs = check.CASES[source["name"]]().inputs
+    elif source.get("kind") == "generated":
+        inputs = compare_tiled.make_inputs(
+            source["name"], [tuple(t) for t in source["types"]])
+    else:
+        return None, f"{name}: no inputs and no way to make them"
+    if [digest(a) for a in inputs] != meta["input_digests"]:
+        return None, (f"{name}: the inputs made here differ from the "
+                      f"prepared ones (numpy {np.__version__})")
+    return inputs, None
 
 
 def prepare_generated(args, prepared, failures):
@@ -134,8 +173,12 @@ def prepare_generated(args, prepared, failures):
             out_dtype = types[0][1]
             tols = [(compare_tiled.TOLERANCE[out_dtype if i == 0 else "f32"],)
                     * 2 for i in range(outputs)]
-            save_case(case_dir, name, inputs, [np.load(w) for w in wants],
-                      tols)
+            save_case(args, case_dir, name, inputs,
+                      [np.load(w) for w in wants], tols,
+                      {"kind": "generated", "name": name,
+                       "types": [list(t) for t in types]})
+            for want in wants:  # Saved again as want<i>.npy.
+                os.remove(want)
             record(args, prepared, name)
 
 
@@ -175,7 +218,8 @@ def prepare(args):
             record(args, prepared, name)
             continue
         tols = c.tol if isinstance(c.tol, list) else [c.tol] * len(c.expected)
-        save_case(case_dir, c.entry, c.inputs, c.expected, tols)
+        save_case(args, case_dir, c.entry, c.inputs, c.expected, tols,
+                  {"kind": "check", "name": name})
         record(args, prepared, name)
     prepare_generated(args, prepared, failures)
     for failure in failures:
@@ -192,6 +236,14 @@ def execute(args):
     for name in cases:
         case_dir = os.path.join(args.dir, name)
         meta = json.load(open(os.path.join(case_dir, "case.json")))
+        if not os.path.exists(os.path.join(case_dir, "in0.npy")) and \
+                meta["inputs"]:
+            inputs, error = make_inputs(name, meta)
+            if error:
+                failures.append(error)
+                continue
+            for i, a in enumerate(inputs):
+                np.save(os.path.join(case_dir, f"in{i}.npy"), a)
         cmd = [args.launcher, os.path.join(case_dir, "case.tgpu"),
                f"--entry={meta['entry']}"]
         if args.platform:
@@ -242,6 +294,9 @@ def main():
     p.add_argument("--compile-only", action="store_true",
                    help="compile every case, store no inputs or expected "
                         "outputs")
+    p.add_argument("--inputs-on-device", action="store_true",
+                   help="store the inputs' digests, not the inputs: "
+                        "execute makes them again from their seeds")
     e = sub.add_parser("execute")
     e.add_argument("--dir", required=True)
     e.add_argument("--launcher", required=True)
