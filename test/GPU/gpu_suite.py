@@ -25,7 +25,7 @@ random cases' reference runs would repeat those of the Integration tests).
 `--inputs-on-device` stores no inputs, only their digests: `execute` makes
 them again from the same seeds (check.py and compare_tiled.py travel with
 the tree) and fails a case whose inputs come out different. The inputs are
-two thirds of a prepared suite, which is then small enough (~30 MB) to be
+two thirds of a prepared suite, which is then small enough (18 MB) to be
 carried to the lent GPU machine in one piece.
 `execute` needs the GPU and no compiler: it runs each artifact with
 tessera-gpu-launch and compares every output with check.py's tolerances.
