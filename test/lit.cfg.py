@@ -143,6 +143,13 @@ if "Address" in config.tessera_sanitizer:
     config.environment["ASAN_OPTIONS"] = asan_options
 if "Undefined" in config.tessera_sanitizer:
     config.available_features.add("ubsan")
+# `--param gpu_suite_sample=N`: the GPU compile sweep (compile-amdgpu.test)
+# compiles every Nth case only; scripts/tessera.sh's sanitizer stage sets 3
+# to fit CI's time budget (its full stage, 1: every case).
+gpu_suite_sample = int(lit_config.params.get("gpu_suite_sample", "1"))
+config.substitutions.append(
+    ("%{gpu_suite_sample}",
+     "--sample %d" % gpu_suite_sample if gpu_suite_sample > 1 else ""))
 if config.tessera_sanitize_coverage.upper() in ("ON", "1", "TRUE", "YES"):
     config.available_features.add("libfuzzer")
 config.substitutions.append(

@@ -188,7 +188,12 @@ def record(args, prepared, name):
 
 
 def selected(args, name):
-    return not args.only or re.search(args.only, name)
+    """Whether `name` matches --only and, with --sample N, is the Nth of the
+    cases that do (in the order prepare meets them)."""
+    if args.only and not re.search(args.only, name):
+        return False
+    args.seen = getattr(args, "seen", 0) + 1
+    return (args.seen - 1) % args.sample == 0
 
 
 def prepare(args):
@@ -294,6 +299,9 @@ def main():
     p.add_argument("--compile-only", action="store_true",
                    help="compile every case, store no inputs or expected "
                         "outputs")
+    p.add_argument("--sample", type=int, default=1,
+                   help="prepare every Nth case only (a quicker sweep, for "
+                        "the sanitizer builds' test stage)")
     p.add_argument("--inputs-on-device", action="store_true",
                    help="store the inputs' digests, not the inputs: "
                         "execute makes them again from their seeds")
