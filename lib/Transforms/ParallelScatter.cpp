@@ -71,10 +71,7 @@ constexpr utils::IteratorType kReduction = utils::IteratorType::reduction;
 /// The map from `numLoops` loops to the operand dimensions `dims`.
 AffineMap loopMap(MLIRContext *ctx, unsigned numLoops,
                   ArrayRef<unsigned> dims) {
-  SmallVector<AffineExpr> exprs;
-  for (unsigned d : dims)
-    exprs.push_back(getAffineDimExpr(d, ctx));
-  return AffineMap::get(numLoops, 0, exprs, ctx);
+  return AffineMap::getMultiDimMapWithTargets(numLoops, dims, ctx);
 }
 
 /// A linalg.generic with one init; returns its result.
