@@ -53,19 +53,23 @@
 //
 // AMD CDNA (gfx90a, gfx940-942, gfx950): the same rows, band, score
 // transform, mask, online softmax, split KV and combine on the matrix cores
-// (`amdgpu.mfma 16x16x16`, wavefronts of 64 lanes; attention only, not
-// latent attention). An MFMA lane l holds A[l % 16][4 (l / 16) + i],
-// B[4 (l / 16) + i][l % 16] and D[4 (l / 16) + i][l % 16], i = 0..3, so the
-// D of S = Q K^T would hold a row's scores across lanes in the layout of
-// neither operand of P.V. The kernel computes the transposes instead: S^T
-// = K Q^T (K from LDS as A, Q^T from registers as B) leaves each lane the
-// scores of one row, l % 16, at keys 4 (l / 16) + i, which is the B operand
-// of O^T = V^T P^T as it stands; V is staged transposed in LDS so that A
-// reads 4 contiguous elements, and the lane's O^T elements are its row's
-// columns 4 (l / 16) + i. A row's max and sum reduce over the 4 lanes l ^
-// 16, l ^ 32 (two shuffles). There is no asynchronous copy: each key block
+// (`amdgpu.mfma 16x16x16`, wavefronts of 64 lanes). An MFMA lane l holds
+// A[l % 16][4 (l / 16) + i], B[4 (l / 16) + i][l % 16] and
+// D[4 (l / 16) + i][l % 16], i = 0..3, so the D of S = Q K^T would hold a
+// row's scores across lanes in the layout of neither operand of P.V. The
+// kernel computes the transposes instead: S^T = K Q^T (K from LDS as A, Q^T
+// from registers as B) leaves each lane the scores of one row, l % 16, at
+// keys 4 (l / 16) + i, which is the B operand of O^T = V^T P^T as it
+// stands; V is staged transposed in LDS so that A reads 4 contiguous
+// elements, and the lane's O^T elements are its row's columns
+// 4 (l / 16) + i. A row's max and sum reduce over the 4 lanes l ^ 16,
+// l ^ 32 (two shuffles). There is no asynchronous copy: each key block
 // loads the next block's K and V into registers before its products and
-// stores them to the (single) LDS stage after the next barrier.
+// stores them to the (single) LDS stage after the next barrier. Latent
+// attention loads only K's chunks and stores those of the first L columns
+// to V^T too; as on NVIDIA, `colGroups` wavefronts share a row fragment,
+// each with L / colGroups output columns, and key blocks are 16 where K
+// [32, D] and V^T [L, 32] exceed the 64 KiB of LDS (D = 576).
 //
 // A row that sees no key gives zeros and an lse of -inf, as the reference.
 // Needs sm_80 or newer, or one of those AMD chips; other chips, and other
@@ -274,7 +278,8 @@ int64_t getSharedBytes(MLIRContext *ctx, const Problem &p, const Tiling &t) {
 /// The tiling of `p`: `qBlock` and `warpRows` of the options for attention
 /// (64 and 16 for a KV head of at most 64 rows); for latent attention the
 /// rows rounded up to 16 (at most 64), warps of 16 rows, the output
-/// columns in groups of at most 256 and key blocks of 32; std::nullopt
+/// columns in groups of at most 256 and key blocks of 32 (MFMA: 16 where
+/// 32 do not fit); std::nullopt
 /// when two stages of the tiles (MFMA: one) do not fit in `sharedBytes`.
 /// `kvSplits` (0: as many as keep `multiprocessors` busy, at most one per
 /// key block) splits the keys.
@@ -307,6 +312,10 @@ std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
   t.keyBlock = p.latent ? kLatentKeyBlock : kKeyBlock;
   // MFMA: the next block waits in registers, not in a second stage.
   t.stages = mfma ? 1 : 2;
+  // MFMA latent attention: K [32, 576] and V^T [512, 32] exceed 64 KiB of
+  // LDS; blocks of 16 keys (one score fragment) fit in 43 KiB.
+  if (mfma && p.latent && getSharedBytes(ctx, p, t) > sharedBytes)
+    t.keyBlock = 16;
   if (getSharedBytes(ctx, p, t) > sharedBytes)
     return std::nullopt;
   int64_t blocks = llvm::divideCeil(rows, t.qBlock) * p.batch * p.kvHeads;
@@ -1038,7 +1047,7 @@ public:
   MfmaKernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel,
                     const Problem &p, const Tiling &t)
       : EmitterBase(b, kernel, p, t), rowFrags(t.warpRows / 16),
-        keyFrags(t.keyBlock / 16), valueFrags(p.valueDim / 16) {}
+        keyFrags(t.keyBlock / 16), valueFrags(p.valueDim / t.colGroups / 16) {}
 
   void emit();
 
@@ -1048,14 +1057,16 @@ private:
   Value reduceRow(Value value, bool isMax);
   /// The packed row of the lane in row fragment `mi`.
   Value getRow(int64_t mi) {
-    return add(r0,
-               add(mul(wave, index(t.warpRows)), add(index(16 * mi), laneRow)));
+    return add(
+        r0, add(mul(rowWave, index(t.warpRows)), add(index(16 * mi), laneRow)));
   }
   /// The key of element i of the lane's score fragment kf of key block
   /// `block`.
   Value getKey(Value block, int64_t kf, int64_t i) {
     return add(mul(block, index(t.keyBlock)), add(index(16 * kf + i), laneK));
   }
+  /// Output column `col` of the wavefront's column group.
+  Value getColumn(Value col) { return colBase ? add(colBase, col) : col; }
   Value mfma(Value a, Value bOperand, Value c) {
     return amdgpu::MFMAOp::create(b, c.getType(), /*m=*/16, /*n=*/16,
                                   /*k=*/16, /*blocks=*/1, a, bOperand, c);
@@ -1064,12 +1075,15 @@ private:
   /// `cols` columns that the thread copies: key r, columns c.. (threads past
   /// the last chunk repeat it).
   void forEachChunk(int64_t cols, function_ref<void(Value, Value)> body);
-  /// The thread's chunks of key block `block` (K's, then V's) loaded into
+  /// The thread's chunks of key block `block` (K's, then V's; latent
+  /// attention: K's, whose first valueDim columns are V) loaded into
   /// registers, the keys clamped to the last one (what lies past it is
   /// masked).
   SmallVector<Value> emitLoadBlock(Value block);
   /// The chunks of emitLoadBlock written to the tiles, V transposed.
   void emitStoreBlock(ValueRange chunks);
+  /// Stores `chunk` (8 values of key r from column c) transposed to V^T.
+  void emitStoreTransposed(Value chunk, Value r, Value c);
   SmallVector<Value> emitScores();
   SmallVector<Value> emitScoreTransform(ArrayRef<Value> scores, Value block);
   SmallVector<Value> emitMaskIfNeeded(ArrayRef<Value> scores, Value block);
@@ -1080,12 +1094,16 @@ private:
   void emitStore(ValueRange o, Value max, Value sum, int64_t mi);
 
   /// 16-row fragments per wavefront, 16-key score fragments per block,
-  /// 16-column output fragments.
+  /// 16-column output fragments per wavefront.
   int64_t rowFrags, keyFrags, valueFrags;
   Value tileK, tileVt;
   /// The thread, its wavefront, its row in a fragment (lane % 16) and the
   /// first of its 4 elements along k (4 (lane / 16)).
   Value tid, wave, laneRow, laneK;
+  /// The wavefront's row wavefront and its first output column (latent
+  /// attention splits the columns between `colGroups` wavefronts; null
+  /// with one group).
+  Value rowWave, colBase;
   /// Q's B fragments, [row fragment][k-step].
   SmallVector<SmallVector<Value>> qFrags;
 };
@@ -1121,25 +1139,42 @@ SmallVector<Value> MfmaKernelEmitter::emitLoadBlock(Value block) {
   auto load = [&](Value source, int64_t cols) {
     forEachChunk(cols, [&](Value r, Value c) {
       Value key = minSI(add(key0, r), index(p.seqKV - 1));
-      chunks.push_back(vector::LoadOp::create(
-          b, chunkType, source, ValueRange{batch, kvHead, key, c}));
+      SmallVector<Value> indices = {batch, kvHead, key, c};
+      if (p.latent)
+        indices.erase(indices.begin() + 1);
+      chunks.push_back(vector::LoadOp::create(b, chunkType, source, indices));
     });
   };
   load(k, p.dim);
-  load(v, p.valueDim);
+  if (!p.latent)
+    load(v, p.valueDim);
   return chunks;
+}
+
+void MfmaKernelEmitter::emitStoreTransposed(Value chunk, Value r, Value c) {
+  for (int64_t e = 0; e < kChunk; ++e)
+    memref::StoreOp::create(b, vector::ExtractOp::create(b, chunk, e), tileVt,
+                            ValueRange{add(c, index(e)), r});
 }
 
 void MfmaKernelEmitter::emitStoreBlock(ValueRange chunks) {
   unsigned next = 0;
   forEachChunk(p.dim, [&](Value r, Value c) {
-    vector::StoreOp::create(b, chunks[next++], tileK, ValueRange{r, c});
-  });
-  forEachChunk(p.valueDim, [&](Value r, Value c) {
     Value chunk = chunks[next++];
-    for (int64_t e = 0; e < kChunk; ++e)
-      memref::StoreOp::create(b, vector::ExtractOp::create(b, chunk, e), tileVt,
-                              ValueRange{add(c, index(e)), r});
+    vector::StoreOp::create(b, chunk, tileK, ValueRange{r, c});
+    if (!p.latent)
+      return;
+    // The chunks of the first valueDim columns are V's too.
+    auto ifValue = scf::IfOp::create(
+        b, cmp(arith::CmpIPredicate::ult, c, index(p.valueDim)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifValue.thenBlock());
+    emitStoreTransposed(chunk, r, c);
+  });
+  if (p.latent)
+    return;
+  forEachChunk(p.valueDim, [&](Value r, Value c) {
+    emitStoreTransposed(chunks[next++], r, c);
   });
 }
 
@@ -1286,7 +1321,8 @@ MfmaKernelEmitter::emitProbabilitiesTimesValues(ArrayRef<Value> probabilities,
     for (int64_t df = 0; df < valueFrags; ++df) {
       Value values = vector::LoadOp::create(
           b, operandType, tileVt,
-          ValueRange{add(index(16 * df), laneRow), add(index(16 * kf), laneK)});
+          ValueRange{getColumn(add(index(16 * df), laneRow)),
+                     add(index(16 * kf), laneK)});
       for (int64_t mi = 0; mi < rowFrags; ++mi) {
         Value &frag = result[mi * valueFrags + df];
         frag = mfma(values, probabilities[mi * keyFrags + kf], frag);
@@ -1324,14 +1360,15 @@ void MfmaKernelEmitter::emitStore(ValueRange o, Value max, Value sum,
       values =
           arith::TruncFOp::create(b, VectorType::get({4}, p.element), values);
     SmallVector<Value> outIndex(rowIndex);
-    outIndex.push_back(add(index(16 * df), laneK));
+    outIndex.push_back(getColumn(add(index(16 * df), laneK)));
     vector::StoreOp::create(b, values, out, outIndex);
   }
   if (!lse)
     return;
-  // The lanes of the first key group store the lse.
+  // The lanes of the first key group of the first column group store the
+  // lse.
   auto ifLane = scf::IfOp::create(
-      b, cmp(arith::CmpIPredicate::eq, laneK, index(0)), false);
+      b, cmp(arith::CmpIPredicate::eq, getColumn(laneK), index(0)), false);
   b.setInsertionPointToStart(ifLane.thenBlock());
   Value value = arith::MulFOp::create(
       b, arith::AddFOp::create(b, max, log2(sum)), f32(M_LN2));
@@ -1350,6 +1387,11 @@ void MfmaKernelEmitter::emit() {
   tileVt = tiles[1];
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   wave = div(tid, 64);
+  rowWave = wave;
+  if (t.colGroups > 1) {
+    rowWave = rem(wave, t.getRowWarps());
+    colBase = mul(div(wave, t.getRowWarps()), index(valueFrags * 16));
+  }
   Value lane = rem(tid, 64);
   laneRow = rem(lane, 16);
   laneK = mul(div(lane, 16), index(4));
@@ -1645,11 +1687,8 @@ struct TesseraTensorCoreAttentionPass
              [&](AttentionOp op) -> std::string { return why(op); }))
       ops.push_back(op);
     for (LatentAttentionOp op : collectEligible<LatentAttentionOp>(
-             module, DEBUG_TYPE, [&](LatentAttentionOp op) -> std::string {
-               if (mfma)
-                 return "no MFMA kernel for latent attention";
-               return why(op);
-             }))
+             module, DEBUG_TYPE,
+             [&](LatentAttentionOp op) -> std::string { return why(op); }))
       ops.push_back(op);
     if (ops.empty())
       return;

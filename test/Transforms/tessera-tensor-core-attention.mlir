@@ -442,10 +442,45 @@ func.func @split(%q: tensor<1x8x1x64xbf16>, %k: tensor<1x2x1000x64xbf16>,
 // MLA86-LABEL: func.func @mla
 // MLA86:       tessera.latent_attention
 // MLA86-NEXT:  return
-// No MFMA kernel for latent attention: the generic lowering stays.
+// The MFMA kernel (gfx942): 4 row wavefronts x 2 column groups = 512
+// threads. K [32, 576] and V^T [512, 32] would exceed the 64 KiB of LDS, so
+// key blocks of 16: K (16 x (576 + 8)) and V^T (512 x (16 + 8)), 43264
+// bytes. Each key block's chunks (1152 of 8 keys' values, 3 a thread) come
+// from the one latent cache [B, Skv, D]; those of the first 512 columns are
+// stored to V^T too.
 // AMDMLA-LABEL: func.func @mla
-// AMDMLA:       tessera.latent_attention
-// AMDMLA-NEXT:  return
+// AMDMLA:       gpu.launch_func @tessera_kernels::@mla_mla0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c512{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c43264_i32
+// AMDMLA-NOT:   tessera.latent_attention
+// AMDMLA:       gpu.func @mla_mla0(%{{.*}}: memref<2x128x1x576xbf16>, %[[AKV:.*]]: memref<2x4096x576xbf16>, %{{.*}}: memref<2xi32>, %[[AO:.*]]: memref<2x128x1x512xbf16>)
+// AMDMLA:       %[[TK:.*]] = memref.view {{.*}} to memref<16x584xbf16, #gpu.address_space<workgroup>>
+// AMDMLA:       %[[TVT:.*]] = memref.view %{{.*}}[%c18688{{.*}}][] : {{.*}} to memref<512x24xbf16, #gpu.address_space<workgroup>>
+// The wavefront's row wavefront (wave % 4) and first column ((wave / 4) 256).
+// AMDMLA:       %[[WAVE:.*]] = arith.divui %{{.*}}, %c64
+// AMDMLA:       arith.remui %[[WAVE]], %c4
+// AMDMLA:       %[[GROUP:.*]] = arith.divui %[[WAVE]], %c4
+// AMDMLA:       %[[COL0:.*]] = arith.muli %[[GROUP]], %c256
+// AMDMLA-COUNT-3: vector.load %[[AKV]][%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}] : memref<2x4096x576xbf16>, vector<8xbf16>
+// AMDMLA-NOT:   vector.load %[[AKV]]
+// AMDMLA:       scf.for
+// AMDMLA-NEXT:  gpu.barrier
+// AMDMLA:       vector.store %{{.*}}, %[[TK]]
+// AMDMLA:       %[[ISV:.*]] = arith.cmpi ult, %[[C:.*]], %c512
+// AMDMLA-NEXT:  scf.if %[[ISV]] {
+// AMDMLA-COUNT-8: memref.store %{{.*}}, %[[TVT]]
+// AMDMLA:       gpu.barrier
+// AMDMLA-COUNT-3: vector.load %[[AKV]]
+// Scores: 36 k-steps of one 16-key fragment; P.V: 16 column fragments of
+// the group's 256 columns, V^T's rows offset by the group's first column.
+// AMDMLA-COUNT-36: amdgpu.mfma 16x16x16
+// AMDMLA-NOT:   amdgpu.mfma
+// AMDMLA:       %[[VROW:.*]] = arith.addi %[[COL0]], %{{.*}}
+// AMDMLA:       %[[VT:.*]] = vector.load %[[TVT]][%[[VROW]], %{{.*}}] : memref<512x24xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// AMDMLA-NEXT:  amdgpu.mfma 16x16x16 %[[VT]]
+// AMDMLA-COUNT-15: amdgpu.mfma 16x16x16
+// AMDMLA-NOT:   amdgpu.mfma
+// AMDMLA:       scf.yield
+// AMDMLA:       %[[OCOL:.*]] = arith.addi %[[COL0]], %{{.*}}
+// AMDMLA-NEXT:  vector.store %{{.*}}, %[[AO]][%{{.*}}, %{{.*}}, %{{.*}}, %[[OCOL]]] : memref<2x128x1x512xbf16>, vector<4xbf16>
 // Without split KV: the kernel writes bf16 rows straight into out.
 // MLA1-LABEL: func.func @mla
 // MLA1:       %[[O:.*]] = memref.alloc() : memref<2x128x1x512xbf16>

@@ -699,15 +699,18 @@ def TesseraTensorCoreAttention
     lse to workspaces; a second kernel (`<kernel>_combine`) weighs them by
     exp(lse - max lse) into out and lse.
 
-    On the AMD CDNA chips (gfx90a, gfx940-942, gfx950) attentions (not
-    latent attention) take an MFMA kernel with the same rows, bands, masks,
+    On the AMD CDNA chips (gfx90a, gfx940-942, gfx950) attentions and
+    latent attentions take an MFMA kernel with the same rows, bands, masks,
     softmax and split KV: wavefronts of 64 lanes with `warp-rows` rows
     each, `amdgpu.mfma 16x16x16` products of the transposed problem (S^T =
     K Q^T, then O^T = V^T P^T, which leaves each lane one row's scores in
     the layout P.V's B operand wants), Q's fragments in registers, K and V
     (transposed) in one LDS stage that each key block fills from registers
-    loaded during the previous block's products. Other AMD chips keep the
-    generic lowering.
+    loaded during the previous block's products. Latent attention splits
+    the L columns between wavefronts as on NVIDIA and stores the first L
+    columns of each staged key block to V^T as well; its key blocks are 16
+    where 32 keys' K and V^T exceed the 64 KiB of LDS (L + R = 576). Other
+    AMD chips keep the generic lowering.
 
     Example:
 
