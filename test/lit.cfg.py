@@ -159,6 +159,7 @@ config.substitutions.append(
 
 tool_dirs = [config.tessera_tools_dir, config.llvm_tools_dir]
 tools = ["tessera-opt", "tessera-run", "tessera-compile", "tessera-gpu-launch",
+         "tessera-gpu-emulate",
          "tessera-capi-test", "tessera-npy-fuzzer", "tessera-parse-fuzzer",
          "tessera-pipeline-fuzzer"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

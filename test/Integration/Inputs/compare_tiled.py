@@ -2,7 +2,8 @@
 """Runs the reference and the tiled lowerings of every case and compares.
 
 usage: compare_tiled.py --source=FILE.mlir --reference=REF.mlir
-                        --workdir=DIR [--tessera-run=PATH] TILED.mlir...
+                        --workdir=DIR [--tessera-run=PATH]
+                        [--emulate=PATH --emulated=GPU.mlir...] TILED.mlir...
 
 FILE.mlir is a tiled-*.mlir test (tiled-attention.mlir, tiled-grouped-matmul.mlir): chunks separated by
 `// -----`, each with a `// case: NAME inputs: TYPES outputs: N` line.
@@ -13,6 +14,13 @@ driver draws seeded inputs (floats in [-2, 2); kv_lens in [0, Skv] with 0 and
 Skv among them when B > 1), runs the reference chunk and each tiled chunk
 through tessera-run on the same .npy files, and compares all results
 (within a tolerance per element type, or with --exact bit for bit).
+
+Each --emulated file is a variant too, but after a tensor-core pass for a
+GPU: its chunks run through the GPU emulator (--emulate, tessera-gpu-emulate,
+which takes tessera-run's command line) instead of tessera-run. Cases whose
+chunk launches no kernel (ops the pass leaves to the generic lowering) are
+left out of that variant, and the summary counts the emulated ones; with
+--only-emulated, cases that no emulated variant launches are not run at all.
 """
 
 import argparse
@@ -112,6 +120,7 @@ def run(tessera_run, chunk, path, entry, inputs, outputs):
 
 
 def check_case(args, variants, name, types, num_outputs):
+    """The errors of case `name` and the labels of the variants it ran."""
     work = os.path.join(args.workdir, name)
     os.makedirs(work, exist_ok=True)
     inputs = []
@@ -119,20 +128,24 @@ def check_case(args, variants, name, types, num_outputs):
         inputs.append(os.path.join(work, f"in{i}.npy"))
         np.save(inputs[-1], array)
     results, errors = {}, []
-    for label, chunks in variants:
+    for label, chunks, emulated in variants:
         if name not in chunks:
             errors.append(f"{name}: no function in the {label} file")
             continue
+        if emulated and "gpu.launch_func" not in chunks[name]:
+            continue
         outs = [os.path.join(work, f"{label}.out{i}.npy")
                 for i in range(num_outputs)]
-        error = run(args.tessera_run, chunks[name],
+        runner = args.emulate if emulated else args.tessera_run
+        error = run(runner, chunks[name],
                     os.path.join(work, f"{label}.mlir"), name, inputs, outs)
         if error:
-            errors.append(f"{name} ({label}): tessera-run failed\n{error}")
+            tool = os.path.basename(runner)
+            errors.append(f"{name} ({label}): {tool} failed\n{error}")
             continue
         results[label] = [np.load(p) for p in outs]
     if errors:
-        return errors
+        return errors, []
     reference = results.pop("reference")
     # Outputs round to the element type of q; lse is always f32.
     out_dtype = types[0][1]
@@ -143,7 +156,7 @@ def check_case(args, variants, name, types, num_outputs):
                             args.row_relative, args.exact)
             if error:
                 errors.append(error)
-    return errors
+    return errors, list(results)
 
 
 def main():
@@ -159,30 +172,49 @@ def main():
     parser.add_argument("--exact", action="store_true",
                         help="require every result to equal the "
                              "reference's bit for bit")
-    parser.add_argument("tiled", nargs="+")
+    parser.add_argument("--emulate", default="tessera-gpu-emulate",
+                        help="the GPU emulator for the --emulated files")
+    parser.add_argument("--emulated", action="append", default=[],
+                        help="a variant lowered for a GPU, run emulated")
+    parser.add_argument("--only-emulated", action="store_true",
+                        help="check only the cases an emulated variant "
+                             "launches kernels for")
+    parser.add_argument("tiled", nargs="*")
     args = parser.parse_args()
 
     with open(args.source) as f:
         cases = [(m.group(1), TYPE_RE.findall(m.group(2)), int(m.group(3)))
                  for m in CASE_RE.finditer(f.read())]
-    variants = [("reference", split_chunks(args.reference))]
-    for path in args.tiled:
+    variants = [("reference", split_chunks(args.reference), False)]
+    for path in args.tiled + args.emulated:
         label = os.path.basename(path).rsplit(".", 2)[-2]
-        variants.append((label, split_chunks(path)))
+        variants.append((label, split_chunks(path), path in args.emulated))
+
+    if args.only_emulated:
+        cases = [case for case in cases
+                 if any(is_emulated and case[0] in chunks and
+                        "gpu.launch_func" in chunks[case[0]]
+                        for _, chunks, is_emulated in variants)]
 
     failures = 0
+    emulated = {label: 0 for label, _, is_emulated in variants if is_emulated}
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(check_case, args, variants, *case)
                    for case in cases]
         for (name, _, _), future in zip(cases, futures):
-            errors = future.result()
+            errors, ran = future.result()
             for error in errors:
                 print("FAIL " + error)
             if not errors:
                 print(f"PASS {name}")
             failures += bool(errors)
+            for label in ran:
+                if label in emulated:
+                    emulated[label] += 1
     print(f"{len(cases) - failures} of {len(cases)} cases passed "
           f"({len(variants) - 1} tile configurations)")
+    for label, count in emulated.items():
+        print(f"{label}: {count} cases emulated")
     return 1 if failures or not cases else 0
 
 

@@ -1,0 +1,52 @@
+//===- Emulator.h - Running GPU kernels' IR on the host ---------*- C++ -*-===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// An interpreter of the IR that the tensor-core passes produce: a host
+// function of tensors whose work is `gpu.launch_func`s of kernels in
+// `gpu.module`s, before the GPU pipeline lowers them to NVVM or ROCDL. It
+// runs every thread of a block in lockstep, one op at a time over all
+// threads, so that a test can compare a kernel's results with the CPU
+// reference where no GPU is (the AMD matrix-core kernels have never run on
+// a GPU here). Lockstep execution is one valid schedule of a correct
+// kernel; to find the schedules it hides, every workgroup-memory access
+// is checked against the others of its barrier interval (a read of
+// another thread's write, or a write over another thread's read or
+// differing write, is a race), reads of workgroup memory that nothing
+// wrote and out-of-bounds accesses are errors, and buffers start as NaN so
+// that elements a kernel fails to write show.
+//
+// Kernels may use arith, math, vector (loads, stores, element moves), scf
+// (for, if), memref (loads, stores, views of dynamic workgroup memory),
+// gpu (ids, dims, barrier, shuffle) and `amdgpu.mfma` 16x16x16 with one
+// block; the host function bufferization casts, allocations, constants,
+// tensor.empty, linalg.copy and reshapes. Anything else is reported.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_TARGET_GPU_EMULATOR_H
+#define TESSERA_TARGET_GPU_EMULATOR_H
+
+#include "tessera/Support/Npy.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <vector>
+
+namespace mlir {
+namespace tessera {
+
+/// Runs `entry` of `module` on `inputs` (one per argument; floats are
+/// rounded to the argument's element type) and returns its results (f16
+/// and bf16 as f32, index as i64).
+llvm::Expected<std::vector<NpyArray>>
+emulateGPUFunction(ModuleOp module, llvm::StringRef entry,
+                   llvm::ArrayRef<NpyArray> inputs);
+
+} // namespace tessera
+} // namespace mlir
+
+#endif // TESSERA_TARGET_GPU_EMULATOR_H

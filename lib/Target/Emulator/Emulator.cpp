@@ -1,0 +1,1213 @@
+//===- Emulator.cpp - Running GPU kernels' IR on the host
+//------------------===//
+//
+// Part of the Tessera project.
+//
+//===----------------------------------------------------------------------===//
+//
+// See Emulator.h. Every value of a kernel holds one element (a scalar) or
+// `width` elements (a vector) per thread of the block, as doubles: floats
+// are rounded to their type after every op, integers are wrapped to their
+// width. Ops run over all threads at once under a mask of the active ones
+// (scf.if narrows it); side effects and the checks apply to active threads
+// only, and scf.for needs bounds that agree across them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Target/GPU/Emulator.h"
+
+#include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <unordered_map>
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+
+/// A buffer in global or workgroup memory, row-major.
+struct Buffer {
+  Type element;
+  SmallVector<int64_t> shape;
+  std::vector<double> data;
+  /// Workgroup memory: per element the thread and barrier interval of the
+  /// last write and read (-1: none; reader -2: several threads).
+  bool workgroup = false;
+  std::vector<int32_t> writer, reader;
+  std::vector<int64_t> writeEpoch, readEpoch;
+
+  Buffer(Type element, ArrayRef<int64_t> shape, bool workgroup = false)
+      : element(element), shape(shape), workgroup(workgroup) {
+    int64_t n = getNumElements();
+    data.assign(n, isa<FloatType>(element)
+                       ? std::numeric_limits<double>::quiet_NaN()
+                       : double(0x7eadbeef));
+    if (workgroup) {
+      writer.assign(n, -1);
+      reader.assign(n, -1);
+      writeEpoch.assign(n, -1);
+      readEpoch.assign(n, -1);
+    }
+  }
+  int64_t getNumElements() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+};
+
+using BufferRef = std::shared_ptr<Buffer>;
+
+/// `x` rounded to the nearest bf16 (ties to even).
+float roundToBF16(float x) {
+  if (std::isnan(x))
+    return x;
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+  bits += 0x7fff + ((bits >> 16) & 1);
+  bits &= 0xffff0000u;
+  std::memcpy(&x, &bits, sizeof(bits));
+  return x;
+}
+
+/// `x` rounded to the nearest value of the IEEE format `semantics`.
+float roundToFormat(float x, const llvm::fltSemantics &semantics) {
+  bool losesInfo;
+  APFloat value(x);
+  value.convert(semantics, APFloat::rmNearestTiesToEven, &losesInfo);
+  value.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven,
+                &losesInfo);
+  return value.convertToFloat();
+}
+
+/// Rounds `x` to a value of `type`.
+double roundTo(Type type, double x) {
+  if (type.isF32())
+    return static_cast<float>(x);
+  if (type.isBF16())
+    return roundToBF16(static_cast<float>(x));
+  if (type.isF16())
+    return roundToFormat(static_cast<float>(x), APFloat::IEEEhalf());
+  if (type.isF64())
+    return x;
+  unsigned width = type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
+  if (width >= 64)
+    return static_cast<double>(static_cast<int64_t>(x));
+  int64_t v = static_cast<int64_t>(x);
+  if (width == 1)
+    return v & 1;
+  uint64_t mask = (uint64_t(1) << width) - 1;
+  uint64_t bits = static_cast<uint64_t>(v) & mask;
+  if (bits >> (width - 1))
+    return static_cast<double>(static_cast<int64_t>(bits | ~mask));
+  return static_cast<double>(bits);
+}
+
+Type getElementType(Type type) {
+  if (auto shaped = dyn_cast<ShapedType>(type))
+    return shaped.getElementType();
+  return type;
+}
+
+unsigned getWidth(Type type) {
+  if (auto vector = dyn_cast<VectorType>(type))
+    return vector.getNumElements();
+  return 1;
+}
+
+/// One value of a kernel: `width` elements per thread, thread-major.
+struct Lanes {
+  unsigned width = 1;
+  std::vector<double> v;
+  double &at(int64_t thread, unsigned i) { return v[thread * width + i]; }
+  double at(int64_t thread, unsigned i) const { return v[thread * width + i]; }
+};
+
+/// Runs the blocks of one launch.
+/// Values to lanes; references stay valid as values are added.
+struct ValueHash {
+  size_t operator()(Value value) const { return hash_value(value); }
+};
+using ValueMap = std::unordered_map<Value, Lanes, ValueHash>;
+
+class KernelRun {
+public:
+  KernelRun(gpu::GPUFuncOp kernel, std::array<int64_t, 3> grid,
+            std::array<int64_t, 3> blockDims, int64_t dynamicBytes,
+            ArrayRef<BufferRef> args, std::string &error)
+      : kernel(kernel), grid(grid), blockDims(blockDims),
+        dynamicBytes(dynamicBytes), args(args), error(error),
+        threads(blockDims[0] * blockDims[1] * blockDims[2]) {}
+
+  LogicalResult run() {
+    for (int64_t z = 0; z < grid[2]; ++z)
+      for (int64_t y = 0; y < grid[1]; ++y)
+        for (int64_t x = 0; x < grid[0]; ++x) {
+          runBlock({x, y, z});
+          if (stopped)
+            return failure();
+        }
+    return success();
+  }
+
+private:
+  /// Records the first error; the run stops after the current op.
+  void fail(Operation *op, const Twine &message) {
+    if (stopped)
+      return;
+    stopped = true;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << kernel.getName() << ", block (" << blockId[0] << ", " << blockId[1]
+       << ", " << blockId[2] << "): " << message;
+    if (op) {
+      os << "\n  at " << op->getLoc() << ": ";
+      op->print(os, OpPrintingFlags().skipRegions());
+    }
+    error = text;
+  }
+
+  void runBlock(std::array<int64_t, 3> id) {
+    blockId = id;
+    values.clear();
+    buffers.clear();
+    views.clear();
+    viewRanges.clear();
+    epoch = 0;
+    Block &entry = kernel.getBody().front();
+    if (kernel.getNumArguments() != args.size())
+      return fail(nullptr, "a launch with the wrong number of arguments");
+    // Workgroup (and private) attributions: fresh buffers for the block.
+    for (BlockArgument attribution :
+         entry.getArguments().drop_front(args.size())) {
+      auto type = cast<MemRefType>(attribution.getType());
+      buffers[attribution] = std::make_shared<Buffer>(
+          type.getElementType(), type.getShape(),
+          /*workgroup=*/gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(type));
+    }
+    for (auto [arg, buffer] :
+         llvm::zip(entry.getArguments().take_front(args.size()), args)) {
+      auto type = dyn_cast<MemRefType>(arg.getType());
+      if (!type || type.getShape() != ArrayRef<int64_t>(buffer->shape) ||
+          type.getElementType() != buffer->element)
+        return fail(nullptr, "a kernel argument whose type is not its "
+                             "buffer's");
+      buffers[arg] = buffer;
+    }
+    std::vector<char> all(threads, 1);
+    runBlockOps(entry, all);
+  }
+
+  /// Runs the ops of `block` for the threads of `mask`; returns the operands
+  /// of its terminator.
+  SmallVector<Lanes> runBlockOps(Block &block, const std::vector<char> &mask) {
+    for (Operation &op : block) {
+      if (isa<scf::YieldOp>(op)) {
+        SmallVector<Lanes> results;
+        for (Value operand : op.getOperands())
+          results.push_back(get(operand));
+        return results;
+      }
+      if (isa<gpu::ReturnOp>(op))
+        return {};
+      runOp(&op, mask);
+      if (stopped)
+        return {};
+    }
+    return {};
+  }
+
+  /// The lanes of `value`; after an error, zeros of up to 64 elements a
+  /// thread.
+  const Lanes &get(Value value) {
+    auto it = values.find(value);
+    if (it != values.end())
+      return it->second;
+    fail(value.getDefiningOp(), "a value the emulator did not compute");
+    dummy.width = 64;
+    dummy.v.assign(threads * 64, 0.0);
+    return dummy;
+  }
+  /// The buffer of `value`, or null after an error.
+  BufferRef getBuffer(Value value) {
+    auto it = buffers.find(value);
+    if (it != buffers.end())
+      return it->second;
+    fail(value.getDefiningOp(), "a memref the emulator does not know");
+    return nullptr;
+  }
+  Lanes &define(Value value) {
+    Lanes &lanes = values[value];
+    lanes.width = getWidth(value.getType());
+    lanes.v.assign(threads * lanes.width, 0.0);
+    return lanes;
+  }
+  /// The value of `value`, which must agree across the threads of `mask`.
+  int64_t getUniform(Operation *op, Value value,
+                     const std::vector<char> &mask) {
+    const Lanes &lanes = get(value);
+    std::optional<double> first;
+    for (int64_t t = 0; t < threads; ++t) {
+      if (!mask[t])
+        continue;
+      if (!first)
+        first = lanes.at(t, 0);
+      else if (lanes.at(t, 0) != *first)
+        fail(op, "an operand that differs between threads where the "
+                 "emulator needs one value (loop bounds, view offsets)");
+    }
+    return first ? static_cast<int64_t>(*first) : 0;
+  }
+
+  /// The linear index of `indices` of thread `t` in `buffer`, checking the
+  /// bounds (`count` elements along the last dimension); -1 when out of
+  /// bounds.
+  int64_t getLinearIndex(Operation *op, const Buffer &buffer,
+                         ValueRange indices, int64_t t, int64_t count) {
+    int64_t linear = 0;
+    for (auto [i, index] : llvm::enumerate(indices)) {
+      int64_t value = static_cast<int64_t>(get(index).at(t, 0));
+      int64_t size = buffer.shape[i];
+      int64_t extent = i + 1 == indices.size() ? count : 1;
+      if (value < 0 || value + extent > size) {
+        fail(op, llvm::formatv("thread {0}: index {1} (+{2}) out of bounds "
+                               "of dimension {3} of size {4}",
+                               t, value, extent - 1, i, size));
+        return -1;
+      }
+      linear = linear * size + value;
+    }
+    return linear;
+  }
+
+  void checkRead(Operation *op, Buffer &buffer, int64_t at, int64_t t) {
+    if (!buffer.workgroup)
+      return;
+    if (buffer.writeEpoch[at] < 0)
+      return fail(op, llvm::formatv("thread {0} reads workgroup memory that "
+                                    "no thread wrote",
+                                    t));
+    if (buffer.writeEpoch[at] == epoch && buffer.writer[at] != t)
+      return fail(op, llvm::formatv("race: thread {0} reads what thread {1} "
+                                    "wrote with no barrier in between",
+                                    t, buffer.writer[at]));
+    if (buffer.readEpoch[at] == epoch && buffer.reader[at] != t)
+      buffer.reader[at] = -2;
+    else
+      buffer.reader[at] = t;
+    buffer.readEpoch[at] = epoch;
+  }
+  void checkWrite(Operation *op, Buffer &buffer, int64_t at, int64_t t,
+                  double value) {
+    if (!buffer.workgroup)
+      return;
+    if (buffer.readEpoch[at] == epoch && buffer.reader[at] != t)
+      return fail(op, llvm::formatv("race: thread {0} overwrites what "
+                                    "another thread read with no barrier in "
+                                    "between",
+                                    t));
+    if (buffer.writeEpoch[at] == epoch && buffer.writer[at] != t &&
+        buffer.data[at] != value)
+      return fail(op, llvm::formatv("race: threads {0} and {1} write "
+                                    "different values with no barrier in "
+                                    "between",
+                                    t, buffer.writer[at]));
+    buffer.writer[at] = t;
+    buffer.writeEpoch[at] = epoch;
+  }
+
+  void runOp(Operation *op, const std::vector<char> &mask);
+  void runArith(Operation *op);
+  void runMfma(amdgpu::MFMAOp op, const std::vector<char> &mask);
+
+  gpu::GPUFuncOp kernel;
+  std::array<int64_t, 3> grid, blockDims, blockId{};
+  int64_t dynamicBytes;
+  ArrayRef<BufferRef> args;
+  std::string &error;
+  int64_t threads;
+  bool stopped = false;
+  Lanes dummy;
+  /// Barrier intervals of the block so far.
+  int64_t epoch = 0;
+  ValueMap values;
+  llvm::DenseMap<Value, BufferRef> buffers;
+  /// The views of dynamic workgroup memory: byte ranges, and the buffer of
+  /// each.
+  SmallVector<std::pair<int64_t, int64_t>> views;
+  llvm::DenseMap<Buffer *, std::pair<int64_t, int64_t>> viewRanges;
+};
+
+/// Applies `f` elementwise to the operands of `op` (all of one width) into
+/// its first result, rounded to its element type.
+template <typename F>
+void elementwise(Operation *op, ValueMap &values, int64_t threads, F f) {
+  SmallVector<const Lanes *> operands;
+  for (Value operand : op->getOperands())
+    operands.push_back(&values.find(operand)->second);
+  Value result = op->getResult(0);
+  Type element = getElementType(result.getType());
+  Lanes &out = values[result];
+  out.width = getWidth(result.getType());
+  out.v.resize(threads * out.width);
+  SmallVector<double, 4> args(operands.size());
+  for (int64_t i = 0, e = out.v.size(); i < e; ++i) {
+    for (auto [j, operand] : llvm::enumerate(operands))
+      args[j] = operand->v[i];
+    out.v[i] = roundTo(element, f(args));
+  }
+}
+
+uint64_t asUnsigned(double x, Type type) {
+  unsigned width = type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
+  uint64_t bits = static_cast<uint64_t>(static_cast<int64_t>(x));
+  return width >= 64 ? bits : bits & ((uint64_t(1) << width) - 1);
+}
+
+bool compareFloats(arith::CmpFPredicate p, double a, double b) {
+  bool unordered = std::isnan(a) || std::isnan(b);
+  switch (p) {
+  case arith::CmpFPredicate::AlwaysFalse:
+    return false;
+  case arith::CmpFPredicate::OEQ:
+    return !unordered && a == b;
+  case arith::CmpFPredicate::OGT:
+    return !unordered && a > b;
+  case arith::CmpFPredicate::OGE:
+    return !unordered && a >= b;
+  case arith::CmpFPredicate::OLT:
+    return !unordered && a < b;
+  case arith::CmpFPredicate::OLE:
+    return !unordered && a <= b;
+  case arith::CmpFPredicate::ONE:
+    return !unordered && a != b;
+  case arith::CmpFPredicate::ORD:
+    return !unordered;
+  case arith::CmpFPredicate::UEQ:
+    return unordered || a == b;
+  case arith::CmpFPredicate::UGT:
+    return unordered || a > b;
+  case arith::CmpFPredicate::UGE:
+    return unordered || a >= b;
+  case arith::CmpFPredicate::ULT:
+    return unordered || a < b;
+  case arith::CmpFPredicate::ULE:
+    return unordered || a <= b;
+  case arith::CmpFPredicate::UNE:
+    return unordered || a != b;
+  case arith::CmpFPredicate::UNO:
+    return unordered;
+  case arith::CmpFPredicate::AlwaysTrue:
+    return true;
+  }
+  return false;
+}
+
+bool compareInts(arith::CmpIPredicate p, double a, double b, Type type) {
+  int64_t sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
+  uint64_t ua = asUnsigned(a, type), ub = asUnsigned(b, type);
+  switch (p) {
+  case arith::CmpIPredicate::eq:
+    return sa == sb;
+  case arith::CmpIPredicate::ne:
+    return sa != sb;
+  case arith::CmpIPredicate::slt:
+    return sa < sb;
+  case arith::CmpIPredicate::sle:
+    return sa <= sb;
+  case arith::CmpIPredicate::sgt:
+    return sa > sb;
+  case arith::CmpIPredicate::sge:
+    return sa >= sb;
+  case arith::CmpIPredicate::ult:
+    return ua < ub;
+  case arith::CmpIPredicate::ule:
+    return ua <= ub;
+  case arith::CmpIPredicate::ugt:
+    return ua > ub;
+  case arith::CmpIPredicate::uge:
+    return ua >= ub;
+  }
+  return false;
+}
+
+/// The elements of a constant attribute, as doubles.
+std::optional<std::vector<double>> getConstantElements(Attribute attr) {
+  std::vector<double> out;
+  if (auto i = dyn_cast<IntegerAttr>(attr)) {
+    out.push_back(static_cast<double>(i.getValue().getSExtValue()));
+    return out;
+  }
+  if (auto f = dyn_cast<FloatAttr>(attr)) {
+    out.push_back(f.getValueAsDouble());
+    return out;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  if (isa<FloatType>(dense.getElementType())) {
+    for (APFloat value : dense.getValues<APFloat>())
+      out.push_back(value.convertToDouble());
+  } else {
+    for (APInt value : dense.getValues<APInt>())
+      out.push_back(dense.getElementType().isInteger(1)
+                        ? static_cast<double>(value.getZExtValue())
+                        : static_cast<double>(value.getSExtValue()));
+  }
+  return out;
+}
+
+/// An elementwise arith or math op: the function of its operands, or null.
+std::function<double(ArrayRef<double>)> getElementwise(Operation *op) {
+  using Args = ArrayRef<double>;
+  Type type = op->getNumOperands() ? getElementType(op->getOperand(0).getType())
+                                   : Type();
+  auto sint = [](double x) { return static_cast<int64_t>(x); };
+  return llvm::TypeSwitch<Operation *, std::function<double(Args)>>(op)
+      .Case([](arith::AddFOp) { return [](Args a) { return a[0] + a[1]; }; })
+      .Case([](arith::SubFOp) { return [](Args a) { return a[0] - a[1]; }; })
+      .Case([](arith::MulFOp) {
+        return [](Args a) { return double(float(a[0]) * float(a[1])); };
+      })
+      .Case([](arith::DivFOp) {
+        return [](Args a) { return double(float(a[0]) / float(a[1])); };
+      })
+      .Case([](arith::NegFOp) { return [](Args a) { return -a[0]; }; })
+      .Case([](arith::MaximumFOp) {
+        return [](Args a) {
+          if (std::isnan(a[0]) || std::isnan(a[1]))
+            return std::numeric_limits<double>::quiet_NaN();
+          return std::max(a[0], a[1]);
+        };
+      })
+      .Case([](arith::MinimumFOp) {
+        return [](Args a) {
+          if (std::isnan(a[0]) || std::isnan(a[1]))
+            return std::numeric_limits<double>::quiet_NaN();
+          return std::min(a[0], a[1]);
+        };
+      })
+      .Case([](arith::MaxNumFOp) {
+        return [](Args a) { return std::fmax(a[0], a[1]); };
+      })
+      .Case([](arith::MinNumFOp) {
+        return [](Args a) { return std::fmin(a[0], a[1]); };
+      })
+      .Case<arith::TruncFOp, arith::ExtFOp, arith::SIToFPOp, arith::IndexCastOp,
+            arith::ExtSIOp, arith::TruncIOp>(
+          [](Operation *) { return [](Args a) { return a[0]; }; })
+      .Case<arith::UIToFPOp, arith::IndexCastUIOp, arith::ExtUIOp>(
+          [type](Operation *) {
+            return [type](Args a) { return double(asUnsigned(a[0], type)); };
+          })
+      .Case([](arith::FPToSIOp) {
+        return [](Args a) { return std::trunc(a[0]); };
+      })
+      .Case([](arith::AddIOp) { return [](Args a) { return a[0] + a[1]; }; })
+      .Case([](arith::SubIOp) { return [](Args a) { return a[0] - a[1]; }; })
+      .Case([sint](arith::MulIOp) {
+        return [sint](Args a) {
+          return double(int64_t(uint64_t(sint(a[0])) * uint64_t(sint(a[1]))));
+        };
+      })
+      .Case([type](arith::DivUIOp) {
+        return [type](Args a) {
+          uint64_t d = asUnsigned(a[1], type);
+          return d ? double(asUnsigned(a[0], type) / d) : 0.0;
+        };
+      })
+      .Case([type](arith::RemUIOp) {
+        return [type](Args a) {
+          uint64_t d = asUnsigned(a[1], type);
+          return d ? double(asUnsigned(a[0], type) % d) : 0.0;
+        };
+      })
+      .Case([sint](arith::DivSIOp) {
+        return [sint](Args a) {
+          return sint(a[1]) ? double(sint(a[0]) / sint(a[1])) : 0.0;
+        };
+      })
+      .Case([sint](arith::RemSIOp) {
+        return [sint](Args a) {
+          return sint(a[1]) ? double(sint(a[0]) % sint(a[1])) : 0.0;
+        };
+      })
+      .Case([sint](arith::CeilDivSIOp) {
+        return [sint](Args a) {
+          int64_t n = sint(a[0]), d = sint(a[1]);
+          if (!d)
+            return 0.0;
+          int64_t q = n / d;
+          return double((n % d != 0 && ((n < 0) == (d < 0))) ? q + 1 : q);
+        };
+      })
+      .Case([sint](arith::FloorDivSIOp) {
+        return [sint](Args a) {
+          int64_t n = sint(a[0]), d = sint(a[1]);
+          if (!d)
+            return 0.0;
+          int64_t q = n / d;
+          return double((n % d != 0 && ((n < 0) != (d < 0))) ? q - 1 : q);
+        };
+      })
+      .Case([](arith::MinSIOp) {
+        return [](Args a) { return std::min(a[0], a[1]); };
+      })
+      .Case([](arith::MaxSIOp) {
+        return [](Args a) { return std::max(a[0], a[1]); };
+      })
+      .Case([type](arith::MinUIOp) {
+        return [type](Args a) {
+          return asUnsigned(a[0], type) < asUnsigned(a[1], type) ? a[0] : a[1];
+        };
+      })
+      .Case([type](arith::MaxUIOp) {
+        return [type](Args a) {
+          return asUnsigned(a[0], type) > asUnsigned(a[1], type) ? a[0] : a[1];
+        };
+      })
+      .Case([sint](arith::AndIOp) {
+        return [sint](Args a) { return double(sint(a[0]) & sint(a[1])); };
+      })
+      .Case([sint](arith::OrIOp) {
+        return [sint](Args a) { return double(sint(a[0]) | sint(a[1])); };
+      })
+      .Case([sint](arith::XOrIOp) {
+        return [sint](Args a) { return double(sint(a[0]) ^ sint(a[1])); };
+      })
+      .Case([sint](arith::ShLIOp) {
+        return [sint](Args a) {
+          return double(int64_t(uint64_t(sint(a[0])) << sint(a[1])));
+        };
+      })
+      .Case([type](arith::ShRUIOp) {
+        return [type](Args a) {
+          return double(asUnsigned(a[0], type) >> int64_t(a[1]));
+        };
+      })
+      .Case([sint](arith::ShRSIOp) {
+        return [sint](Args a) { return double(sint(a[0]) >> sint(a[1])); };
+      })
+      .Case([](arith::SelectOp) {
+        return [](Args a) { return a[0] != 0.0 ? a[1] : a[2]; };
+      })
+      .Case([](arith::CmpFOp cmp) {
+        arith::CmpFPredicate p = cmp.getPredicate();
+        return [p](Args a) { return double(compareFloats(p, a[0], a[1])); };
+      })
+      .Case([type](arith::CmpIOp cmp) {
+        arith::CmpIPredicate p = cmp.getPredicate();
+        return [p, type](Args a) {
+          return double(compareInts(p, a[0], a[1], type));
+        };
+      })
+      .Case([](math::Exp2Op) {
+        return [](Args a) { return double(std::exp2(float(a[0]))); };
+      })
+      .Case([](math::ExpOp) {
+        return [](Args a) { return double(std::exp(float(a[0]))); };
+      })
+      .Case([](math::Log2Op) {
+        return [](Args a) { return double(std::log2(float(a[0]))); };
+      })
+      .Case([](math::LogOp) {
+        return [](Args a) { return double(std::log(float(a[0]))); };
+      })
+      .Case([](math::SqrtOp) {
+        return [](Args a) { return double(std::sqrt(float(a[0]))); };
+      })
+      .Case([](math::RsqrtOp) {
+        return [](Args a) { return double(1.0f / std::sqrt(float(a[0]))); };
+      })
+      .Case([](math::AbsFOp) { return [](Args a) { return std::fabs(a[0]); }; })
+      .Case([](math::TanhOp) {
+        return [](Args a) { return double(std::tanh(float(a[0]))); };
+      })
+      .Case([](math::FmaOp) {
+        return [](Args a) {
+          return double(std::fma(float(a[0]), float(a[1]), float(a[2])));
+        };
+      })
+      .Default([](Operation *) { return nullptr; });
+}
+
+void KernelRun::runOp(Operation *op, const std::vector<char> &mask) {
+  if (auto fn = getElementwise(op)) {
+    // A select with a scalar condition of vector operands.
+    if (auto select = dyn_cast<arith::SelectOp>(op);
+        select && isa<VectorType>(select.getType()) &&
+        !isa<VectorType>(select.getCondition().getType())) {
+      const Lanes &c = get(select.getCondition());
+      const Lanes &t = get(select.getTrueValue());
+      const Lanes &f = get(select.getFalseValue());
+      Lanes &out = define(select);
+      for (int64_t th = 0; th < threads; ++th)
+        for (unsigned i = 0; i < out.width; ++i)
+          out.at(th, i) = c.at(th, 0) != 0.0 ? t.at(th, i) : f.at(th, i);
+      return;
+    }
+    for (Value operand : op->getOperands())
+      (void)get(operand);
+    elementwise(op, values, threads, fn);
+    return;
+  }
+  if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+    std::optional<std::vector<double>> elements =
+        getConstantElements(constant.getValue());
+    if (!elements)
+      return fail(op, "unsupported constant");
+    Lanes &out = define(constant);
+    Type element = getElementType(constant.getType());
+    for (int64_t t = 0; t < threads; ++t)
+      for (unsigned i = 0; i < out.width; ++i)
+        out.at(t, i) =
+            roundTo(element, (*elements)[elements->size() == 1 ? 0 : i]);
+    return;
+  }
+  if (auto id = dyn_cast<gpu::ThreadIdOp>(op)) {
+    Lanes &out = define(id);
+    for (int64_t t = 0; t < threads; ++t) {
+      int64_t x = t % blockDims[0], y = t / blockDims[0] % blockDims[1],
+              z = t / (blockDims[0] * blockDims[1]);
+      gpu::Dimension d = id.getDimension();
+      out.at(t, 0) = d == gpu::Dimension::x   ? x
+                     : d == gpu::Dimension::y ? y
+                                              : z;
+    }
+    return;
+  }
+  auto defineUniform = [&](Value result, int64_t value) {
+    Lanes &out = define(result);
+    std::fill(out.v.begin(), out.v.end(), double(value));
+  };
+  if (auto id = dyn_cast<gpu::BlockIdOp>(op))
+    return defineUniform(id, blockId[static_cast<int>(id.getDimension())]);
+  if (auto dim = dyn_cast<gpu::GridDimOp>(op))
+    return defineUniform(dim, grid[static_cast<int>(dim.getDimension())]);
+  if (auto dim = dyn_cast<gpu::BlockDimOp>(op))
+    return defineUniform(dim, blockDims[static_cast<int>(dim.getDimension())]);
+  if (isa<gpu::BarrierOp>(op)) {
+    for (char active : mask)
+      if (!active)
+        return fail(op, "a barrier that not every thread of the block "
+                        "reaches");
+    ++epoch;
+    return;
+  }
+  if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
+    const Lanes &value = get(shuffle.getValue());
+    const Lanes &offset = get(shuffle.getOffset());
+    const Lanes &width = get(shuffle.getWidth());
+    Lanes &out = define(shuffle.getShuffleResult());
+    Lanes &valid = define(shuffle.getValid());
+    for (int64_t t = 0; t < threads; ++t) {
+      int64_t w = static_cast<int64_t>(width.at(t, 0));
+      int64_t o = static_cast<int64_t>(offset.at(t, 0));
+      int64_t lane = t % w, base = t - lane, source = lane;
+      switch (shuffle.getMode()) {
+      case gpu::ShuffleMode::XOR:
+        source = lane ^ o;
+        break;
+      case gpu::ShuffleMode::DOWN:
+        source = lane + o;
+        break;
+      case gpu::ShuffleMode::UP:
+        source = lane - o;
+        break;
+      case gpu::ShuffleMode::IDX:
+        source = o;
+        break;
+      }
+      bool ok = source >= 0 && source < w && base + source < threads;
+      if (ok && mask[t] && !mask[base + source])
+        return fail(op, "a shuffle reads an inactive thread");
+      out.at(t, 0) = ok ? value.at(base + source, 0) : value.at(t, 0);
+      valid.at(t, 0) = ok;
+    }
+    return;
+  }
+  if (auto mfma = dyn_cast<amdgpu::MFMAOp>(op))
+    return runMfma(mfma, mask);
+  if (isa<gpu::DynamicSharedMemoryOp>(op))
+    return;
+  if (auto view = dyn_cast<memref::ViewOp>(op)) {
+    if (!isa_and_nonnull<gpu::DynamicSharedMemoryOp>(
+            view.getSource().getDefiningOp()))
+      return fail(op, "a view of memory other than dynamic workgroup memory");
+    auto type = cast<MemRefType>(view.getType());
+    if (!type.hasStaticShape())
+      return fail(op, "a view of dynamic shape");
+    int64_t begin = getUniform(op, view.getByteShift(), mask);
+    if (stopped)
+      return;
+    int64_t end =
+        begin + type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    if (begin < 0 || end > dynamicBytes)
+      return fail(op,
+                  llvm::formatv("a view of bytes [{0}, {1}) of {2} bytes of "
+                                "dynamic workgroup memory",
+                                begin, end, dynamicBytes));
+    for (auto [b, e] : views)
+      if (begin < e && b < end && !(b == begin && e == end))
+        return fail(op, "views of dynamic workgroup memory that overlap");
+    // The same bytes viewed again (a loop) are the same buffer.
+    for (auto [value, buffer] : buffers)
+      if (buffer->workgroup &&
+          viewRanges.lookup(buffer.get()) == std::make_pair(begin, end)) {
+        buffers[view] = buffer;
+        return;
+      }
+    auto buffer = std::make_shared<Buffer>(type.getElementType(),
+                                           type.getShape(), /*workgroup=*/true);
+    viewRanges[buffer.get()] = {begin, end};
+    views.push_back({begin, end});
+    buffers[view] = buffer;
+    return;
+  }
+  if (isa<memref::LoadOp, vector::LoadOp>(op)) {
+    BufferRef buffer = getBuffer(op->getOperand(0));
+    if (!buffer)
+      return;
+    Lanes &out = define(op->getResult(0));
+    ValueRange indices = op->getOperands().drop_front();
+    for (int64_t t = 0; t < threads; ++t) {
+      if (!mask[t])
+        continue;
+      int64_t at = getLinearIndex(op, *buffer, indices, t, out.width);
+      if (at < 0)
+        return;
+      for (unsigned i = 0; i < out.width; ++i) {
+        checkRead(op, *buffer, at + i, t);
+        out.at(t, i) = buffer->data[at + i];
+      }
+      if (stopped)
+        return;
+    }
+    return;
+  }
+  if (isa<memref::StoreOp, vector::StoreOp>(op)) {
+    const Lanes &value = get(op->getOperand(0));
+    BufferRef buffer = getBuffer(op->getOperand(1));
+    if (!buffer)
+      return;
+    ValueRange indices = op->getOperands().drop_front(2);
+    for (int64_t t = 0; t < threads; ++t) {
+      if (!mask[t])
+        continue;
+      int64_t at = getLinearIndex(op, *buffer, indices, t, value.width);
+      if (at < 0)
+        return;
+      for (unsigned i = 0; i < value.width; ++i) {
+        double element = roundTo(buffer->element, value.at(t, i));
+        checkWrite(op, *buffer, at + i, t, element);
+        buffer->data[at + i] = element;
+      }
+      if (stopped)
+        return;
+    }
+    return;
+  }
+  if (auto extract = dyn_cast<vector::ExtractOp>(op)) {
+    ArrayRef<int64_t> position = extract.getStaticPosition();
+    if (position.size() != 1 || position[0] == ShapedType::kDynamic ||
+        isa<VectorType>(extract.getType()))
+      return fail(op, "only extracts of one element at a constant position");
+    const Lanes &source = get(extract.getSource());
+    Lanes &out = define(extract);
+    for (int64_t t = 0; t < threads; ++t)
+      out.at(t, 0) = source.at(t, position[0]);
+    return;
+  }
+  if (auto insert = dyn_cast<vector::InsertOp>(op)) {
+    ArrayRef<int64_t> position = insert.getStaticPosition();
+    if (position.size() != 1 || position[0] == ShapedType::kDynamic ||
+        isa<VectorType>(insert.getValueToStoreType()))
+      return fail(op, "only inserts of one element at a constant position");
+    const Lanes &value = get(insert.getValueToStore());
+    Lanes dest = get(insert.getDest());
+    for (int64_t t = 0; t < threads; ++t)
+      dest.at(t, position[0]) = value.at(t, 0);
+    values[insert.getResult()] = std::move(dest);
+    return;
+  }
+  if (auto fromElements = dyn_cast<vector::FromElementsOp>(op)) {
+    Lanes &out = define(fromElements);
+    SmallVector<const Lanes *> elements;
+    for (Value element : fromElements.getElements())
+      elements.push_back(&get(element));
+    if (elements.size() != out.width)
+      return fail(op, "only one-dimensional vectors");
+    for (int64_t t = 0; t < threads; ++t)
+      for (unsigned i = 0; i < out.width; ++i)
+        out.at(t, i) = elements[i]->at(t, 0);
+    return;
+  }
+  if (auto broadcast = dyn_cast<vector::BroadcastOp>(op)) {
+    if (isa<VectorType>(broadcast.getSourceType()))
+      return fail(op, "only broadcasts of scalars");
+    const Lanes &source = get(broadcast.getSource());
+    Lanes &out = define(broadcast);
+    for (int64_t t = 0; t < threads; ++t)
+      for (unsigned i = 0; i < out.width; ++i)
+        out.at(t, i) = source.at(t, 0);
+    return;
+  }
+  if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+    const Lanes &condition = get(ifOp.getCondition());
+    std::vector<char> thenMask(mask), elseMask(mask);
+    bool anyThen = false, anyElse = false;
+    for (int64_t t = 0; t < threads; ++t) {
+      bool c = condition.at(t, 0) != 0.0;
+      thenMask[t] = mask[t] && c;
+      elseMask[t] = mask[t] && !c;
+      anyThen |= thenMask[t];
+      anyElse |= elseMask[t];
+    }
+    SmallVector<Lanes> thenResults, elseResults;
+    if (anyThen)
+      thenResults = runBlockOps(ifOp.getThenRegion().front(), thenMask);
+    if (!stopped && anyElse && !ifOp.getElseRegion().empty())
+      elseResults = runBlockOps(ifOp.getElseRegion().front(), elseMask);
+    if (stopped)
+      return;
+    for (auto [i, result] : llvm::enumerate(ifOp.getResults())) {
+      Lanes &out = define(result);
+      for (int64_t t = 0; t < threads; ++t)
+        for (unsigned e = 0; e < out.width; ++e) {
+          if (thenMask[t])
+            out.at(t, e) = thenResults[i].at(t, e);
+          else if (elseMask[t])
+            out.at(t, e) = elseResults[i].at(t, e);
+        }
+    }
+    return;
+  }
+  if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+    // Bounds may differ between threads (loops strided by the thread id):
+    // iteration k runs the threads whose k-th induction value is below
+    // their bound; the others keep their carried values.
+    const Lanes &lb = get(forOp.getLowerBound());
+    const Lanes &ub = get(forOp.getUpperBound());
+    const Lanes &step = get(forOp.getStep());
+    std::vector<int64_t> iv(threads), upper(threads), stride(threads);
+    for (int64_t t = 0; t < threads; ++t) {
+      iv[t] = static_cast<int64_t>(lb.at(t, 0));
+      upper[t] = static_cast<int64_t>(ub.at(t, 0));
+      stride[t] = static_cast<int64_t>(step.at(t, 0));
+      if (mask[t] && stride[t] <= 0)
+        return fail(op, "a loop step that is not positive");
+    }
+    SmallVector<Lanes> carried;
+    for (Value init : forOp.getInitArgs())
+      carried.push_back(get(init));
+    Block &body = *forOp.getBody();
+    std::vector<char> active(threads);
+    while (true) {
+      bool any = false;
+      for (int64_t t = 0; t < threads; ++t) {
+        active[t] = mask[t] && iv[t] < upper[t];
+        any |= active[t];
+      }
+      if (!any)
+        break;
+      Lanes &ivLanes = define(forOp.getInductionVar());
+      for (int64_t t = 0; t < threads; ++t)
+        ivLanes.at(t, 0) = static_cast<double>(iv[t]);
+      for (auto [arg, value] : llvm::zip(forOp.getRegionIterArgs(), carried))
+        values[arg] = value;
+      SmallVector<Lanes> next = runBlockOps(body, active);
+      if (stopped)
+        return;
+      for (auto [value, update] : llvm::zip(carried, next))
+        for (int64_t t = 0; t < threads; ++t)
+          if (active[t])
+            for (unsigned e = 0; e < value.width; ++e)
+              value.at(t, e) = update.at(t, e);
+      for (int64_t t = 0; t < threads; ++t)
+        iv[t] += stride[t];
+    }
+    for (auto [result, value] : llvm::zip(forOp.getResults(), carried))
+      values[result] = std::move(value);
+    return;
+  }
+  fail(op, "an op the emulator does not support");
+}
+
+/// D = A B + C of 16x16x16 on every wavefront of 64 lanes: lane l holds
+/// A[l % 16][4 (l / 16) + i], B[4 (l / 16) + i][l % 16] and
+/// D[4 (l / 16) + i][l % 16] (AMD's matrix instruction layouts).
+void KernelRun::runMfma(amdgpu::MFMAOp op, const std::vector<char> &mask) {
+  if (op.getM() != 16 || op.getN() != 16 || op.getK() != 16 ||
+      op.getBlocks() != 1 || op.getCbsz() != 0 || op.getAbid() != 0 ||
+      op.getBlgp() != amdgpu::MFMAPermB::none || op.getNegateA() ||
+      op.getNegateB() || op.getNegateC())
+    return fail(op, "only amdgpu.mfma 16x16x16 of one block without "
+                    "permutations");
+  if (threads % 64 != 0)
+    return fail(op, "an mfma in a block that is not whole wavefronts");
+  const Lanes &a = get(op.getSourceA()), &b = get(op.getSourceB()),
+              &c = get(op.getDestC());
+  if (a.width != 4 || b.width != 4 || c.width != 4)
+    return fail(op, "mfma operands of other than 4 elements a lane");
+  Lanes &d = define(op.getDestD());
+  for (int64_t wave = 0; wave < threads; wave += 64) {
+    int64_t active = llvm::count(ArrayRef<char>(mask).slice(wave, 64), 1);
+    if (active == 0)
+      continue;
+    if (active != 64)
+      return fail(op, llvm::formatv("an mfma that {0} of the 64 lanes of "
+                                    "wavefront {1} reach",
+                                    active, wave / 64));
+    for (int64_t m = 0; m < 16; ++m)
+      for (int64_t n = 0; n < 16; ++n) {
+        // D[m][n] is lane 16 (m / 4) + n, element m % 4.
+        int64_t dLane = wave + 16 * (m / 4) + n;
+        double sum = c.at(dLane, m % 4);
+        for (int64_t k = 0; k < 16; ++k) {
+          double x = a.at(wave + 16 * (k / 4) + m, k % 4);
+          double y = b.at(wave + 16 * (k / 4) + n, k % 4);
+          sum += x * y;
+        }
+        d.at(dLane, m % 4) = static_cast<float>(sum);
+      }
+  }
+}
+
+/// Runs the host function: bufferization casts, allocations, constants and
+/// launches.
+class HostRun {
+public:
+  HostRun(ModuleOp module, std::string &error) : module(module), error(error) {}
+
+  LogicalResult run(func::FuncOp func, ArrayRef<NpyArray> inputs,
+                    std::vector<NpyArray> &outputs);
+
+private:
+  LogicalResult fail(Operation *op, const Twine &message) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << message;
+    if (op) {
+      os << "\n  at " << op->getLoc() << ": ";
+      op->print(os, OpPrintingFlags().skipRegions());
+    }
+    error = text;
+    return failure();
+  }
+  LogicalResult runOp(Operation *op);
+  LogicalResult launch(gpu::LaunchFuncOp op);
+
+  ModuleOp module;
+  std::string &error;
+  llvm::DenseMap<Value, BufferRef> buffers;
+  llvm::DenseMap<Value, int64_t> scalars;
+};
+
+BufferRef makeBuffer(ShapedType type) {
+  return std::make_shared<Buffer>(type.getElementType(), type.getShape());
+}
+
+LogicalResult HostRun::launch(gpu::LaunchFuncOp op) {
+  auto kernel =
+      SymbolTable::lookupNearestSymbolFrom<gpu::GPUFuncOp>(op, op.getKernel());
+  if (!kernel)
+    return fail(op, "no gpu.func for the launch");
+  auto scalar = [&](Value value) -> std::optional<int64_t> {
+    auto it = scalars.find(value);
+    if (it == scalars.end())
+      return std::nullopt;
+    return it->second;
+  };
+  std::array<int64_t, 3> grid, block;
+  gpu::KernelDim3 g = op.getGridSizeOperandValues(),
+                  b = op.getBlockSizeOperandValues();
+  Value dims[6] = {g.x, g.y, g.z, b.x, b.y, b.z};
+  for (int i = 0; i < 6; ++i) {
+    std::optional<int64_t> value = scalar(dims[i]);
+    if (!value || *value <= 0)
+      return fail(op, "grid and block sizes must be positive constants");
+    (i < 3 ? grid[i] : block[i - 3]) = *value;
+  }
+  int64_t dynamicBytes = 0;
+  if (Value bytes = op.getDynamicSharedMemorySize()) {
+    std::optional<int64_t> value = scalar(bytes);
+    if (!value)
+      return fail(op, "the dynamic shared memory size must be a constant");
+    dynamicBytes = *value;
+  }
+  SmallVector<BufferRef> args;
+  for (Value operand : op.getKernelOperands()) {
+    auto it = buffers.find(operand);
+    if (it == buffers.end())
+      return fail(op, "a kernel operand that is not a buffer");
+    args.push_back(it->second);
+  }
+  return KernelRun(kernel, grid, block, dynamicBytes, args, error).run();
+}
+
+LogicalResult HostRun::runOp(Operation *op) {
+  if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+    if (auto shaped = dyn_cast<RankedTensorType>(constant.getType())) {
+      std::optional<std::vector<double>> elements =
+          getConstantElements(constant.getValue());
+      if (!elements)
+        return fail(op, "unsupported constant");
+      BufferRef buffer = makeBuffer(shaped);
+      for (int64_t i = 0, e = buffer->data.size(); i < e; ++i)
+        buffer->data[i] = roundTo(shaped.getElementType(),
+                                  (*elements)[elements->size() == 1 ? 0 : i]);
+      buffers[constant] = buffer;
+      return success();
+    }
+    if (auto i = dyn_cast<IntegerAttr>(constant.getValue())) {
+      scalars[constant] = i.getValue().getSExtValue();
+      return success();
+    }
+    return success(); // Unused float constants.
+  }
+  if (auto toBuffer = dyn_cast<bufferization::ToBufferOp>(op)) {
+    buffers[toBuffer] = buffers.lookup(toBuffer.getTensor());
+    return success();
+  }
+  if (auto toTensor = dyn_cast<bufferization::ToTensorOp>(op)) {
+    buffers[toTensor] = buffers.lookup(toTensor.getBuffer());
+    return success();
+  }
+  if (isa<memref::AllocOp, tensor::EmptyOp>(op)) {
+    auto type = cast<ShapedType>(op->getResult(0).getType());
+    if (!type.hasStaticShape())
+      return fail(op, "an allocation of dynamic shape");
+    buffers[op->getResult(0)] = makeBuffer(type);
+    return success();
+  }
+  if (auto copy = dyn_cast<linalg::CopyOp>(op)) {
+    if (copy->getNumResults() != 1)
+      return fail(op, "only copies of tensors");
+    BufferRef source = buffers.lookup(copy.getInputs()[0]);
+    if (!source)
+      return fail(op, "a copy of an unknown tensor");
+    auto result = std::make_shared<Buffer>(*source);
+    buffers[copy->getResult(0)] = result;
+    return success();
+  }
+  if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::ReshapeOp,
+          memref::ExpandShapeOp, memref::CollapseShapeOp>(op)) {
+    BufferRef source = buffers.lookup(op->getOperand(0));
+    auto type = cast<ShapedType>(op->getResult(0).getType());
+    if (!source || !type.hasStaticShape())
+      return fail(op, "a reshape of an unknown or dynamic value");
+    // The same elements in row-major order: share them.
+    auto view = std::make_shared<Buffer>(*source);
+    view->shape.assign(type.getShape().begin(), type.getShape().end());
+    buffers[op->getResult(0)] = view;
+    return success();
+  }
+  if (auto launchOp = dyn_cast<gpu::LaunchFuncOp>(op))
+    return launch(launchOp);
+  if (isa<memref::DeallocOp>(op))
+    return success();
+  return fail(op, "a host op the emulator does not support (it runs the "
+                  "host side of the tensor-core passes' output only)");
+}
+
+LogicalResult HostRun::run(func::FuncOp func, ArrayRef<NpyArray> inputs,
+                           std::vector<NpyArray> &outputs) {
+  if (func.getNumArguments() != inputs.size())
+    return fail(func, llvm::formatv("{0} inputs for {1} arguments",
+                                    inputs.size(), func.getNumArguments()));
+  for (auto [arg, input] : llvm::zip(func.getArguments(), inputs)) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type || !type.hasStaticShape())
+      return fail(func, "arguments must be tensors of static shape");
+    if (ArrayRef<int64_t>(input.shape) != type.getShape())
+      return fail(func, llvm::formatv("input of shape {0} for an argument of "
+                                      "type {1}",
+                                      formatNpyShape(input.shape), type));
+    BufferRef buffer = makeBuffer(type);
+    for (int64_t i = 0, e = buffer->data.size(); i < e; ++i) {
+      double value = 0;
+      switch (input.dtype) {
+      case NpyDType::F32:
+        value = input.getDataAs<float>()[i];
+        break;
+      case NpyDType::F16:
+        value = APFloat(APFloat::IEEEhalf(),
+                        APInt(16, input.getDataAs<uint16_t>()[i]))
+                    .convertToFloat();
+        break;
+      case NpyDType::I32:
+        value = input.getDataAs<int32_t>()[i];
+        break;
+      case NpyDType::I64:
+        value = static_cast<double>(input.getDataAs<int64_t>()[i]);
+        break;
+      }
+      buffer->data[i] = roundTo(type.getElementType(), value);
+    }
+    buffers[arg] = buffer;
+  }
+  for (Operation &op : func.getBody().front()) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (Value result : ret.getOperands()) {
+        BufferRef buffer = buffers.lookup(result);
+        if (!buffer)
+          return fail(ret, "a result that is not a known tensor");
+        Type element = buffer->element;
+        NpyDType dtype = isa<FloatType>(element) ? NpyDType::F32
+                         : element.isInteger(32) ? NpyDType::I32
+                                                 : NpyDType::I64;
+        NpyArray array(dtype, buffer->shape);
+        for (int64_t i = 0, e = buffer->data.size(); i < e; ++i) {
+          double value = buffer->data[i];
+          if (dtype == NpyDType::F32)
+            array.getDataAs<float>()[i] = static_cast<float>(value);
+          else if (dtype == NpyDType::I32)
+            array.getDataAs<int32_t>()[i] = static_cast<int32_t>(value);
+          else
+            array.getDataAs<int64_t>()[i] = static_cast<int64_t>(value);
+        }
+        outputs.push_back(std::move(array));
+      }
+      return success();
+    }
+    if (failed(runOp(&op)))
+      return failure();
+  }
+  return fail(func, "no func.return");
+}
+
+} // namespace
+
+llvm::Expected<std::vector<NpyArray>>
+tessera::emulateGPUFunction(ModuleOp module, StringRef entry,
+                            ArrayRef<NpyArray> inputs) {
+  auto func = module.lookupSymbol<func::FuncOp>(entry);
+  if (!func || func.isExternal())
+    return llvm::createStringError("no func.func @" + entry.str() +
+                                   " with a body");
+  std::string error;
+  std::vector<NpyArray> outputs;
+  if (failed(HostRun(module, error).run(func, inputs, outputs)))
+    return llvm::createStringError(error);
+  return outputs;
+}

@@ -1,0 +1,146 @@
+// tessera-gpu-emulate on hand-written kernels whose results numpy computes:
+// threads exchange values through workgroup memory across a barrier (and a
+// shuffle), a thread-strided loop, a divergent scf.if with results, and a
+// 16x16x16 MFMA per wavefront whose lanes load A, B and C in the ISA's
+// layouts.
+
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: %numpy_python %S/../tessera-run/Inputs/npy.py %t make \
+// RUN:   x "np.arange(128, dtype='f4') * 0.5 - 7" \
+// RUN:   a "((np.arange(256) % 7) - 3).astype('f4').reshape(16, 16) / 4" \
+// RUN:   b "((np.arange(256) * 3 % 11) - 5).astype('f4').reshape(16, 16) / 8" \
+// RUN:   c "np.linspace(-1, 1, 256, dtype='f4').reshape(16, 16)"
+// RUN: tessera-gpu-emulate %s --entry=rotate --input=%t/x.npy --output=%t/r.npy
+// RUN: %numpy_python %S/../tessera-run/Inputs/npy.py %t check r \
+// RUN:   "np.concatenate([np.roll(x[:64], -1), np.roll(x[64:], -1)]) + x[np.arange(128) ^ 1]"
+// RUN: tessera-gpu-emulate %s --entry=strided --input=%t/x.npy --output=%t/s.npy
+// RUN: %numpy_python %S/../tessera-run/Inputs/npy.py %t check s \
+// RUN:   "np.where(x > 0, x * 2, -x)"
+// RUN: tessera-gpu-emulate %s --entry=mfma --input=%t/a.npy --input=%t/b.npy \
+// RUN:   --input=%t/c.npy --output=%t/d.npy
+// RUN: %numpy_python %S/../tessera-run/Inputs/npy.py %t check d \
+// RUN:   "(a.astype(np.float64) @ b + c).astype('f4')"
+
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    // Block of 64 threads: r[t] = x[(t + 1) % 64] of the block's half
+    // (through workgroup memory and a barrier) + x[t ^ 1] (a shuffle).
+    gpu.func @rotate(%x: memref<128xf32>, %r: memref<128xf32>)
+        workgroup(%s : memref<64xf32, #gpu.address_space<workgroup>>)
+        kernel {
+      %t = gpu.thread_id x
+      %blk = gpu.block_id x
+      %c1 = arith.constant 1 : index
+      %c64 = arith.constant 64 : index
+      %base = arith.muli %blk, %c64 : index
+      %i = arith.addi %base, %t : index
+      %v = memref.load %x[%i] : memref<128xf32>
+      memref.store %v, %s[%t] : memref<64xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %n = arith.addi %t, %c1 : index
+      %m = arith.remui %n, %c64 : index
+      %w = memref.load %s[%m] : memref<64xf32, #gpu.address_space<workgroup>>
+      %one = arith.constant 1 : i32
+      %width = arith.constant 64 : i32
+      %u, %valid = gpu.shuffle xor %v, %one, %width : f32
+      %sum = arith.addf %w, %u : f32
+      memref.store %sum, %r[%i] : memref<128xf32>
+      gpu.return
+    }
+    // 32 threads cover 128 elements in a loop strided by the thread count;
+    // an scf.if with a result picks 2x or -x.
+    gpu.func @strided(%x: memref<128xf32>, %s: memref<128xf32>) kernel {
+      %t = gpu.thread_id x
+      %c32 = arith.constant 32 : index
+      %c128 = arith.constant 128 : index
+      %zero = arith.constant 0.0 : f32
+      %two = arith.constant 2.0 : f32
+      scf.for %i = %t to %c128 step %c32 {
+        %v = memref.load %x[%i] : memref<128xf32>
+        %pos = arith.cmpf ogt, %v, %zero : f32
+        %y = scf.if %pos -> (f32) {
+          %d = arith.mulf %v, %two : f32
+          scf.yield %d : f32
+        } else {
+          %n = arith.negf %v : f32
+          scf.yield %n : f32
+        }
+        memref.store %y, %s[%i] : memref<128xf32>
+      }
+      gpu.return
+    }
+    // D = A B + C: lane l loads A[l % 16][4 (l / 16) + i],
+    // B[4 (l / 16) + i][l % 16] and C[4 (l / 16) + i][l % 16] and stores D
+    // like C.
+    gpu.func @mfma(%a: memref<16x16xf16>, %b: memref<16x16xf16>,
+                   %c: memref<16x16xf32>, %d: memref<16x16xf32>) kernel {
+      %l = gpu.thread_id x
+      %c4 = arith.constant 4 : index
+      %c16 = arith.constant 16 : index
+      %row = arith.remui %l, %c16 : index
+      %g = arith.divui %l, %c16 : index
+      %k0 = arith.muli %g, %c4 : index
+      %av = vector.load %a[%row, %k0] : memref<16x16xf16>, vector<4xf16>
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %c2 = arith.constant 2 : index
+      %c3 = arith.constant 3 : index
+      %k1 = arith.addi %k0, %c1 : index
+      %k2 = arith.addi %k0, %c2 : index
+      %k3 = arith.addi %k0, %c3 : index
+      %b0 = memref.load %b[%k0, %row] : memref<16x16xf16>
+      %b1 = memref.load %b[%k1, %row] : memref<16x16xf16>
+      %b2 = memref.load %b[%k2, %row] : memref<16x16xf16>
+      %b3 = memref.load %b[%k3, %row] : memref<16x16xf16>
+      %bvec = vector.from_elements %b0, %b1, %b2, %b3 : vector<4xf16>
+      %e0 = memref.load %c[%k0, %row] : memref<16x16xf32>
+      %e1 = memref.load %c[%k1, %row] : memref<16x16xf32>
+      %e2 = memref.load %c[%k2, %row] : memref<16x16xf32>
+      %e3 = memref.load %c[%k3, %row] : memref<16x16xf32>
+      %cvec = vector.from_elements %e0, %e1, %e2, %e3 : vector<4xf32>
+      %dvec = amdgpu.mfma 16x16x16 %av * %bvec + %cvec blgp = none : vector<4xf16>, vector<4xf16>, vector<4xf32>
+      %d0 = vector.extract %dvec[0] : f32 from vector<4xf32>
+      %d1 = vector.extract %dvec[1] : f32 from vector<4xf32>
+      %d2 = vector.extract %dvec[2] : f32 from vector<4xf32>
+      %d3 = vector.extract %dvec[3] : f32 from vector<4xf32>
+      memref.store %d0, %d[%k0, %row] : memref<16x16xf32>
+      memref.store %d1, %d[%k1, %row] : memref<16x16xf32>
+      memref.store %d2, %d[%k2, %row] : memref<16x16xf32>
+      memref.store %d3, %d[%k3, %row] : memref<16x16xf32>
+      gpu.return
+    }
+  }
+
+  func.func @rotate(%x: tensor<128xf32>) -> tensor<128xf32> {
+    %xb = bufferization.to_buffer %x read_only : tensor<128xf32> to memref<128xf32>
+    %r = memref.alloc() : memref<128xf32>
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c64 = arith.constant 64 : index
+    gpu.launch_func @kernels::@rotate blocks in (%c2, %c1, %c1) threads in (%c64, %c1, %c1) args(%xb : memref<128xf32>, %r : memref<128xf32>)
+    %t = bufferization.to_tensor %r restrict writable : memref<128xf32> to tensor<128xf32>
+    return %t : tensor<128xf32>
+  }
+
+  func.func @strided(%x: tensor<128xf32>) -> tensor<128xf32> {
+    %xb = bufferization.to_buffer %x read_only : tensor<128xf32> to memref<128xf32>
+    %s = memref.alloc() : memref<128xf32>
+    %c1 = arith.constant 1 : index
+    %c32 = arith.constant 32 : index
+    gpu.launch_func @kernels::@strided blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1) args(%xb : memref<128xf32>, %s : memref<128xf32>)
+    %t = bufferization.to_tensor %s restrict writable : memref<128xf32> to tensor<128xf32>
+    return %t : tensor<128xf32>
+  }
+
+  func.func @mfma(%a: tensor<16x16xf16>, %b: tensor<16x16xf16>, %c: tensor<16x16xf32>) -> tensor<16x16xf32> {
+    %ab = bufferization.to_buffer %a read_only : tensor<16x16xf16> to memref<16x16xf16>
+    %bb = bufferization.to_buffer %b read_only : tensor<16x16xf16> to memref<16x16xf16>
+    %cb = bufferization.to_buffer %c read_only : tensor<16x16xf32> to memref<16x16xf32>
+    %d = memref.alloc() : memref<16x16xf32>
+    %c1 = arith.constant 1 : index
+    %c64 = arith.constant 64 : index
+    gpu.launch_func @kernels::@mfma blocks in (%c1, %c1, %c1) threads in (%c64, %c1, %c1) args(%ab : memref<16x16xf16>, %bb : memref<16x16xf16>, %cb : memref<16x16xf32>, %d : memref<16x16xf32>)
+    %t = bufferization.to_tensor %d restrict writable : memref<16x16xf32> to tensor<16x16xf32>
+    return %t : tensor<16x16xf32>
+  }
+}
