@@ -1,5 +1,4 @@
-//===- Emulator.cpp - Running GPU kernels' IR on the host
-//------------------===//
+//===- Emulator.cpp - Running GPU kernels' IR on the host -----------------===//
 //
 // Part of the Tessera project.
 //
@@ -9,8 +8,8 @@
 // `width` elements (a vector) per thread of the block, as doubles: floats
 // are rounded to their type after every op, integers are wrapped to their
 // width. Ops run over all threads at once under a mask of the active ones
-// (scf.if narrows it); side effects and the checks apply to active threads
-// only, and scf.for needs bounds that agree across them.
+// (scf.if narrows it; a loop runs each thread's own trips); side effects
+// and the checks apply to active threads only.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,9 +20,12 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -54,6 +56,9 @@ struct Buffer {
   bool workgroup = false;
   std::vector<int32_t> writer, reader;
   std::vector<int64_t> writeEpoch, readEpoch;
+  /// Workgroup memory: asynchronous copies issued to each element and not
+  /// yet waited for.
+  std::vector<int32_t> pending;
 
   Buffer(Type element, ArrayRef<int64_t> shape, bool workgroup = false)
       : element(element), shape(shape), workgroup(workgroup) {
@@ -66,6 +71,7 @@ struct Buffer {
       reader.assign(n, -1);
       writeEpoch.assign(n, -1);
       readEpoch.assign(n, -1);
+      pending.assign(n, 0);
     }
   }
   int64_t getNumElements() const {
@@ -132,7 +138,38 @@ Type getElementType(Type type) {
 unsigned getWidth(Type type) {
   if (auto vector = dyn_cast<VectorType>(type))
     return vector.getNumElements();
+  if (auto structType = dyn_cast<LLVM::LLVMStructType>(type))
+    return structType.getBody().size();
   return 1;
+}
+
+unsigned getBitWidth(Type type) {
+  return type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
+}
+
+/// The bits of `value`, a value of `type` (an integer or a float of at most
+/// 32 bits).
+uint64_t toBits(Type type, double value) {
+  unsigned width = getBitWidth(type);
+  uint64_t mask = width >= 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1;
+  if (!isa<FloatType>(type))
+    return static_cast<uint64_t>(static_cast<int64_t>(value)) & mask;
+  APFloat f(static_cast<float>(value));
+  bool losesInfo;
+  f.convert(cast<FloatType>(type).getFloatSemantics(),
+            APFloat::rmNearestTiesToEven, &losesInfo);
+  return f.bitcastToAPInt().getZExtValue();
+}
+
+/// The value of `type` whose bits are `bits`.
+double fromBits(Type type, uint64_t bits) {
+  unsigned width = getBitWidth(type);
+  if (!isa<FloatType>(type))
+    return roundTo(type, static_cast<double>(static_cast<int64_t>(bits)));
+  APFloat f(cast<FloatType>(type).getFloatSemantics(), APInt(width, bits));
+  bool losesInfo;
+  f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &losesInfo);
+  return f.convertToDouble();
 }
 
 /// One value of a kernel: `width` elements per thread, thread-major.
@@ -193,6 +230,8 @@ private:
     buffers.clear();
     views.clear();
     viewRanges.clear();
+    openCopies.assign(threads, {});
+    committedCopies.assign(threads, {});
     epoch = 0;
     Block &entry = kernel.getBody().front();
     if (kernel.getNumArguments() != args.size())
@@ -274,7 +313,7 @@ private:
         first = lanes.at(t, 0);
       else if (lanes.at(t, 0) != *first)
         fail(op, "an operand that differs between threads where the "
-                 "emulator needs one value (loop bounds, view offsets)");
+                 "emulator needs one value (a view offset)");
     }
     return first ? static_cast<int64_t>(*first) : 0;
   }
@@ -303,6 +342,11 @@ private:
   void checkRead(Operation *op, Buffer &buffer, int64_t at, int64_t t) {
     if (!buffer.workgroup)
       return;
+    if (buffer.pending[at] > 0)
+      return fail(op, llvm::formatv("thread {0} reads workgroup memory that "
+                                    "an asynchronous copy has not finished "
+                                    "writing (no cp.async wait for it)",
+                                    t));
     if (buffer.writeEpoch[at] < 0)
       return fail(op, llvm::formatv("thread {0} reads workgroup memory that "
                                     "no thread wrote",
@@ -318,9 +362,14 @@ private:
     buffer.readEpoch[at] = epoch;
   }
   void checkWrite(Operation *op, Buffer &buffer, int64_t at, int64_t t,
-                  double value) {
+                  double value, bool async = false) {
     if (!buffer.workgroup)
       return;
+    if (!async && buffer.pending[at] > 0)
+      return fail(op, llvm::formatv("race: thread {0} writes workgroup "
+                                    "memory that an asynchronous copy has "
+                                    "not finished writing",
+                                    t));
     if (buffer.readEpoch[at] == epoch && buffer.reader[at] != t)
       return fail(op, llvm::formatv("race: thread {0} overwrites what "
                                     "another thread read with no barrier in "
@@ -337,8 +386,27 @@ private:
   }
 
   void runOp(Operation *op, const std::vector<char> &mask);
-  void runArith(Operation *op);
   void runMfma(amdgpu::MFMAOp op, const std::vector<char> &mask);
+  void runMmaSync(NVVM::MmaOp op, const std::vector<char> &mask);
+  void runLdMatrix(nvgpu::LdMatrixOp op, const std::vector<char> &mask);
+  void runAsyncCopy(nvgpu::DeviceAsyncCopyOp op, const std::vector<char> &mask);
+  /// Applies the thread's committed groups of asynchronous copies but the
+  /// `keep` most recent.
+  void waitAsyncCopies(Operation *op, int64_t t, size_t keep);
+  /// Whether the 32 lanes of each warp are all active or all inactive
+  /// (warp-wide ops); fails otherwise.
+  bool checkWholeWarps(Operation *op, const std::vector<char> &mask);
+
+  /// An asynchronous copy's write of one element.
+  struct PendingWrite {
+    Buffer *buffer;
+    int64_t at;
+    double value;
+  };
+  /// Per thread: the copies issued since the last commit, and the committed
+  /// groups not yet waited for, oldest first.
+  std::vector<std::vector<PendingWrite>> openCopies;
+  std::vector<std::vector<std::vector<PendingWrite>>> committedCopies;
 
   gpu::GPUFuncOp kernel;
   std::array<int64_t, 3> grid, blockDims, blockId{};
@@ -748,6 +816,43 @@ void KernelRun::runOp(Operation *op, const std::vector<char> &mask) {
   }
   if (auto mfma = dyn_cast<amdgpu::MFMAOp>(op))
     return runMfma(mfma, mask);
+  if (auto mma = dyn_cast<NVVM::MmaOp>(op))
+    return runMmaSync(mma, mask);
+  if (auto ldmatrix = dyn_cast<nvgpu::LdMatrixOp>(op))
+    return runLdMatrix(ldmatrix, mask);
+  if (auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op))
+    return runAsyncCopy(copy, mask);
+  if (isa<NVVM::CpAsyncCommitGroupOp>(op)) {
+    for (int64_t t = 0; t < threads; ++t)
+      if (mask[t]) {
+        committedCopies[t].push_back(std::move(openCopies[t]));
+        openCopies[t].clear();
+      }
+    return;
+  }
+  if (auto wait = dyn_cast<NVVM::CpAsyncWaitGroupOp>(op)) {
+    for (int64_t t = 0; t < threads && !stopped; ++t)
+      if (mask[t])
+        waitAsyncCopies(op, t, wait.getN());
+    return;
+  }
+  if (auto call = dyn_cast<LLVM::CallIntrinsicOp>(op)) {
+    StringRef name = call.getIntrin();
+    if (call->getNumOperands() != 1 || call->getNumResults() != 1 ||
+        !(name == "llvm.nvvm.ex2.approx.ftz.f32" ||
+          name == "llvm.nvvm.ex2.approx.f32" ||
+          name == "llvm.nvvm.lg2.approx.ftz.f" ||
+          name == "llvm.nvvm.lg2.approx.f"))
+      return fail(op, "an intrinsic the emulator does not know");
+    bool exp = name.contains("ex2");
+    const Lanes &x = get(call->getOperand(0));
+    Lanes &out = define(call->getResult(0));
+    for (int64_t t = 0; t < threads; ++t) {
+      float v = static_cast<float>(x.at(t, 0));
+      out.at(t, 0) = exp ? std::exp2(v) : std::log2(v);
+    }
+    return;
+  }
   if (isa<gpu::DynamicSharedMemoryOp>(op))
     return;
   if (auto view = dyn_cast<memref::ViewOp>(op)) {
@@ -828,14 +933,54 @@ void KernelRun::runOp(Operation *op, const std::vector<char> &mask) {
     return;
   }
   if (auto extract = dyn_cast<vector::ExtractOp>(op)) {
+    // Leading positions of a (flattened) vector: the elements of the
+    // result at their row-major offset.
     ArrayRef<int64_t> position = extract.getStaticPosition();
-    if (position.size() != 1 || position[0] == ShapedType::kDynamic ||
-        isa<VectorType>(extract.getType()))
-      return fail(op, "only extracts of one element at a constant position");
+    ArrayRef<int64_t> shape = extract.getSourceVectorType().getShape();
+    int64_t offset = 0;
+    for (auto [i, p] : llvm::enumerate(position)) {
+      if (p == ShapedType::kDynamic)
+        return fail(op, "only extracts at constant positions");
+      offset = offset * shape[i] + p;
+    }
+    unsigned width = getWidth(extract.getType());
+    offset *= width;
     const Lanes &source = get(extract.getSource());
     Lanes &out = define(extract);
     for (int64_t t = 0; t < threads; ++t)
+      for (unsigned i = 0; i < width; ++i)
+        out.at(t, i) = source.at(t, offset + i);
+    return;
+  }
+  if (auto extract = dyn_cast<LLVM::ExtractValueOp>(op)) {
+    ArrayRef<int64_t> position = extract.getPosition();
+    if (position.size() != 1 ||
+        !isa<LLVM::LLVMStructType>(extract.getContainer().getType()))
+      return fail(op, "only extracts of one member of a struct");
+    const Lanes &source = get(extract.getContainer());
+    Lanes &out = define(extract);
+    for (int64_t t = 0; t < threads; ++t)
       out.at(t, 0) = source.at(t, position[0]);
+    return;
+  }
+  if (auto bitcast = dyn_cast<vector::BitCastOp>(op)) {
+    // Through the bits, element 0 in the lowest.
+    Type from = bitcast.getSourceVectorType().getElementType();
+    Type to = bitcast.getResultVectorType().getElementType();
+    unsigned fromWidth = getBitWidth(from), toWidth = getBitWidth(to);
+    const Lanes &source = get(bitcast.getSource());
+    Lanes &out = define(bitcast);
+    if (source.width * fromWidth > 64 || fromWidth > 32 || toWidth > 32)
+      return fail(op, "only bitcasts of up to 64 bits of elements of up to "
+                      "32 bits");
+    for (int64_t t = 0; t < threads; ++t) {
+      uint64_t bits = 0;
+      for (unsigned i = 0; i < source.width; ++i)
+        bits |= toBits(from, source.at(t, i)) << (i * fromWidth);
+      for (unsigned i = 0; i < out.width; ++i)
+        out.at(t, i) = fromBits(to, (bits >> (i * toWidth)) &
+                                        ((uint64_t(1) << toWidth) - 1));
+    }
     return;
   }
   if (auto insert = dyn_cast<vector::InsertOp>(op)) {
@@ -990,6 +1135,181 @@ void KernelRun::runMfma(amdgpu::MFMAOp op, const std::vector<char> &mask) {
         }
         d.at(dLane, m % 4) = static_cast<float>(sum);
       }
+  }
+}
+
+bool KernelRun::checkWholeWarps(Operation *op, const std::vector<char> &mask) {
+  if (threads % 32 != 0) {
+    fail(op, "a warp-wide op in a block that is not whole warps");
+    return false;
+  }
+  for (int64_t warp = 0; warp < threads; warp += 32) {
+    int64_t active = llvm::count(ArrayRef<char>(mask).slice(warp, 32), 1);
+    if (active != 0 && active != 32) {
+      fail(op, llvm::formatv("a warp-wide op that {0} of the 32 lanes of "
+                             "warp {1} reach",
+                             active, warp / 32));
+      return false;
+    }
+  }
+  return true;
+}
+
+/// The two f16 or bf16 elements of an mma.sync register of thread `t`: a
+/// vector<2xf16> as it is, or an i32 of two 16-bit halves (element 0 in the
+/// low half).
+std::pair<double, double> unpack(Type element, const Lanes &reg, int64_t t) {
+  if (reg.width == 2)
+    return {reg.at(t, 0), reg.at(t, 1)};
+  uint64_t bits = static_cast<uint64_t>(static_cast<int64_t>(reg.at(t, 0)));
+  return {fromBits(element, bits & 0xffff),
+          fromBits(element, (bits >> 16) & 0xffff)};
+}
+
+/// mma.sync.m16n8k16 with f16 or bf16 operands and f32 accumulators on
+/// every warp: with g = lane / 4 and c = lane % 4, A's registers hold rows
+/// g, g + 8, g, g + 8 at k = 2c.. (+8 for the last two), B's k = 2c.. and
+/// 2c + 8.. of column g, and C (D) rows g, g, g + 8, g + 8 at columns 2c,
+/// 2c + 1 (PTX ISA, "Matrix fragments for mma.m16n8k16").
+void KernelRun::runMmaSync(NVVM::MmaOp op, const std::vector<char> &mask) {
+  NVVM::MMAShapeAttr shape = op.getShapeAttr();
+  std::optional<NVVM::MMATypes> typeA = op.getMultiplicandAPtxType();
+  if (shape.getM() != 16 || shape.getN() != 8 || shape.getK() != 16 || !typeA ||
+      (*typeA != NVVM::MMATypes::f16 && *typeA != NVVM::MMATypes::bf16) ||
+      op.getOperandA().size() != 4 || op.getOperandB().size() != 2 ||
+      op.getOperandC().size() != 4 || op.getLayoutA() != NVVM::MMALayout::row ||
+      op.getLayoutB() != NVVM::MMALayout::col)
+    return fail(op, "only mma.sync m16n8k16 row.col of f16 or bf16 with "
+                    "four f32 accumulators");
+  if (!checkWholeWarps(op, mask))
+    return;
+  MLIRContext *ctx = op.getContext();
+  Type element = *typeA == NVVM::MMATypes::bf16 ? Type(BFloat16Type::get(ctx))
+                                                : Type(Float16Type::get(ctx));
+  SmallVector<const Lanes *> a, b, c;
+  for (Value v : op.getOperandA())
+    a.push_back(&get(v));
+  for (Value v : op.getOperandB())
+    b.push_back(&get(v));
+  for (Value v : op.getOperandC())
+    c.push_back(&get(v));
+  Lanes &d = define(op.getRes());
+  for (int64_t warp = 0; warp < threads; warp += 32) {
+    if (!mask[warp])
+      continue;
+    double A[16][16], B[16][8], C[16][8];
+    for (int64_t lane = 0; lane < 32; ++lane) {
+      int64_t t = warp + lane, g = lane / 4, k = 2 * (lane % 4);
+      for (int64_t r = 0; r < 4; ++r) {
+        auto [x0, x1] = unpack(element, *a[r], t);
+        int64_t row = g + 8 * (r % 2), col = k + 8 * (r / 2);
+        A[row][col] = x0;
+        A[row][col + 1] = x1;
+      }
+      for (int64_t r = 0; r < 2; ++r) {
+        auto [y0, y1] = unpack(element, *b[r], t);
+        B[k + 8 * r][g] = y0;
+        B[k + 8 * r + 1][g] = y1;
+      }
+      for (int64_t r = 0; r < 4; ++r)
+        C[g + 8 * (r / 2)][k + r % 2] = c[r]->at(t, 0);
+    }
+    for (int64_t lane = 0; lane < 32; ++lane) {
+      int64_t t = warp + lane, g = lane / 4, k = 2 * (lane % 4);
+      for (int64_t r = 0; r < 4; ++r) {
+        int64_t row = g + 8 * (r / 2), col = k + r % 2;
+        double sum = C[row][col];
+        for (int64_t kk = 0; kk < 16; ++kk)
+          sum += A[row][kk] * B[kk][col];
+        d.at(t, r) = static_cast<float>(sum);
+      }
+    }
+  }
+}
+
+/// ldmatrix of `numTiles` 8x8 matrices of 16-bit elements per warp: lanes
+/// 8i .. 8i + 7 give the addresses of matrix i's rows; lane l receives
+/// elements (l / 4, 2 (l % 4) + j) of each matrix, or (2 (l % 4) + j, l / 4)
+/// with `transpose`.
+void KernelRun::runLdMatrix(nvgpu::LdMatrixOp op,
+                            const std::vector<char> &mask) {
+  if (!checkWholeWarps(op, mask))
+    return;
+  BufferRef buffer = getBuffer(op.getSrcMemref());
+  if (!buffer)
+    return;
+  int64_t tiles = op.getNumTiles();
+  Lanes &out = define(op.getRes());
+  if (out.width != 2 * tiles || getBitWidth(buffer->element) != 16)
+    return fail(op, "only ldmatrix of 16-bit elements, two a tile");
+  std::vector<int64_t> rows(32);
+  for (int64_t warp = 0; warp < threads; warp += 32) {
+    if (!mask[warp])
+      continue;
+    for (int64_t lane = 0; lane < 8 * tiles; ++lane) {
+      rows[lane] = getLinearIndex(op, *buffer, op.getIndices(), warp + lane, 8);
+      if (rows[lane] < 0)
+        return;
+    }
+    for (int64_t lane = 0; lane < 32; ++lane)
+      for (int64_t i = 0; i < tiles; ++i)
+        for (int64_t j = 0; j < 2; ++j) {
+          int64_t r = lane / 4, c = 2 * (lane % 4) + j;
+          if (op.getTranspose())
+            std::swap(r, c);
+          int64_t at = rows[8 * i + r] + c;
+          checkRead(op, *buffer, at, warp + lane);
+          if (stopped)
+            return;
+          out.at(warp + lane, 2 * i + j) = buffer->data[at];
+        }
+  }
+}
+
+void KernelRun::runAsyncCopy(nvgpu::DeviceAsyncCopyOp op,
+                             const std::vector<char> &mask) {
+  BufferRef src = getBuffer(op.getSrc()), dst = getBuffer(op.getDst());
+  if (!src || !dst)
+    return;
+  if (!dst->workgroup)
+    return fail(op, "an asynchronous copy into memory other than workgroup "
+                    "memory");
+  int64_t count = op.getDstElements().getSExtValue();
+  const Lanes *srcElements =
+      op.getSrcElements() ? &get(op.getSrcElements()) : nullptr;
+  define(op.getAsyncToken());
+  for (int64_t t = 0; t < threads; ++t) {
+    if (!mask[t])
+      continue;
+    int64_t copied = count;
+    if (srcElements)
+      copied = std::clamp<int64_t>(static_cast<int64_t>(srcElements->at(t, 0)),
+                                   0, count);
+    int64_t to = getLinearIndex(op, *dst, op.getDstIndices(), t, count);
+    if (to < 0)
+      return;
+    // A copy of no source element reads nothing (its address may be any).
+    int64_t from =
+        copied ? getLinearIndex(op, *src, op.getSrcIndices(), t, copied) : 0;
+    if (from < 0)
+      return;
+    for (int64_t i = 0; i < count; ++i) {
+      double value = i < copied ? src->data[from + i] : 0.0;
+      openCopies[t].push_back({dst.get(), to + i, value});
+      ++dst->pending[to + i];
+    }
+  }
+}
+
+void KernelRun::waitAsyncCopies(Operation *op, int64_t t, size_t keep) {
+  auto &groups = committedCopies[t];
+  while (groups.size() > keep && !stopped) {
+    for (const PendingWrite &write : groups.front()) {
+      --write.buffer->pending[write.at];
+      checkWrite(op, *write.buffer, write.at, t, write.value, /*async=*/true);
+      write.buffer->data[write.at] = write.value;
+    }
+    groups.erase(groups.begin());
   }
 }
 

@@ -18,11 +18,16 @@
 // wrote and out-of-bounds accesses are errors, and buffers start as NaN so
 // that elements a kernel fails to write show.
 //
-// Kernels may use arith, math, vector (loads, stores, element moves), scf
-// (for, if), memref (loads, stores, views of dynamic workgroup memory),
-// gpu (ids, dims, barrier, shuffle) and `amdgpu.mfma` 16x16x16 with one
-// block; the host function bufferization casts, allocations, constants,
-// tensor.empty, linalg.copy and reshapes. Anything else is reported.
+// Kernels may use arith, math, vector (loads, stores, element moves,
+// bitcasts), scf (for, if), memref (loads, stores, views of dynamic
+// workgroup memory), gpu (ids, dims, barrier, shuffle), `amdgpu.mfma`
+// 16x16x16 with one block, and NVIDIA's `nvvm.mma.sync` m16n8k16 (f16,
+// bf16), `nvgpu.ldmatrix` and `nvgpu.device_async_copy` with the cp.async
+// commit and wait ops (a copy lands when its thread waits for its group;
+// reading it before is an error), and the ex2/lg2 approximation
+// intrinsics; the host function bufferization casts, allocations,
+// constants, tensor.empty, linalg.copy and reshapes. Anything else (e.g.
+// sm_90a's wgmma) is reported.
 //
 //===----------------------------------------------------------------------===//
 
