@@ -373,6 +373,10 @@ static llvm::Error verifyGPUCompilerOptions(const CompilerOptions &options) {
       getGPUPipelineOptions(options);
   if (!pipelineOptions)
     return pipelineOptions.takeError();
+  if ((*pipelineOptions)->stopBeforeKernelLowering)
+    return makeError("stop-before-kernel-lowering leaves kernels no GPU "
+                     "can run; use it with tessera-opt (for "
+                     "tessera-gpu-emulate)");
   return verifyTesseraGPUPipelineOptions(target, **pipelineOptions);
 }
 

@@ -46,10 +46,8 @@ using namespace mlir::tessera;
 
 namespace {
 
-/// A buffer in global or workgroup memory, row-major.
-struct Buffer {
-  Type element;
-  SmallVector<int64_t> shape;
+/// The elements of an allocation in global or workgroup memory.
+struct Storage {
   std::vector<double> data;
   /// Workgroup memory: per element the thread and barrier interval of the
   /// last write and read (-1: none; reader -2: several threads).
@@ -59,20 +57,48 @@ struct Buffer {
   /// Workgroup memory: asynchronous copies issued to each element and not
   /// yet waited for.
   std::vector<int32_t> pending;
+};
 
+/// A memref: a strided view of a storage.
+struct Buffer {
+  Type element;
+  SmallVector<int64_t> shape, strides;
+  int64_t offset = 0;
+  bool workgroup = false;
+  std::shared_ptr<Storage> storage;
+
+  /// A new row-major allocation of NaNs (of 0x7eadbeef for integers).
   Buffer(Type element, ArrayRef<int64_t> shape, bool workgroup = false)
-      : element(element), shape(shape), workgroup(workgroup) {
+      : element(element), shape(shape), workgroup(workgroup),
+        storage(std::make_shared<Storage>()) {
+    strides = getRowMajorStrides(shape);
     int64_t n = getNumElements();
-    data.assign(n, isa<FloatType>(element)
-                       ? std::numeric_limits<double>::quiet_NaN()
-                       : double(0x7eadbeef));
+    storage->data.assign(n, isa<FloatType>(element)
+                                ? std::numeric_limits<double>::quiet_NaN()
+                                : double(0x7eadbeef));
+    storage->workgroup = workgroup;
     if (workgroup) {
-      writer.assign(n, -1);
-      reader.assign(n, -1);
-      writeEpoch.assign(n, -1);
-      readEpoch.assign(n, -1);
-      pending.assign(n, 0);
+      storage->writer.assign(n, -1);
+      storage->reader.assign(n, -1);
+      storage->writeEpoch.assign(n, -1);
+      storage->readEpoch.assign(n, -1);
+      storage->pending.assign(n, 0);
     }
+  }
+  /// A view of `base`'s storage.
+  Buffer(const Buffer &base, ArrayRef<int64_t> shape, ArrayRef<int64_t> strides,
+         int64_t offset)
+      : element(base.element), shape(shape), strides(strides), offset(offset),
+        workgroup(base.workgroup), storage(base.storage) {}
+
+  static SmallVector<int64_t> getRowMajorStrides(ArrayRef<int64_t> shape) {
+    SmallVector<int64_t> strides(shape.size(), 1);
+    for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+      strides[i] = strides[i + 1] * shape[i + 1];
+    return strides;
+  }
+  bool isRowMajor() const {
+    return offset == 0 && strides == getRowMajorStrides(shape);
   }
   int64_t getNumElements() const {
     int64_t n = 1;
@@ -80,9 +106,99 @@ struct Buffer {
       n *= d;
     return n;
   }
+  /// The storage index of the i-th element in row-major order.
+  int64_t getStorageIndex(int64_t i) const {
+    int64_t at = offset;
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      at += (i % shape[d]) * strides[d];
+      i /= shape[d];
+    }
+    return at;
+  }
+  double &at(int64_t storageIndex) { return storage->data[storageIndex]; }
 };
 
 using BufferRef = std::shared_ptr<Buffer>;
+
+/// The view that a reshape or a static subview `op` of `source` makes, or
+/// null with `why` set.
+BufferRef createView(Operation *op, const BufferRef &source, std::string &why) {
+  auto type = cast<ShapedType>(op->getResult(0).getType());
+  if (!type.hasStaticShape()) {
+    why = "a view of dynamic shape";
+    return nullptr;
+  }
+  ArrayRef<int64_t> shape = type.getShape();
+  auto reassociated = [&](ArrayRef<ReassociationIndices> groups,
+                          bool expand) -> BufferRef {
+    SmallVector<int64_t> strides(shape.size());
+    for (auto [outer, group] : llvm::enumerate(groups)) {
+      if (expand) {
+        // Dimension `outer` of the source splits into the group's.
+        int64_t stride = source->strides[outer];
+        for (int64_t i = static_cast<int64_t>(group.size()) - 1; i >= 0; --i) {
+          strides[group[i]] = stride;
+          stride *= shape[group[i]];
+        }
+        continue;
+      }
+      // The group's source dimensions merge into dimension `outer`: they
+      // must be contiguous with each other.
+      for (size_t i = 0; i + 1 < group.size(); ++i)
+        if (source->strides[group[i]] !=
+            source->strides[group[i + 1]] * source->shape[group[i + 1]]) {
+          why = "a collapse of dimensions that are not contiguous";
+          return nullptr;
+        }
+      strides[outer] = source->strides[group.back()];
+    }
+    return std::make_shared<Buffer>(*source, shape, strides, source->offset);
+  };
+  if (auto expand = dyn_cast<memref::ExpandShapeOp>(op))
+    return reassociated(expand.getReassociationIndices(), /*expand=*/true);
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op))
+    return reassociated(expand.getReassociationIndices(), /*expand=*/true);
+  if (auto collapse = dyn_cast<memref::CollapseShapeOp>(op))
+    return reassociated(collapse.getReassociationIndices(), /*expand=*/false);
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
+    return reassociated(collapse.getReassociationIndices(), /*expand=*/false);
+  if (isa<tensor::ReshapeOp, memref::ReshapeOp, memref::CastOp>(op)) {
+    if (!source->isRowMajor() &&
+        !(isa<memref::CastOp>(op) && source->shape == shape)) {
+      why = "a reshape of a strided view";
+      return nullptr;
+    }
+    return std::make_shared<Buffer>(
+        *source, shape,
+        isa<memref::CastOp>(op)
+            ? ArrayRef<int64_t>(source->strides)
+            : ArrayRef<int64_t>(Buffer::getRowMajorStrides(shape)),
+        source->offset);
+  }
+  auto subview = dyn_cast<memref::SubViewOp>(op);
+  if (!subview) {
+    why = "an unknown view";
+    return nullptr;
+  }
+  if (subview.getOffsets().size() || subview.getSizes().size() ||
+      subview.getStrides().size()) {
+    why = "a subview of dynamic offsets, sizes or strides";
+    return nullptr;
+  }
+  int64_t offset = source->offset;
+  SmallVector<int64_t> sizes, strides;
+  llvm::SmallBitVector dropped = subview.getDroppedDims();
+  for (auto [d, o, size, step] :
+       llvm::enumerate(subview.getStaticOffsets(), subview.getStaticSizes(),
+                       subview.getStaticStrides())) {
+    offset += o * source->strides[d];
+    if (dropped.test(d))
+      continue;
+    sizes.push_back(size);
+    strides.push_back(step * source->strides[d]);
+  }
+  return std::make_shared<Buffer>(*source, sizes, strides, offset);
+}
 
 /// `x` rounded to the nearest bf16 (ties to even).
 float roundToBF16(float x) {
@@ -181,6 +297,27 @@ struct Lanes {
 };
 
 /// Runs the blocks of one launch.
+std::optional<std::vector<double>> getConstantElements(Attribute attr);
+
+/// A new buffer holding the initial value of the global that `op` names, or
+/// null.
+BufferRef createGlobalBuffer(memref::GetGlobalOp op) {
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      op, op.getNameAttr());
+  std::optional<std::vector<double>> elements;
+  if (global && global.getInitialValue())
+    elements = getConstantElements(*global.getInitialValue());
+  auto type = cast<MemRefType>(op.getType());
+  if (!elements || !type.hasStaticShape())
+    return nullptr;
+  auto buffer =
+      std::make_shared<Buffer>(type.getElementType(), type.getShape());
+  for (int64_t i = 0, e = buffer->getNumElements(); i < e; ++i)
+    buffer->at(i) = roundTo(type.getElementType(),
+                            (*elements)[elements->size() == 1 ? 0 : i]);
+  return buffer;
+}
+
 /// Values to lanes; references stay valid as values are added.
 struct ValueHash {
   size_t operator()(Value value) const { return hash_value(value); }
@@ -247,8 +384,13 @@ private:
     for (auto [arg, buffer] :
          llvm::zip(entry.getArguments().take_front(args.size()), args)) {
       auto type = dyn_cast<MemRefType>(arg.getType());
+      SmallVector<int64_t> strides;
+      int64_t offset;
       if (!type || type.getShape() != ArrayRef<int64_t>(buffer->shape) ||
-          type.getElementType() != buffer->element)
+          type.getElementType() != buffer->element ||
+          failed(type.getStridesAndOffset(strides, offset)) ||
+          strides != buffer->strides ||
+          (!ShapedType::isDynamic(offset) && offset != buffer->offset))
         return fail(nullptr, "a kernel argument whose type is not its "
                              "buffer's");
       buffers[arg] = buffer;
@@ -323,7 +465,11 @@ private:
   /// bounds.
   int64_t getLinearIndex(Operation *op, const Buffer &buffer,
                          ValueRange indices, int64_t t, int64_t count) {
-    int64_t linear = 0;
+    if (count > 1 && !buffer.strides.empty() && buffer.strides.back() != 1) {
+      fail(op, "a vector access of a view strided in its last dimension");
+      return -1;
+    }
+    int64_t linear = buffer.offset;
     for (auto [i, index] : llvm::enumerate(indices)) {
       int64_t value = static_cast<int64_t>(get(index).at(t, 0));
       int64_t size = buffer.shape[i];
@@ -334,7 +480,7 @@ private:
                                t, value, extent - 1, i, size));
         return -1;
       }
-      linear = linear * size + value;
+      linear += value * buffer.strides[i];
     }
     return linear;
   }
@@ -342,47 +488,50 @@ private:
   void checkRead(Operation *op, Buffer &buffer, int64_t at, int64_t t) {
     if (!buffer.workgroup)
       return;
-    if (buffer.pending[at] > 0)
+    if (buffer.storage->pending[at] > 0)
       return fail(op, llvm::formatv("thread {0} reads workgroup memory that "
                                     "an asynchronous copy has not finished "
                                     "writing (no cp.async wait for it)",
                                     t));
-    if (buffer.writeEpoch[at] < 0)
+    if (buffer.storage->writeEpoch[at] < 0)
       return fail(op, llvm::formatv("thread {0} reads workgroup memory that "
                                     "no thread wrote",
                                     t));
-    if (buffer.writeEpoch[at] == epoch && buffer.writer[at] != t)
+    if (buffer.storage->writeEpoch[at] == epoch &&
+        buffer.storage->writer[at] != t)
       return fail(op, llvm::formatv("race: thread {0} reads what thread {1} "
                                     "wrote with no barrier in between",
-                                    t, buffer.writer[at]));
-    if (buffer.readEpoch[at] == epoch && buffer.reader[at] != t)
-      buffer.reader[at] = -2;
+                                    t, buffer.storage->writer[at]));
+    if (buffer.storage->readEpoch[at] == epoch &&
+        buffer.storage->reader[at] != t)
+      buffer.storage->reader[at] = -2;
     else
-      buffer.reader[at] = t;
-    buffer.readEpoch[at] = epoch;
+      buffer.storage->reader[at] = t;
+    buffer.storage->readEpoch[at] = epoch;
   }
   void checkWrite(Operation *op, Buffer &buffer, int64_t at, int64_t t,
                   double value, bool async = false) {
     if (!buffer.workgroup)
       return;
-    if (!async && buffer.pending[at] > 0)
+    if (!async && buffer.storage->pending[at] > 0)
       return fail(op, llvm::formatv("race: thread {0} writes workgroup "
                                     "memory that an asynchronous copy has "
                                     "not finished writing",
                                     t));
-    if (buffer.readEpoch[at] == epoch && buffer.reader[at] != t)
+    if (buffer.storage->readEpoch[at] == epoch &&
+        buffer.storage->reader[at] != t)
       return fail(op, llvm::formatv("race: thread {0} overwrites what "
                                     "another thread read with no barrier in "
                                     "between",
                                     t));
-    if (buffer.writeEpoch[at] == epoch && buffer.writer[at] != t &&
-        buffer.data[at] != value)
+    if (buffer.storage->writeEpoch[at] == epoch &&
+        buffer.storage->writer[at] != t && buffer.storage->data[at] != value)
       return fail(op, llvm::formatv("race: threads {0} and {1} write "
                                     "different values with no barrier in "
                                     "between",
-                                    t, buffer.writer[at]));
-    buffer.writer[at] = t;
-    buffer.writeEpoch[at] = epoch;
+                                    t, buffer.storage->writer[at]));
+    buffer.storage->writer[at] = t;
+    buffer.storage->writeEpoch[at] = epoch;
   }
 
   void runOp(Operation *op, const std::vector<char> &mask);
@@ -424,6 +573,8 @@ private:
   /// each.
   SmallVector<std::pair<int64_t, int64_t>> views;
   llvm::DenseMap<Buffer *, std::pair<int64_t, int64_t>> viewRanges;
+  /// The globals the kernel read, by name.
+  llvm::DenseMap<Attribute, BufferRef> globals;
 };
 
 /// Applies `f` elementwise to the operands of `op` (all of one width) into
@@ -889,6 +1040,79 @@ void KernelRun::runOp(Operation *op, const std::vector<char> &mask) {
     buffers[view] = buffer;
     return;
   }
+  if (isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
+          memref::ReshapeOp, memref::CastOp>(op)) {
+    BufferRef source = getBuffer(op->getOperand(0));
+    if (!source)
+      return;
+    std::string why;
+    BufferRef view = createView(op, source, why);
+    if (!view)
+      return fail(op, why);
+    buffers[op->getResult(0)] = view;
+    return;
+  }
+  if (auto getGlobal = dyn_cast<memref::GetGlobalOp>(op)) {
+    // Constant tables: read-only, the same for every block.
+    BufferRef &buffer = globals[getGlobal.getNameAttr().getAttr()];
+    if (!buffer)
+      buffer = createGlobalBuffer(getGlobal);
+    if (!buffer)
+      return fail(op, "a global without a known initial value");
+    buffers[getGlobal] = buffer;
+    return;
+  }
+  if (auto atomic = dyn_cast<memref::AtomicRMWOp>(op)) {
+    // One thread after the other, in thread order.
+    BufferRef buffer = getBuffer(atomic.getMemref());
+    if (!buffer)
+      return;
+    const Lanes &value = get(atomic.getValue());
+    Lanes &out = define(atomic.getResult());
+    Type type = buffer->element;
+    for (int64_t t = 0; t < threads; ++t) {
+      if (!mask[t])
+        continue;
+      int64_t at = getLinearIndex(op, *buffer, atomic.getIndices(), t, 1);
+      if (at < 0)
+        return;
+      double old = buffer->at(at), v = value.at(t, 0), next;
+      switch (atomic.getKind()) {
+      case arith::AtomicRMWKind::addf:
+      case arith::AtomicRMWKind::addi:
+        next = old + v;
+        break;
+      case arith::AtomicRMWKind::mulf:
+      case arith::AtomicRMWKind::muli:
+        next = old * v;
+        break;
+      case arith::AtomicRMWKind::assign:
+        next = v;
+        break;
+      case arith::AtomicRMWKind::maximumf:
+      case arith::AtomicRMWKind::maxs:
+      case arith::AtomicRMWKind::maxnumf:
+        next = std::max(old, v);
+        break;
+      case arith::AtomicRMWKind::minimumf:
+      case arith::AtomicRMWKind::mins:
+      case arith::AtomicRMWKind::minnumf:
+        next = std::min(old, v);
+        break;
+      case arith::AtomicRMWKind::maxu:
+        next = asUnsigned(old, type) > asUnsigned(v, type) ? old : v;
+        break;
+      case arith::AtomicRMWKind::minu:
+        next = asUnsigned(old, type) < asUnsigned(v, type) ? old : v;
+        break;
+      default:
+        return fail(op, "an atomic kind the emulator does not know");
+      }
+      out.at(t, 0) = old;
+      buffer->at(at) = roundTo(type, next);
+    }
+    return;
+  }
   if (isa<memref::LoadOp, vector::LoadOp>(op)) {
     BufferRef buffer = getBuffer(op->getOperand(0));
     if (!buffer)
@@ -903,7 +1127,7 @@ void KernelRun::runOp(Operation *op, const std::vector<char> &mask) {
         return;
       for (unsigned i = 0; i < out.width; ++i) {
         checkRead(op, *buffer, at + i, t);
-        out.at(t, i) = buffer->data[at + i];
+        out.at(t, i) = buffer->at(at + i);
       }
       if (stopped)
         return;
@@ -925,7 +1149,7 @@ void KernelRun::runOp(Operation *op, const std::vector<char> &mask) {
       for (unsigned i = 0; i < value.width; ++i) {
         double element = roundTo(buffer->element, value.at(t, i));
         checkWrite(op, *buffer, at + i, t, element);
-        buffer->data[at + i] = element;
+        buffer->at(at + i) = element;
       }
       if (stopped)
         return;
@@ -1261,7 +1485,7 @@ void KernelRun::runLdMatrix(nvgpu::LdMatrixOp op,
           checkRead(op, *buffer, at, warp + lane);
           if (stopped)
             return;
-          out.at(warp + lane, 2 * i + j) = buffer->data[at];
+          out.at(warp + lane, 2 * i + j) = buffer->at(at);
         }
   }
 }
@@ -1294,9 +1518,9 @@ void KernelRun::runAsyncCopy(nvgpu::DeviceAsyncCopyOp op,
     if (from < 0)
       return;
     for (int64_t i = 0; i < count; ++i) {
-      double value = i < copied ? src->data[from + i] : 0.0;
+      double value = i < copied ? src->at(from + i) : 0.0;
       openCopies[t].push_back({dst.get(), to + i, value});
-      ++dst->pending[to + i];
+      ++dst->storage->pending[to + i];
     }
   }
 }
@@ -1305,9 +1529,9 @@ void KernelRun::waitAsyncCopies(Operation *op, int64_t t, size_t keep) {
   auto &groups = committedCopies[t];
   while (groups.size() > keep && !stopped) {
     for (const PendingWrite &write : groups.front()) {
-      --write.buffer->pending[write.at];
+      --write.buffer->storage->pending[write.at];
       checkWrite(op, *write.buffer, write.at, t, write.value, /*async=*/true);
-      write.buffer->data[write.at] = write.value;
+      write.buffer->at(write.at) = write.value;
     }
     groups.erase(groups.begin());
   }
@@ -1393,9 +1617,9 @@ LogicalResult HostRun::runOp(Operation *op) {
       if (!elements)
         return fail(op, "unsupported constant");
       BufferRef buffer = makeBuffer(shaped);
-      for (int64_t i = 0, e = buffer->data.size(); i < e; ++i)
-        buffer->data[i] = roundTo(shaped.getElementType(),
-                                  (*elements)[elements->size() == 1 ? 0 : i]);
+      for (int64_t i = 0, e = buffer->getNumElements(); i < e; ++i)
+        buffer->at(i) = roundTo(shaped.getElementType(),
+                                (*elements)[elements->size() == 1 ? 0 : i]);
       buffers[constant] = buffer;
       return success();
     }
@@ -1405,6 +1629,13 @@ LogicalResult HostRun::runOp(Operation *op) {
     }
     return success(); // Unused float constants.
   }
+  if (auto getGlobal = dyn_cast<memref::GetGlobalOp>(op)) {
+    BufferRef buffer = createGlobalBuffer(getGlobal);
+    if (!buffer)
+      return fail(op, "a global without a known initial value");
+    buffers[getGlobal] = buffer;
+    return success();
+  }
   if (auto toBuffer = dyn_cast<bufferization::ToBufferOp>(op)) {
     buffers[toBuffer] = buffers.lookup(toBuffer.getTensor());
     return success();
@@ -1413,32 +1644,47 @@ LogicalResult HostRun::runOp(Operation *op) {
     buffers[toTensor] = buffers.lookup(toTensor.getBuffer());
     return success();
   }
-  if (isa<memref::AllocOp, tensor::EmptyOp>(op)) {
+  if (isa<memref::AllocOp, memref::AllocaOp, tensor::EmptyOp>(op)) {
     auto type = cast<ShapedType>(op->getResult(0).getType());
     if (!type.hasStaticShape())
       return fail(op, "an allocation of dynamic shape");
     buffers[op->getResult(0)] = makeBuffer(type);
     return success();
   }
+  auto copyInto = [&](const Buffer &source, Buffer &target) {
+    for (int64_t i = 0, e = source.getNumElements(); i < e; ++i)
+      target.at(target.getStorageIndex(i)) =
+          source.storage->data[source.getStorageIndex(i)];
+  };
   if (auto copy = dyn_cast<linalg::CopyOp>(op)) {
     if (copy->getNumResults() != 1)
       return fail(op, "only copies of tensors");
     BufferRef source = buffers.lookup(copy.getInputs()[0]);
     if (!source)
       return fail(op, "a copy of an unknown tensor");
-    auto result = std::make_shared<Buffer>(*source);
+    BufferRef result = std::make_shared<Buffer>(source->element, source->shape);
+    copyInto(*source, *result);
     buffers[copy->getResult(0)] = result;
     return success();
   }
+  if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+    BufferRef source = buffers.lookup(copy.getSource());
+    BufferRef target = buffers.lookup(copy.getTarget());
+    if (!source || !target || source->shape != target->shape)
+      return fail(op, "a copy between unknown or different buffers");
+    copyInto(*source, *target);
+    return success();
+  }
   if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::ReshapeOp,
-          memref::ExpandShapeOp, memref::CollapseShapeOp>(op)) {
+          memref::ExpandShapeOp, memref::CollapseShapeOp, memref::ReshapeOp,
+          memref::SubViewOp, memref::CastOp>(op)) {
     BufferRef source = buffers.lookup(op->getOperand(0));
-    auto type = cast<ShapedType>(op->getResult(0).getType());
-    if (!source || !type.hasStaticShape())
-      return fail(op, "a reshape of an unknown or dynamic value");
-    // The same elements in row-major order: share them.
-    auto view = std::make_shared<Buffer>(*source);
-    view->shape.assign(type.getShape().begin(), type.getShape().end());
+    if (!source)
+      return fail(op, "a view of an unknown value");
+    std::string why;
+    BufferRef view = createView(op, source, why);
+    if (!view)
+      return fail(op, why);
     buffers[op->getResult(0)] = view;
     return success();
   }
@@ -1446,25 +1692,59 @@ LogicalResult HostRun::runOp(Operation *op) {
     return launch(launchOp);
   if (isa<memref::DeallocOp>(op))
     return success();
-  return fail(op, "a host op the emulator does not support (it runs the "
-                  "host side of the tensor-core passes' output only)");
+  return fail(op, "a host op the emulator does not support (it runs host "
+                  "functions of allocations, views, copies and launches)");
+}
+
+/// The elements of `buffer` in row-major order as a .npy array (floats as
+/// f32, i32 as i32, other integers as i64).
+NpyArray toNpy(const Buffer &buffer) {
+  Type element = buffer.element;
+  NpyDType dtype = isa<FloatType>(element) ? NpyDType::F32
+                   : element.isInteger(32) ? NpyDType::I32
+                                           : NpyDType::I64;
+  NpyArray array(dtype, buffer.shape);
+  for (int64_t i = 0, e = buffer.getNumElements(); i < e; ++i) {
+    double value = buffer.storage->data[buffer.getStorageIndex(i)];
+    if (dtype == NpyDType::F32)
+      array.getDataAs<float>()[i] = static_cast<float>(value);
+    else if (dtype == NpyDType::I32)
+      array.getDataAs<int32_t>()[i] = static_cast<int32_t>(value);
+    else
+      array.getDataAs<int64_t>()[i] = static_cast<int64_t>(value);
+  }
+  return array;
 }
 
 LogicalResult HostRun::run(func::FuncOp func, ArrayRef<NpyArray> inputs,
                            std::vector<NpyArray> &outputs) {
-  if (func.getNumArguments() != inputs.size())
+  // Arguments are tensors, or memrefs of which those marked
+  // `bufferize.result` are the results (the GPU pipelines' out-parameters).
+  SmallVector<BlockArgument> ins, outs;
+  for (BlockArgument arg : func.getArguments()) {
+    if (func.getArgAttr(arg.getArgNumber(), "bufferize.result"))
+      outs.push_back(arg);
+    else
+      ins.push_back(arg);
+  }
+  if (ins.size() != inputs.size())
     return fail(func, llvm::formatv("{0} inputs for {1} arguments",
-                                    inputs.size(), func.getNumArguments()));
-  for (auto [arg, input] : llvm::zip(func.getArguments(), inputs)) {
-    auto type = dyn_cast<RankedTensorType>(arg.getType());
-    if (!type || !type.hasStaticShape())
-      return fail(func, "arguments must be tensors of static shape");
+                                    inputs.size(), ins.size()));
+  for (auto [arg, input] : llvm::zip(ins, inputs)) {
+    auto type = dyn_cast<ShapedType>(arg.getType());
+    if (!type || !type.hasStaticShape() ||
+        !isa<RankedTensorType, MemRefType>(type))
+      return fail(func, "arguments must be tensors or memrefs of static "
+                        "shape");
+    if (auto memref = dyn_cast<MemRefType>(type);
+        memref && !memref.getLayout().isIdentity())
+      return fail(func, "memref arguments must have the identity layout");
     if (ArrayRef<int64_t>(input.shape) != type.getShape())
       return fail(func, llvm::formatv("input of shape {0} for an argument of "
                                       "type {1}",
                                       formatNpyShape(input.shape), type));
     BufferRef buffer = makeBuffer(type);
-    for (int64_t i = 0, e = buffer->data.size(); i < e; ++i) {
+    for (int64_t i = 0, e = buffer->getNumElements(); i < e; ++i) {
       double value = 0;
       switch (input.dtype) {
       case NpyDType::F32:
@@ -1482,9 +1762,16 @@ LogicalResult HostRun::run(func::FuncOp func, ArrayRef<NpyArray> inputs,
         value = static_cast<double>(input.getDataAs<int64_t>()[i]);
         break;
       }
-      buffer->data[i] = roundTo(type.getElementType(), value);
+      buffer->at(i) = roundTo(type.getElementType(), value);
     }
     buffers[arg] = buffer;
+  }
+  for (BlockArgument arg : outs) {
+    auto type = dyn_cast<MemRefType>(arg.getType());
+    if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
+      return fail(func, "results must be memrefs of static shape and the "
+                        "identity layout");
+    buffers[arg] = makeBuffer(type);
   }
   for (Operation &op : func.getBody().front()) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
@@ -1492,22 +1779,10 @@ LogicalResult HostRun::run(func::FuncOp func, ArrayRef<NpyArray> inputs,
         BufferRef buffer = buffers.lookup(result);
         if (!buffer)
           return fail(ret, "a result that is not a known tensor");
-        Type element = buffer->element;
-        NpyDType dtype = isa<FloatType>(element) ? NpyDType::F32
-                         : element.isInteger(32) ? NpyDType::I32
-                                                 : NpyDType::I64;
-        NpyArray array(dtype, buffer->shape);
-        for (int64_t i = 0, e = buffer->data.size(); i < e; ++i) {
-          double value = buffer->data[i];
-          if (dtype == NpyDType::F32)
-            array.getDataAs<float>()[i] = static_cast<float>(value);
-          else if (dtype == NpyDType::I32)
-            array.getDataAs<int32_t>()[i] = static_cast<int32_t>(value);
-          else
-            array.getDataAs<int64_t>()[i] = static_cast<int64_t>(value);
-        }
-        outputs.push_back(std::move(array));
+        outputs.push_back(toNpy(*buffer));
       }
+      for (BlockArgument arg : outs)
+        outputs.push_back(toNpy(*buffers.lookup(arg)));
       return success();
     }
     if (failed(runOp(&op)))

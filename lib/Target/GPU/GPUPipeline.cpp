@@ -112,6 +112,8 @@ void mlir::tessera::buildTesseraGPUPipeline(
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createParallelForToNestedForsPass());
   kernels.addPass(createLowerAffinePass());
+  if (options.stopBeforeKernelLowering)
+    return;
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());
   kernels.addPass(createSCFToControlFlowPass());

@@ -31,7 +31,7 @@
 // RUN: not tessera-gpu-emulate %s --input=%t/x.npy 2>&1 | FileCheck %s --check-prefix=NOENTRY
 // NOENTRY: error: no --entry: name the func.func to run
 // RUN: not tessera-gpu-emulate %s --entry=host --input=%t/x.npy 2>&1 | FileCheck %s --check-prefix=HOST
-// HOST: error: a host op the emulator does not support (it runs the host side of the tensor-core passes' output only)
+// HOST: error: a host op the emulator does not support (it runs host functions of allocations, views, copies and launches)
 // HOST-NEXT: arith.negf
 
 module attributes {gpu.container_module} {

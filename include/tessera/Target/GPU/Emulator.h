@@ -4,9 +4,11 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// An interpreter of the IR that the tensor-core passes produce: a host
-// function of tensors whose work is `gpu.launch_func`s of kernels in
-// `gpu.module`s, before the GPU pipeline lowers them to NVVM or ROCDL. It
+// An interpreter of GPU kernels' IR before it is lowered to NVVM or ROCDL:
+// a host function whose work is `gpu.launch_func`s of kernels in
+// `gpu.module`s, as the tensor-core passes leave it (tensors in and out) or
+// as the GPU pipelines do with `stop-before-kernel-lowering` (memrefs, the
+// results as out-parameters marked `bufferize.result`). It
 // runs every thread of a block in lockstep, one op at a time over all
 // threads, so that a test can compare a kernel's results with the CPU
 // reference where no GPU is (the AMD matrix-core kernels have never run on
@@ -19,15 +21,16 @@
 // that elements a kernel fails to write show.
 //
 // Kernels may use arith, math, vector (loads, stores, element moves,
-// bitcasts), scf (for, if), memref (loads, stores, views of dynamic
-// workgroup memory), gpu (ids, dims, barrier, shuffle), `amdgpu.mfma`
+// bitcasts), scf (for, if), memref (loads, stores, atomic read-modify-
+// writes in thread order, static subviews and reshapes, globals, views of
+// dynamic workgroup memory), gpu (ids, dims, barrier, shuffle), `amdgpu.mfma`
 // 16x16x16 with one block, and NVIDIA's `nvvm.mma.sync` m16n8k16 (f16,
 // bf16), `nvgpu.ldmatrix` and `nvgpu.device_async_copy` with the cp.async
 // commit and wait ops (a copy lands when its thread waits for its group;
 // reading it before is an error), and the ex2/lg2 approximation
 // intrinsics; the host function bufferization casts, allocations,
-// constants, tensor.empty, linalg.copy and reshapes. Anything else (e.g.
-// sm_90a's wgmma) is reported.
+// constants and globals, tensor.empty, copies, views and reshapes.
+// Anything else (e.g. sm_90a's wgmma) is reported.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,9 +47,10 @@
 namespace mlir {
 namespace tessera {
 
-/// Runs `entry` of `module` on `inputs` (one per argument; floats are
-/// rounded to the argument's element type) and returns its results (f16
-/// and bf16 as f32, index as i64).
+/// Runs `entry` of `module` on `inputs` (one per argument but the
+/// `bufferize.result` out-parameters; floats are rounded to the argument's
+/// element type) and returns its results, then its out-parameters (f16 and
+/// bf16 as f32, index as i64).
 llvm::Expected<std::vector<NpyArray>>
 emulateGPUFunction(ModuleOp module, llvm::StringRef entry,
                    llvm::ArrayRef<NpyArray> inputs);

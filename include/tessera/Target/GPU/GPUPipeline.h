@@ -49,7 +49,7 @@ struct TesseraGPUPipelineOptions
       llvm::cl::desc("Run f16/bf16 grouped GEMMs and attention on the "
                      "matrix units where the target has kernels for them "
                      "(NVPTX sm_80+: both; AMDGPU gfx90a/gfx94x/gfx950: "
-                     "both on MFMA, latent attention not)"),
+                     "both on MFMA)"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> fuseMoE{
       *this, "fuse-moe",
@@ -82,6 +82,13 @@ struct TesseraGPUPipelineOptions
       llvm::cl::desc("Query rows per warp (AMD: wavefront) of the "
                      "tensor-core attention kernels (16 or 32)"),
       llvm::cl::init(32)};
+  PassOptions::Option<bool> stopBeforeKernelLowering{
+      *this, "stop-before-kernel-lowering",
+      llvm::cl::desc("Stop after stage 3 with the kernels still in the GPU "
+                     "dialect (their parallel loops nested, affine ops "
+                     "lowered), as tessera-gpu-emulate runs them; not for "
+                     "tessera-compile"),
+      llvm::cl::init(false)};
   PassOptions::ListOption<std::string> link{
       *this, "link",
       llvm::cl::desc("Bitcode libraries linked into the kernels when they "
@@ -136,7 +143,9 @@ verifyTesseraGPUPipelineOptions(const GPUTarget &target,
 ///      and `gpu.launch_func`s of kernels in `gpu.module @tessera_kernels`.
 ///   4. the kernels lowered to NVVM / ROCDL (bare-pointer arguments) and the
 ///      target attached; `gpu-module-to-binary` (run by the compiler, not by
-///      this pipeline) serializes them.
+///      this pipeline) serializes them. With `stop-before-kernel-lowering`
+///      the pipeline ends before this, with the kernels' parallel loops
+///      nested and their affine ops lowered (tessera-gpu-emulate's input).
 void buildTesseraGPUPipeline(OpPassManager &pm, const GPUTarget &target,
                              const TesseraGPUPipelineOptions &options);
 
