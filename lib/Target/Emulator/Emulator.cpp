@@ -232,6 +232,10 @@ double roundTo(Type type, double x) {
     return roundToFormat(static_cast<float>(x), APFloat::IEEEhalf());
   if (type.isF64())
     return x;
+  // An integer from a float that has none (fptosi of NaN or of a huge
+  // value, say in a thread whose result is never used): poison, as 0.
+  if (!(std::fabs(x) < 9.2e18))
+    return 0.0;
   unsigned width = type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
   if (width >= 64)
     return static_cast<double>(static_cast<int64_t>(x));
