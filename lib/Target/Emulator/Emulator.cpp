@@ -300,18 +300,12 @@ struct Lanes {
   double at(int64_t thread, unsigned i) const { return v[thread * width + i]; }
 };
 
-/// Runs the blocks of one launch.
 std::optional<std::vector<double>> getConstantElements(Attribute attr);
 
-/// A new buffer holding the initial value of the global that `op` names, or
-/// null.
-BufferRef createGlobalBuffer(memref::GetGlobalOp op) {
-  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
-      op, op.getNameAttr());
-  std::optional<std::vector<double>> elements;
-  if (global && global.getInitialValue())
-    elements = getConstantElements(*global.getInitialValue());
-  auto type = cast<MemRefType>(op.getType());
+/// A new buffer of `type` holding the constant `value` (a splat or all the
+/// elements), or null when the emulator cannot read it.
+BufferRef createConstantBuffer(ShapedType type, Attribute value) {
+  std::optional<std::vector<double>> elements = getConstantElements(value);
   if (!elements || !type.hasStaticShape())
     return nullptr;
   auto buffer =
@@ -322,12 +316,23 @@ BufferRef createGlobalBuffer(memref::GetGlobalOp op) {
   return buffer;
 }
 
+/// A new buffer holding the initial value of the global that `op` names, or
+/// null.
+BufferRef createGlobalBuffer(memref::GetGlobalOp op) {
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      op, op.getNameAttr());
+  if (!global || !global.getInitialValue())
+    return nullptr;
+  return createConstantBuffer(op.getType(), *global.getInitialValue());
+}
+
 /// Values to lanes; references stay valid as values are added.
 struct ValueHash {
   size_t operator()(Value value) const { return hash_value(value); }
 };
 using ValueMap = std::unordered_map<Value, Lanes, ValueHash>;
 
+/// Runs the blocks of one launch.
 class KernelRun {
 public:
   KernelRun(gpu::GPUFuncOp kernel, std::array<int64_t, 3> grid,
@@ -370,7 +375,6 @@ private:
     values.clear();
     buffers.clear();
     views.clear();
-    viewRanges.clear();
     openCopies.assign(threads, {});
     committedCopies.assign(threads, {});
     epoch = 0;
@@ -573,10 +577,8 @@ private:
   int64_t epoch = 0;
   ValueMap values;
   llvm::DenseMap<Value, BufferRef> buffers;
-  /// The views of dynamic workgroup memory: byte ranges, and the buffer of
-  /// each.
-  SmallVector<std::pair<int64_t, int64_t>> views;
-  llvm::DenseMap<Buffer *, std::pair<int64_t, int64_t>> viewRanges;
+  /// The views of dynamic workgroup memory: byte ranges and their buffers.
+  SmallVector<std::pair<std::pair<int64_t, int64_t>, BufferRef>> views;
   /// The globals the kernel read, by name.
   llvm::DenseMap<Attribute, BufferRef> globals;
 };
@@ -1027,20 +1029,19 @@ void KernelRun::runOp(Operation *op, const std::vector<char> &mask) {
                   llvm::formatv("a view of bytes [{0}, {1}) of {2} bytes of "
                                 "dynamic workgroup memory",
                                 begin, end, dynamicBytes));
-    for (auto [b, e] : views)
-      if (begin < e && b < end && !(b == begin && e == end))
-        return fail(op, "views of dynamic workgroup memory that overlap");
     // The same bytes viewed again (a loop) are the same buffer.
-    for (auto [value, buffer] : buffers)
-      if (buffer->workgroup &&
-          viewRanges.lookup(buffer.get()) == std::make_pair(begin, end)) {
+    std::pair<int64_t, int64_t> range = {begin, end};
+    for (auto &[viewed, buffer] : views) {
+      if (viewed == range) {
         buffers[view] = buffer;
         return;
       }
+      if (begin < viewed.second && viewed.first < end)
+        return fail(op, "views of dynamic workgroup memory that overlap");
+    }
     auto buffer = std::make_shared<Buffer>(type.getElementType(),
                                            type.getShape(), /*workgroup=*/true);
-    viewRanges[buffer.get()] = {begin, end};
-    views.push_back({begin, end});
+    views.push_back({range, buffer});
     buffers[view] = buffer;
     return;
   }
@@ -1616,14 +1617,9 @@ LogicalResult HostRun::launch(gpu::LaunchFuncOp op) {
 LogicalResult HostRun::runOp(Operation *op) {
   if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
     if (auto shaped = dyn_cast<RankedTensorType>(constant.getType())) {
-      std::optional<std::vector<double>> elements =
-          getConstantElements(constant.getValue());
-      if (!elements)
+      BufferRef buffer = createConstantBuffer(shaped, constant.getValue());
+      if (!buffer)
         return fail(op, "unsupported constant");
-      BufferRef buffer = makeBuffer(shaped);
-      for (int64_t i = 0, e = buffer->getNumElements(); i < e; ++i)
-        buffer->at(i) = roundTo(shaped.getElementType(),
-                                (*elements)[elements->size() == 1 ? 0 : i]);
       buffers[constant] = buffer;
       return success();
     }
