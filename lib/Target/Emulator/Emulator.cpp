@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Target/GPU/Emulator.h"
+#include "tessera/Support/FloatConversions.h"
 
 #include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -57,6 +58,11 @@ struct Storage {
   /// Workgroup memory: asynchronous copies issued to each element and not
   /// yet waited for.
   std::vector<int32_t> pending;
+  /// Workgroup memory: reads of each element by wgmma groups in flight,
+  /// and whether its last write (a generic-proxy write) still needs a
+  /// `fence.proxy.async` before a wgmma (the async proxy) may read it.
+  std::vector<int32_t> asyncReads;
+  std::vector<char> unfenced;
 };
 
 /// A memref: a strided view of a storage.
@@ -83,6 +89,8 @@ struct Buffer {
       storage->writeEpoch.assign(n, -1);
       storage->readEpoch.assign(n, -1);
       storage->pending.assign(n, 0);
+      storage->asyncReads.assign(n, 0);
+      storage->unfenced.assign(n, 0);
     }
   }
   /// A view of `base`'s storage.
@@ -212,31 +220,21 @@ float roundToBF16(float x) {
   return x;
 }
 
-/// `x` rounded to the nearest value of the IEEE format `semantics`.
-float roundToFormat(float x, const llvm::fltSemantics &semantics) {
-  bool losesInfo;
-  APFloat value(x);
-  value.convert(semantics, APFloat::rmNearestTiesToEven, &losesInfo);
-  value.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven,
-                &losesInfo);
-  return value.convertToFloat();
-}
-
 /// Rounds `x` to a value of `type`.
 double roundTo(Type type, double x) {
-  if (type.isF32())
+  if (isa<Float32Type>(type))
     return static_cast<float>(x);
-  if (type.isBF16())
+  if (isa<BFloat16Type>(type))
     return roundToBF16(static_cast<float>(x));
-  if (type.isF16())
-    return roundToFormat(static_cast<float>(x), APFloat::IEEEhalf());
-  if (type.isF64())
+  if (isa<Float16Type>(type))
+    return convertF16ToF32(convertF32ToF16(static_cast<float>(x)));
+  if (isa<Float64Type>(type))
     return x;
   // An integer from a float that has none (fptosi of NaN or of a huge
   // value, say in a thread whose result is never used): poison, as 0.
   if (!(std::fabs(x) < 9.2e18))
     return 0.0;
-  unsigned width = type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
+  unsigned width = isa<IndexType>(type) ? 64 : type.getIntOrFloatBitWidth();
   if (width >= 64)
     return static_cast<double>(static_cast<int64_t>(x));
   int64_t v = static_cast<int64_t>(x);
@@ -264,7 +262,7 @@ unsigned getWidth(Type type) {
 }
 
 unsigned getBitWidth(Type type) {
-  return type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
+  return isa<IndexType>(type) ? 64 : type.getIntOrFloatBitWidth();
 }
 
 /// The bits of `value`, a value of `type` (an integer or a float of at most
@@ -274,6 +272,11 @@ uint64_t toBits(Type type, double value) {
   uint64_t mask = width >= 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1;
   if (!isa<FloatType>(type))
     return static_cast<uint64_t>(static_cast<int64_t>(value)) & mask;
+  // The 16-bit formats without APFloat (the matrix kernels' hot path).
+  if (isa<Float16Type>(type))
+    return convertF32ToF16(static_cast<float>(value));
+  if (isa<BFloat16Type>(type))
+    return convertF32ToBF16(static_cast<float>(value));
   APFloat f(static_cast<float>(value));
   bool losesInfo;
   f.convert(cast<FloatType>(type).getFloatSemantics(),
@@ -286,6 +289,10 @@ double fromBits(Type type, uint64_t bits) {
   unsigned width = getBitWidth(type);
   if (!isa<FloatType>(type))
     return roundTo(type, static_cast<double>(static_cast<int64_t>(bits)));
+  if (isa<Float16Type>(type))
+    return convertF16ToF32(static_cast<uint16_t>(bits));
+  if (isa<BFloat16Type>(type))
+    return convertBF16ToF32(static_cast<uint16_t>(bits));
   APFloat f(cast<FloatType>(type).getFloatSemantics(), APInt(width, bits));
   bool losesInfo;
   f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &losesInfo);
@@ -343,6 +350,10 @@ public:
         threads(blockDims[0] * blockDims[1] * blockDims[2]) {}
 
   LogicalResult run() {
+    usesWgmma =
+        kernel
+            .walk([](NVVM::WgmmaMmaAsyncOp) { return WalkResult::interrupt(); })
+            .wasInterrupted();
     for (int64_t z = 0; z < grid[2]; ++z)
       for (int64_t y = 0; y < grid[1]; ++y)
         for (int64_t x = 0; x < grid[0]; ++x) {
@@ -377,6 +388,9 @@ private:
     views.clear();
     openCopies.assign(threads, {});
     committedCopies.assign(threads, {});
+    unfencedWrites.assign(usesWgmma ? threads : 0, {});
+    openWgmma.assign(usesWgmma ? threads / 128 : 0, {});
+    committedWgmma.assign(usesWgmma ? threads / 128 : 0, {});
     epoch = 0;
     Block &entry = kernel.getBody().front();
     if (kernel.getNumArguments() != args.size())
@@ -405,6 +419,11 @@ private:
     }
     std::vector<char> all(threads, 1);
     runBlockOps(entry, all);
+    for (auto [group, open] : llvm::enumerate(openWgmma))
+      if (!stopped && (!open.empty() || !committedWgmma[group].empty()))
+        fail(nullptr, llvm::formatv("warpgroup {0} ends with wgmma ops it "
+                                    "did not wait for",
+                                    group));
   }
 
   /// Runs the ops of `block` for the threads of `mask`; returns the operands
@@ -538,8 +557,17 @@ private:
                                     "different values with no barrier in "
                                     "between",
                                     t, buffer.storage->writer[at]));
+    if (buffer.storage->asyncReads[at] > 0)
+      return fail(op, llvm::formatv("race: thread {0} overwrites workgroup "
+                                    "memory that a wgmma in flight reads "
+                                    "(no wgmma.wait_group for it)",
+                                    t));
     buffer.storage->writer[at] = t;
     buffer.storage->writeEpoch[at] = epoch;
+    if (usesWgmma) {
+      buffer.storage->unfenced[at] = 1;
+      unfencedWrites[t].push_back({buffer.storage.get(), at});
+    }
   }
 
   void runOp(Operation *op, const std::vector<char> &mask);
@@ -547,12 +575,30 @@ private:
   void runMmaSync(NVVM::MmaOp op, const std::vector<char> &mask);
   void runLdMatrix(nvgpu::LdMatrixOp op, const std::vector<char> &mask);
   void runAsyncCopy(nvgpu::DeviceAsyncCopyOp op, const std::vector<char> &mask);
+  void runWgmma(NVVM::WgmmaMmaAsyncOp op, const std::vector<char> &mask);
+  /// The value of the 64-bit integer `value` of thread `t` computed exactly
+  /// (lanes hold doubles, exact to 2^53 only: a wgmma descriptor's swizzle
+  /// mode sits in bits 62-63): integer arith ops are evaluated again in 64
+  /// bits from their operands down to values the lanes hold exactly.
+  std::optional<uint64_t> getExactInteger(Value value, int64_t t);
+  /// The workgroup buffer (a view of dynamic workgroup memory) and element
+  /// holding byte `address` of it, checking that `element` is its type.
+  std::pair<Buffer *, int64_t>
+  getWorkgroupElement(Operation *op, int64_t address, Type element);
   /// Applies the thread's committed groups of asynchronous copies but the
   /// `keep` most recent.
   void waitAsyncCopies(Operation *op, int64_t t, size_t keep);
-  /// Whether the 32 lanes of each warp are all active or all inactive
-  /// (warp-wide ops); fails otherwise.
-  bool checkWholeWarps(Operation *op, const std::vector<char> &mask);
+  /// Whether the threads of each `group` of `size` (a warp of 32, a
+  /// warpgroup of 128) are all active or all inactive (ops of the whole
+  /// group); fails otherwise.
+  bool checkWholeGroups(Operation *op, const std::vector<char> &mask,
+                        int64_t size, StringRef group);
+  bool checkWholeWarps(Operation *op, const std::vector<char> &mask) {
+    return checkWholeGroups(op, mask, 32, "warp");
+  }
+  bool checkWholeWarpgroups(Operation *op, const std::vector<char> &mask) {
+    return checkWholeGroups(op, mask, 128, "warpgroup");
+  }
 
   /// An asynchronous copy's write of one element.
   struct PendingWrite {
@@ -564,6 +610,15 @@ private:
   /// groups not yet waited for, oldest first.
   std::vector<std::vector<PendingWrite>> openCopies;
   std::vector<std::vector<std::vector<PendingWrite>>> committedCopies;
+  /// Whether the kernel has wgmma ops; then, per thread, its workgroup
+  /// writes since its last `fence.proxy.async`, and per warpgroup the
+  /// elements its uncommitted wgmma ops read and its committed groups not
+  /// yet waited for, oldest first.
+  bool usesWgmma = false;
+  using ElementRef = std::pair<Storage *, int64_t>;
+  std::vector<std::vector<ElementRef>> unfencedWrites;
+  std::vector<std::vector<ElementRef>> openWgmma;
+  std::vector<std::vector<std::vector<ElementRef>>> committedWgmma;
 
   gpu::GPUFuncOp kernel;
   std::array<int64_t, 3> grid, blockDims, blockId{};
@@ -604,7 +659,7 @@ void elementwise(Operation *op, ValueMap &values, int64_t threads, F f) {
 }
 
 uint64_t asUnsigned(double x, Type type) {
-  unsigned width = type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
+  unsigned width = isa<IndexType>(type) ? 64 : type.getIntOrFloatBitWidth();
   uint64_t bits = static_cast<uint64_t>(static_cast<int64_t>(x));
   return width >= 64 ? bits : bits & ((uint64_t(1) << width) - 1);
 }
@@ -979,6 +1034,73 @@ void KernelRun::runOp(Operation *op, const std::vector<char> &mask) {
     return runLdMatrix(ldmatrix, mask);
   if (auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op))
     return runAsyncCopy(copy, mask);
+  if (auto wgmma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op))
+    return runWgmma(wgmma, mask);
+  if (isa<NVVM::WgmmaFenceAlignedOp>(op)) {
+    // Orders register accesses before the wgmma ops that follow: nothing
+    // to do in lockstep.
+    checkWholeWarpgroups(op, mask);
+    return;
+  }
+  if (isa<NVVM::WgmmaGroupSyncAlignedOp>(op)) {
+    if (!checkWholeWarpgroups(op, mask))
+      return;
+    for (int64_t group = 0; group < threads / 128; ++group)
+      if (mask[group * 128]) {
+        committedWgmma[group].push_back(std::move(openWgmma[group]));
+        openWgmma[group].clear();
+      }
+    return;
+  }
+  if (auto wait = dyn_cast<NVVM::WgmmaWaitGroupSyncOp>(op)) {
+    if (!checkWholeWarpgroups(op, mask))
+      return;
+    for (int64_t group = 0; group < threads / 128; ++group) {
+      auto &groups = committedWgmma[group];
+      if (!mask[group * 128])
+        continue;
+      while (groups.size() > wait.getGroup()) {
+        for (auto [storage, at] : groups.front())
+          --storage->asyncReads[at];
+        groups.erase(groups.begin());
+      }
+    }
+    return;
+  }
+  if (auto fence = dyn_cast<NVVM::FenceProxyOp>(op)) {
+    // Makes each thread's generic-proxy writes (stores, cp.async) visible
+    // to the async proxy that wgmma reads through.
+    if (fence.getKind() != NVVM::ProxyKind::async_shared &&
+        fence.getKind() != NVVM::ProxyKind::async)
+      return fail(op, "a proxy fence other than fence.proxy.async");
+    for (int64_t t = 0; t < threads && usesWgmma; ++t) {
+      if (!mask[t])
+        continue;
+      for (auto [storage, at] : unfencedWrites[t])
+        storage->unfenced[at] = 0;
+      unfencedWrites[t].clear();
+    }
+    return;
+  }
+  if (auto address = dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(op)) {
+    // Byte addresses of workgroup memory: dynamic workgroup memory starts
+    // at 0 (as in a kernel without static workgroup memory).
+    BufferRef buffer = getBuffer(address.getSource());
+    if (!buffer)
+      return;
+    for (auto &[range, view] : views)
+      if (view == buffer) {
+        Lanes &out = define(address);
+        std::fill(out.v.begin(), out.v.end(), double(range.first));
+        return;
+      }
+    return fail(op, "the address of memory other than a view of dynamic "
+                    "workgroup memory");
+  }
+  if (auto zero = dyn_cast<LLVM::ZeroOp>(op)) {
+    define(zero);
+    return;
+  }
   if (isa<NVVM::CpAsyncCommitGroupOp>(op)) {
     for (int64_t t = 0; t < threads; ++t)
       if (mask[t]) {
@@ -1367,17 +1489,19 @@ void KernelRun::runMfma(amdgpu::MFMAOp op, const std::vector<char> &mask) {
   }
 }
 
-bool KernelRun::checkWholeWarps(Operation *op, const std::vector<char> &mask) {
-  if (threads % 32 != 0) {
-    fail(op, "a warp-wide op in a block that is not whole warps");
+bool KernelRun::checkWholeGroups(Operation *op, const std::vector<char> &mask,
+                                 int64_t size, StringRef group) {
+  if (threads % size != 0) {
+    fail(op, llvm::formatv("a {0}-wide op in a block that is not whole {0}s",
+                           group));
     return false;
   }
-  for (int64_t warp = 0; warp < threads; warp += 32) {
-    int64_t active = llvm::count(ArrayRef<char>(mask).slice(warp, 32), 1);
-    if (active != 0 && active != 32) {
-      fail(op, llvm::formatv("a warp-wide op that {0} of the 32 lanes of "
-                             "warp {1} reach",
-                             active, warp / 32));
+  for (int64_t first = 0; first < threads; first += size) {
+    int64_t active = llvm::count(ArrayRef<char>(mask).slice(first, size), 1);
+    if (active != 0 && active != size) {
+      fail(op, llvm::formatv("a {0}-wide op that {1} of the {2} threads of "
+                             "{0} {3} reach",
+                             group, active, size, first / size));
       return false;
     }
   }
@@ -1539,6 +1663,190 @@ void KernelRun::waitAsyncCopies(Operation *op, int64_t t, size_t keep) {
       write.buffer->at(write.at) = write.value;
     }
     groups.erase(groups.begin());
+  }
+}
+
+std::optional<uint64_t> KernelRun::getExactInteger(Value value, int64_t t) {
+  Type type = value.getType();
+  if (!type.isIndex() && !type.isInteger(64)) {
+    // Narrower integers are exact in the lanes.
+    return static_cast<uint64_t>(static_cast<int64_t>(get(value).at(t, 0)));
+  }
+  Operation *def = value.getDefiningOp();
+  if (auto constant = dyn_cast_or_null<arith::ConstantOp>(def))
+    if (auto attr = dyn_cast<IntegerAttr>(constant.getValue()))
+      return attr.getValue().getZExtValue();
+  if (isa_and_nonnull<arith::IndexCastOp, arith::IndexCastUIOp>(def))
+    return getExactInteger(def->getOperand(0), t);
+  if (auto select = dyn_cast_or_null<arith::SelectOp>(def))
+    return getExactInteger(get(select.getCondition()).at(t, 0) != 0.0
+                               ? select.getTrueValue()
+                               : select.getFalseValue(),
+                           t);
+  if (isa_and_nonnull<arith::OrIOp, arith::AndIOp, arith::XOrIOp, arith::AddIOp,
+                      arith::SubIOp, arith::MulIOp, arith::ShLIOp,
+                      arith::ShRUIOp>(def)) {
+    std::optional<uint64_t> x = getExactInteger(def->getOperand(0), t);
+    std::optional<uint64_t> y = getExactInteger(def->getOperand(1), t);
+    if (!x || !y)
+      return std::nullopt;
+    return llvm::TypeSwitch<Operation *, uint64_t>(def)
+        .Case([&](arith::OrIOp) { return *x | *y; })
+        .Case([&](arith::AndIOp) { return *x & *y; })
+        .Case([&](arith::XOrIOp) { return *x ^ *y; })
+        .Case([&](arith::AddIOp) { return *x + *y; })
+        .Case([&](arith::SubIOp) { return *x - *y; })
+        .Case([&](arith::MulIOp) { return *x * *y; })
+        .Case([&](arith::ShLIOp) { return *y < 64 ? *x << *y : 0; })
+        .Case([&](arith::ShRUIOp) { return *y < 64 ? *x >> *y : 0; });
+  }
+  double lanes = get(value).at(t, 0);
+  if (std::fabs(lanes) >= 9007199254740992.0)
+    return std::nullopt;
+  return static_cast<uint64_t>(static_cast<int64_t>(lanes));
+}
+
+std::pair<Buffer *, int64_t>
+KernelRun::getWorkgroupElement(Operation *op, int64_t address, Type element) {
+  int64_t bytes = getBitWidth(element) / 8;
+  for (auto &[range, view] : views) {
+    if (address < range.first || address >= range.second)
+      continue;
+    if (view->element != element) {
+      fail(op, llvm::formatv("a wgmma operand at byte {0} of workgroup "
+                             "memory, which holds another element type",
+                             address));
+      return {nullptr, 0};
+    }
+    if ((address - range.first) % bytes != 0) {
+      fail(op, llvm::formatv("a wgmma operand element at byte {0}, not "
+                             "aligned to its size",
+                             address));
+      return {nullptr, 0};
+    }
+    return {view.get(), (address - range.first) / bytes};
+  }
+  fail(op, llvm::formatv("a wgmma operand at byte {0}, outside every view "
+                         "of dynamic workgroup memory",
+                         address));
+  return {nullptr, 0};
+}
+
+/// wgmma.mma_async m64nNk16 with f16 or bf16 operands in workgroup memory
+/// (matrix descriptors) and f32 accumulators, on every active warpgroup:
+/// D (64 x N) = A (64 x 16) B (16 x N) + D. A descriptor holds the start
+/// address (bits 0-13), the leading and stride byte offsets (16-29, 32-45;
+/// all in 16-byte units), the base offset (49-51) and the swizzle mode
+/// (62-63). Only the 128-byte swizzle is modelled: 16-byte chunk c of a
+/// 128-byte row r of a 1024-byte-aligned 8-row block sits at chunk c ^ r,
+/// applied to address bits 4-6 by bits 7-9. A K-major operand (A "row", B
+/// "col") has its 8-row groups of the M (N) dimension a stride byte offset
+/// apart; an MN-major one (A "col", B "row") has 64-element column blocks
+/// a leading byte offset apart and 8-row groups of K a stride byte offset
+/// apart. Accumulators: warp w of the warpgroup holds rows 16 w + lane / 4
+/// (+ 8), element 4 j + 2 h + i at row 16 w + lane / 4 + 8 h, column
+/// 8 j + 2 (lane % 4) + i (PTX ISA, "Matrix fragments for wgmma"). The
+/// elements read stay in flight until the warpgroup waits for the group
+/// (writing them before is an error), and must have been fenced with
+/// `fence.proxy.async` after their last write.
+void KernelRun::runWgmma(NVVM::WgmmaMmaAsyncOp op,
+                         const std::vector<char> &mask) {
+  NVVM::MMAShapeAttr shape = op.getShape();
+  int64_t n = shape.getN();
+  auto isHalf = [](NVVM::WGMMATypes type) {
+    return type == NVVM::WGMMATypes::f16 || type == NVVM::WGMMATypes::bf16;
+  };
+  if (shape.getM() != 64 || shape.getK() != 16 || !isHalf(op.getTypeA()) ||
+      op.getTypeB() != op.getTypeA() ||
+      op.getTypeD() != NVVM::WGMMATypes::f32 ||
+      op.getScaleA() != NVVM::WGMMAScaleIn::one ||
+      op.getScaleB() != NVVM::WGMMAScaleIn::one)
+    return fail(op, "only wgmma m64nNk16 of f16 or bf16 with f32 "
+                    "accumulators and unscaled inputs");
+  if (!checkWholeWarpgroups(op, mask))
+    return;
+  MLIRContext *ctx = op.getContext();
+  Type element = op.getTypeA() == NVVM::WGMMATypes::bf16
+                     ? Type(BFloat16Type::get(ctx))
+                     : Type(Float16Type::get(ctx));
+  const Lanes &c = get(op.getInouts());
+  if (c.width != n / 2)
+    return fail(op, "wgmma accumulators of other than N / 2 elements a "
+                    "thread");
+  bool accumulate = op.getScaleD() == NVVM::WGMMAScaleOut::one;
+  Lanes &d = define(op.getResults());
+  // The elements of one operand: `mn` rows (M or N) of 16 k.
+  auto load = [&](int64_t group, Value descriptor, bool kMajor, int64_t mn,
+                  std::vector<double> &out) -> bool {
+    std::optional<uint64_t> bits;
+    for (int64_t t = group; t < group + 128; ++t) {
+      std::optional<uint64_t> mine = getExactInteger(descriptor, t);
+      if (!mine) {
+        fail(op, "a wgmma descriptor the emulator cannot compute exactly");
+        return false;
+      }
+      if (bits && *bits != *mine) {
+        fail(op, llvm::formatv("a wgmma descriptor that differs between "
+                               "threads {0} and {1} of a warpgroup",
+                               group, t));
+        return false;
+      }
+      bits = mine;
+    }
+    int64_t start = (*bits & 0x3FFF) << 4;
+    int64_t leading = ((*bits >> 16) & 0x3FFF) << 4;
+    int64_t stride = ((*bits >> 32) & 0x3FFF) << 4;
+    if (((*bits >> 49) & 7) != 0 || (*bits >> 62) != 1) {
+      fail(op, "a wgmma descriptor with a base offset or a swizzle other "
+               "than 128 bytes");
+      return false;
+    }
+    out.assign(mn * 16, 0.0);
+    for (int64_t r = 0; r < mn; ++r)
+      for (int64_t k = 0; k < 16; ++k) {
+        int64_t address = kMajor ? start + r / 8 * stride + r % 8 * 128 + k * 2
+                                 : start + r / 64 * leading + k / 8 * stride +
+                                       k % 8 * 128 + r % 64 * 2;
+        address ^= ((address >> 7) & 7) << 4;
+        auto [buffer, at] = getWorkgroupElement(op, address, element);
+        if (!buffer)
+          return false;
+        checkRead(op, *buffer, at, group);
+        Storage &storage = *buffer->storage;
+        if (!stopped && storage.unfenced[at])
+          fail(op, llvm::formatv("a wgmma of warpgroup {0} reads workgroup "
+                                 "memory that thread {1} wrote with no "
+                                 "fence.proxy.async after it",
+                                 group / 128, storage.writer[at]));
+        if (stopped)
+          return false;
+        ++storage.asyncReads[at];
+        openWgmma[group / 128].push_back({&storage, at});
+        out[r * 16 + k] = storage.data[at];
+      }
+    return true;
+  };
+  std::vector<double> a, b;
+  for (int64_t group = 0; group < threads; group += 128) {
+    if (!mask[group])
+      continue;
+    if (!load(group, op.getDescriptorA(),
+              op.getLayoutA() == NVVM::MMALayout::row, 64, a) ||
+        !load(group, op.getDescriptorB(),
+              op.getLayoutB() == NVVM::MMALayout::col, n, b))
+      return;
+    for (int64_t lane = 0; lane < 128; ++lane) {
+      int64_t t = group + lane;
+      for (int64_t e = 0; e < n / 2; ++e) {
+        int64_t j = e / 4, h = e % 4 / 2, i = e % 2;
+        int64_t row = lane / 32 * 16 + lane % 32 / 4 + 8 * h;
+        int64_t col = 8 * j + 2 * (lane % 4) + i;
+        double sum = accumulate ? c.at(t, e) : 0.0;
+        for (int64_t k = 0; k < 16; ++k)
+          sum += a[row * 16 + k] * b[col * 16 + k];
+        d.at(t, e) = static_cast<float>(sum);
+      }
+    }
   }
 }
 

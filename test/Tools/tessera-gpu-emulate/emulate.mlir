@@ -2,14 +2,18 @@
 // threads exchange values through workgroup memory across a barrier (and a
 // shuffle), a thread-strided loop, a divergent scf.if with results, and a
 // 16x16x16 MFMA per wavefront whose lanes load A, B and C in the ISA's
-// layouts.
+// layouts, and two wgmma m64n8k16 of one warpgroup reading A (K-major) and
+// B (N-major) from workgroup memory in the 128-byte swizzled layouts their
+// descriptors name.
 
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: %numpy_python %S/../tessera-run/Inputs/npy.py %t make \
 // RUN:   x "np.arange(128, dtype='f4') * 0.5 - 7" \
 // RUN:   a "((np.arange(256) % 7) - 3).astype('f4').reshape(16, 16) / 4" \
 // RUN:   b "((np.arange(256) * 3 % 11) - 5).astype('f4').reshape(16, 16) / 8" \
-// RUN:   c "np.linspace(-1, 1, 256, dtype='f4').reshape(16, 16)"
+// RUN:   c "np.linspace(-1, 1, 256, dtype='f4').reshape(16, 16)" \
+// RUN:   wa "((np.arange(2048) * 5 % 13) - 6).astype('f2').reshape(64, 32) / 4" \
+// RUN:   wb "((np.arange(256) * 7 % 9) - 4).astype('f2').reshape(32, 8) / 2"
 // RUN: tessera-gpu-emulate %s --entry=rotate --input=%t/x.npy --output=%t/r.npy
 // RUN: %numpy_python %S/../tessera-run/Inputs/npy.py %t check r \
 // RUN:   "np.concatenate([np.roll(x[:64], -1), np.roll(x[64:], -1)]) + x[np.arange(128) ^ 1]"
@@ -20,6 +24,10 @@
 // RUN:   --input=%t/c.npy --output=%t/d.npy
 // RUN: %numpy_python %S/../tessera-run/Inputs/npy.py %t check d \
 // RUN:   "(a.astype(np.float64) @ b + c).astype('f4')"
+// RUN: tessera-gpu-emulate %s --entry=wgmma --input=%t/wa.npy --input=%t/wb.npy \
+// RUN:   --output=%t/wd.npy
+// RUN: %numpy_python %S/../tessera-run/Inputs/npy.py %t check wd \
+// RUN:   "(wa.astype(np.float64) @ wb).astype('f4')"
 
 module attributes {gpu.container_module} {
   gpu.module @kernels {
@@ -109,6 +117,94 @@ module attributes {gpu.container_module} {
       memref.store %d3, %d[%k3, %row] : memref<16x16xf32>
       gpu.return
     }
+    // D (64 x 8) = A (64 x 32) B (32 x 8) in two k-steps of 16. A sits
+    // K-major at byte 0: row r is 128 bytes at r * 128 (8-row groups 1024
+    // bytes apart), its 16-byte chunk c at chunk c ^ (r % 8); a k-step
+    // moves the descriptor's start 32 bytes. B sits N-major at byte 8192:
+    // row k is 128 bytes, chunk 0 at chunk k % 8; a k-step moves 16 rows.
+    // Thread t stores D like mma.sync's C per warp: rows 16 (t / 32) +
+    // (t % 32) / 4 (+ 8), columns 2 (t % 4) (+ 1).
+    gpu.func @wgmma(%a: memref<64x32xf16>, %b: memref<32x8xf16>,
+                    %d: memref<64x8xf32>) kernel {
+      %t = gpu.thread_id x
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %c2 = arith.constant 2 : index
+      %c4 = arith.constant 4 : index
+      %c8 = arith.constant 8 : index
+      %c16 = arith.constant 16 : index
+      %c32 = arith.constant 32 : index
+      %c128 = arith.constant 128 : index
+      %c256 = arith.constant 256 : index
+      %c8192 = arith.constant 8192 : index
+      %smem = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+      %sa = memref.view %smem[%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x64xf16, #gpu.address_space<workgroup>>
+      %sb = memref.view %smem[%c8192][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<32x64xf16, #gpu.address_space<workgroup>>
+      scf.for %q = %t to %c256 step %c128 {
+        %r = arith.divui %q, %c4 : index
+        %c = arith.remui %q, %c4 : index
+        %k = arith.muli %c, %c8 : index
+        %v = vector.load %a[%r, %k] : memref<64x32xf16>, vector<8xf16>
+        %rr = arith.remui %r, %c8 : index
+        %slot = arith.xori %c, %rr : index
+        %col = arith.muli %slot, %c8 : index
+        vector.store %v, %sa[%r, %col] : memref<64x64xf16, #gpu.address_space<workgroup>>, vector<8xf16>
+      }
+      %low = arith.cmpi ult, %t, %c32 : index
+      scf.if %low {
+        %v = vector.load %b[%t, %c0] : memref<32x8xf16>, vector<8xf16>
+        %kr = arith.remui %t, %c8 : index
+        %col = arith.muli %kr, %c8 : index
+        vector.store %v, %sb[%t, %col] : memref<32x64xf16, #gpu.address_space<workgroup>>, vector<8xf16>
+      }
+      nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+      gpu.barrier
+      // Descriptors: start >> 4 | 1 << 16 (leading) | 64 << 32 (stride
+      // 1024) | 1 << 62 (128-byte swizzle); B's leading offset 8192 (512).
+      %pa = memref.extract_aligned_pointer_as_index %sa : memref<64x64xf16, #gpu.address_space<workgroup>> -> index
+      %pb = memref.extract_aligned_pointer_as_index %sb : memref<32x64xf16, #gpu.address_space<workgroup>> -> index
+      %ba = arith.index_castui %pa : index to i64
+      %bb = arith.index_castui %pb : index to i64
+      %i4 = arith.constant 4 : i64
+      %i32 = arith.constant 32 : i64
+      %i2048 = arith.constant 2048 : i64
+      %fa = arith.constant 4611686293305360384 : i64
+      %fb = arith.constant 4611686293338849280 : i64
+      %a0 = arith.shrui %ba, %i4 : i64
+      %da0 = arith.ori %a0, %fa : i64
+      %ba1 = arith.addi %ba, %i32 : i64
+      %a1 = arith.shrui %ba1, %i4 : i64
+      %da1 = arith.ori %a1, %fa : i64
+      %b0 = arith.shrui %bb, %i4 : i64
+      %db0 = arith.ori %b0, %fb : i64
+      %bb1 = arith.addi %bb, %i2048 : i64
+      %b1 = arith.shrui %bb1, %i4 : i64
+      %db1 = arith.ori %b1, %fb : i64
+      %zero = llvm.mlir.zero : !llvm.struct<(f32, f32, f32, f32)>
+      nvvm.wgmma.fence.aligned
+      %acc0 = nvvm.wgmma.mma_async %da0, %db0, %zero, <m = 64, n = 8, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>] : !llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>
+      %acc1 = nvvm.wgmma.mma_async %da1, %db1, %acc0, <m = 64, n = 8, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>] : !llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>
+      nvvm.wgmma.commit.group.sync.aligned
+      nvvm.wgmma.wait.group.sync.aligned 0
+      %w = arith.divui %t, %c32 : index
+      %l = arith.remui %t, %c32 : index
+      %g = arith.divui %l, %c4 : index
+      %wr = arith.muli %w, %c16 : index
+      %row0 = arith.addi %wr, %g : index
+      %row1 = arith.addi %row0, %c8 : index
+      %lc = arith.remui %l, %c4 : index
+      %col0 = arith.muli %lc, %c2 : index
+      %col1 = arith.addi %col0, %c1 : index
+      %e0 = llvm.extractvalue %acc1[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %e1 = llvm.extractvalue %acc1[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %e2 = llvm.extractvalue %acc1[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %e3 = llvm.extractvalue %acc1[3] : !llvm.struct<(f32, f32, f32, f32)>
+      memref.store %e0, %d[%row0, %col0] : memref<64x8xf32>
+      memref.store %e1, %d[%row0, %col1] : memref<64x8xf32>
+      memref.store %e2, %d[%row1, %col0] : memref<64x8xf32>
+      memref.store %e3, %d[%row1, %col1] : memref<64x8xf32>
+      gpu.return
+    }
   }
 
   func.func @rotate(%x: tensor<128xf32>) -> tensor<128xf32> {
@@ -142,5 +238,17 @@ module attributes {gpu.container_module} {
     gpu.launch_func @kernels::@mfma blocks in (%c1, %c1, %c1) threads in (%c64, %c1, %c1) args(%ab : memref<16x16xf16>, %bb : memref<16x16xf16>, %cb : memref<16x16xf32>, %d : memref<16x16xf32>)
     %t = bufferization.to_tensor %d restrict writable : memref<16x16xf32> to tensor<16x16xf32>
     return %t : tensor<16x16xf32>
+  }
+
+  func.func @wgmma(%a: tensor<64x32xf16>, %b: tensor<32x8xf16>) -> tensor<64x8xf32> {
+    %ab = bufferization.to_buffer %a read_only : tensor<64x32xf16> to memref<64x32xf16>
+    %bb = bufferization.to_buffer %b read_only : tensor<32x8xf16> to memref<32x8xf16>
+    %d = memref.alloc() : memref<64x8xf32>
+    %c1 = arith.constant 1 : index
+    %c128 = arith.constant 128 : index
+    %bytes = arith.constant 12288 : i32
+    gpu.launch_func @kernels::@wgmma blocks in (%c1, %c1, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %bytes args(%ab : memref<64x32xf16>, %bb : memref<32x8xf16>, %d : memref<64x8xf32>)
+    %t = bufferization.to_tensor %d restrict writable : memref<64x8xf32> to tensor<64x8xf32>
+    return %t : tensor<64x8xf32>
   }
 }

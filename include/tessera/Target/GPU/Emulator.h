@@ -27,10 +27,14 @@
 // 16x16x16 with one block, and NVIDIA's `nvvm.mma.sync` m16n8k16 (f16,
 // bf16), `nvgpu.ldmatrix` and `nvgpu.device_async_copy` with the cp.async
 // commit and wait ops (a copy lands when its thread waits for its group;
-// reading it before is an error), and the ex2/lg2 approximation
-// intrinsics; the host function bufferization casts, allocations,
-// constants and globals, tensor.empty, copies, views and reshapes.
-// Anything else (e.g. sm_90a's wgmma) is reported.
+// reading it before is an error), sm_90a's `nvvm.wgmma.mma_async`
+// m64nNk16 (f16, bf16; operands in workgroup memory named by 128-byte
+// swizzled descriptors) with its fence, commit and wait ops and
+// `fence.proxy.async` (reads stay in flight until their group is waited
+// for; reading memory written since its writer's last proxy fence is an
+// error), and the ex2/lg2 approximation intrinsics; the host function
+// bufferization casts, allocations, constants and globals, tensor.empty,
+// copies, views and reshapes. Anything else is reported.
 //
 //===----------------------------------------------------------------------===//
 
