@@ -84,8 +84,9 @@ run_tests() {
 
 # The sanitizer stage: an ASan + UBSan build whose fuzz targets are
 # libFuzzer binaries (-O1, as ASan recommends). It runs the GoogleTests and
-# every lit test but the CPU execution sweeps of test/Integration: the
-# tools, passes, pipelines, targets and APIs, the fuzzing smoke run, the
+# every lit test but the CPU execution sweeps of test/Integration and the
+# emulated GPU suite: the tools (the GPU emulator's own tests among them),
+# passes, pipelines, targets and APIs, the fuzzing smoke run, the
 # hostile-input sweep, the Python tests (ASan runtime preloaded), the
 # numerics guard and the GPU compile sweep. Integration ran clean under the
 # sanitizers too (docs/Fuzzing.md) but takes 19 minutes there on CI's two
@@ -93,10 +94,12 @@ run_tests() {
 # every run, so that an existing build directory gets these settings.
 run_sanitizer_stage() {
   local log="$sanitize_build/check-tessera.log" status=0 filter=()
-  # The default stage: no Integration sweeps, every third case of the GPU
-  # compile sweep (CI's time budget); full: everything.
+  # The default stage: no Integration sweeps or emulated GPU suite, every
+  # third case of the GPU compile sweep (CI's time budget); full:
+  # everything.
   [ "${TESSERA_SANITIZE:-1}" = full ] ||
-    filter=(--filter-out ':: Integration/' --param gpu_suite_sample=3)
+    filter=(--filter-out ':: (Integration/|GPU/emulated-)'
+            --param gpu_suite_sample=3)
   mkdir -p "$sanitize_build"
   {
     cmake -G Ninja -S "$root" -B "$sanitize_build" \

@@ -3,8 +3,9 @@
 usage:
   gpu_suite.py prepare --build BUILD --out DIR [--target nvptx] [--chip sm_90]
                        [--pipeline-options OPTS] [--only REGEX]
-                       [--compile-only]
-  gpu_suite.py execute --dir DIR --launcher PATH [--platform cuda]
+                       [--compile-only | --emulate] [--sample N]
+  gpu_suite.py execute --dir DIR (--launcher PATH [--platform cuda]
+                                  | --emulate PATH)
 
 `prepare` needs the compiler and no GPU. It compiles each case to a GPU
 artifact (tessera-compile --emit=artifact) and stores its seeded inputs and
@@ -31,6 +32,11 @@ carried to the lent GPU machine in one piece.
 tessera-gpu-launch and compares every output with check.py's tolerances.
 The lent GPU machine has no LLVM, so the two phases run apart there; a
 machine with both runs them back to back (test/GPU/execution.test).
+`prepare --emulate` stores each case's IR before the kernels' lowering
+(the target's pipeline with stop-before-kernel-lowering) instead of an
+artifact, and `execute --emulate PATH` runs it in tessera-gpu-emulate on
+the host: the same cases and expected values where no GPU is
+(test/GPU/emulated-amdgpu.test).
 """
 
 import argparse
@@ -68,21 +74,34 @@ def find_function(entry):
 
 
 def compile_case(args, case_dir, func):
-    """Writes func to case_dir/case.mlir and compiles it; None or an error."""
+    """Writes func to case_dir/case.mlir and compiles it; None or an error.
+    With --emulate: the target's pipeline up to the kernels' lowering
+    (tessera-opt, stop-before-kernel-lowering) into case.emu.mlir, for
+    tessera-gpu-emulate, instead of an artifact."""
     os.makedirs(case_dir, exist_ok=True)
     source = os.path.join(case_dir, "case.mlir")
     with open(source, "w") as f:
         f.write(func)
-    cmd = [os.path.join(args.build, "bin", "tessera-compile"), source,
-           f"--target={args.target}", "--emit=artifact", "-o",
-           os.path.join(case_dir, "case.tgpu")]
-    if args.chip:
-        cmd.append(f"--chip={args.chip}")
-    if args.pipeline_options:
-        cmd.append(f"--pipeline-options={args.pipeline_options}")
+    if args.emulate:
+        options = ["stop-before-kernel-lowering=true"]
+        if args.chip:
+            options.append(f"chip={args.chip}")
+        if args.pipeline_options:
+            options.append(args.pipeline_options)
+        cmd = [os.path.join(args.build, "bin", "tessera-opt"), source,
+               f"--tessera-{args.target}-pipeline={' '.join(options)}",
+               "-o", os.path.join(case_dir, "case.emu.mlir")]
+    else:
+        cmd = [os.path.join(args.build, "bin", "tessera-compile"), source,
+               f"--target={args.target}", "--emit=artifact", "-o",
+               os.path.join(case_dir, "case.tgpu")]
+        if args.chip:
+            cmd.append(f"--chip={args.chip}")
+        if args.pipeline_options:
+            cmd.append(f"--pipeline-options={args.pipeline_options}")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     return None if proc.returncode == 0 else (
-        f"tessera-compile failed:\n{proc.stderr}")
+        f"{os.path.basename(cmd[0])} failed:\n{proc.stderr}")
 
 
 def digest(array):
@@ -249,8 +268,12 @@ def execute(args):
                 continue
             for i, a in enumerate(inputs):
                 np.save(os.path.join(case_dir, f"in{i}.npy"), a)
-        cmd = [args.launcher, os.path.join(case_dir, "case.tgpu"),
-               f"--entry={meta['entry']}"]
+        if args.emulate:
+            cmd = [args.emulate, os.path.join(case_dir, "case.emu.mlir"),
+                   f"--entry={meta['entry']}"]
+        else:
+            cmd = [args.launcher, os.path.join(case_dir, "case.tgpu"),
+                   f"--entry={meta['entry']}"]
         if args.platform:
             cmd.append(f"--platform={args.platform}")
         cmd += [f"--input={os.path.join(case_dir, f'in{i}.npy')}"
@@ -263,7 +286,7 @@ def execute(args):
         cmd += [f"--output={out}" for out in outs]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            failures.append(f"{name}: tessera-gpu-launch exited "
+            failures.append(f"{name}: {os.path.basename(cmd[0])} exited "
                             f"{proc.returncode}: {proc.stderr.strip()}")
             continue
         errors = []
@@ -305,11 +328,21 @@ def main():
     p.add_argument("--inputs-on-device", action="store_true",
                    help="store the inputs' digests, not the inputs: "
                         "execute makes them again from their seeds")
+    p.add_argument("--emulate", action="store_true",
+                   help="store each case's IR before the kernels' "
+                        "lowering instead of an artifact, for execute "
+                        "--emulate")
     e = sub.add_parser("execute")
     e.add_argument("--dir", required=True)
-    e.add_argument("--launcher", required=True)
+    runner = e.add_mutually_exclusive_group(required=True)
+    runner.add_argument("--launcher", help="tessera-gpu-launch")
+    runner.add_argument("--emulate", metavar="PATH",
+                        help="tessera-gpu-emulate: run the cases prepared "
+                             "with --emulate on the host")
     e.add_argument("--platform", default="")
     args = parser.parse_args()
+    if args.phase == "execute" and args.emulate and args.platform:
+        parser.error("--platform is for --launcher")
     return prepare(args) if args.phase == "prepare" else execute(args)
 
 

@@ -920,6 +920,14 @@ std::function<double(ArrayRef<double>)> getElementwise(Operation *op) {
         return [](Args a) { return double(1.0f / std::sqrt(float(a[0]))); };
       })
       .Case([](math::AbsFOp) { return [](Args a) { return std::fabs(a[0]); }; })
+      .Case(
+          [](math::FloorOp) { return [](Args a) { return std::floor(a[0]); }; })
+      .Case([](math::CeilOp) { return [](Args a) { return std::ceil(a[0]); }; })
+      .Case(
+          [](math::TruncOp) { return [](Args a) { return std::trunc(a[0]); }; })
+      .Case([](math::RoundEvenOp) {
+        return [](Args a) { return std::nearbyint(a[0]); };
+      })
       .Case([](math::TanhOp) {
         return [](Args a) { return double(std::tanh(float(a[0]))); };
       })
