@@ -309,9 +309,13 @@ static const GPUTarget &getGPUTarget(CompileTarget target) {
 }
 
 /// The options of the GPU pipeline: `pipelineOptions`, with `chip` taken
-/// from the compiler's chip unless the pipeline options name one.
+/// from the compiler's chip unless the pipeline options name one. An error
+/// for a pass pipeline (the GPU targets run their own).
 static llvm::Expected<std::unique_ptr<TesseraGPUPipelineOptions>>
 getGPUPipelineOptions(const CompilerOptions &options) {
+  if (!options.passPipeline.empty())
+    return makeError("the GPU targets run their own pipeline; give options "
+                     "with pipeline options instead of a pass pipeline");
   const GPUTarget &target = getGPUTarget(options.target);
   llvm::Expected<std::unique_ptr<TesseraGPUPipelineOptions>> parsed =
       parsePipelineOptions<TesseraGPUPipelineOptions>(
@@ -366,9 +370,6 @@ static llvm::Error verifyGPUCompilerOptions(const CompilerOptions &options) {
                      "' emits mlir, artifact or its device code (" +
                      (nvptx ? "ptx, cubin" : "asm, hsaco") + ")");
   }
-  if (!options.passPipeline.empty())
-    return makeError("the GPU targets run their own pipeline; give options "
-                     "with pipeline options instead of a pass pipeline");
   llvm::Expected<std::unique_ptr<TesseraGPUPipelineOptions>> pipelineOptions =
       getGPUPipelineOptions(options);
   if (!pipelineOptions)
@@ -491,6 +492,32 @@ static bool reportDynamicShapes(ModuleOp module) {
   return found;
 }
 
+/// Runs the GPU pipeline of `options`' target with `pipelineOptions` on
+/// `module`.
+static llvm::Error
+runGPUPipeline(ModuleOp module, const CompilerOptions &options,
+               const TesseraGPUPipelineOptions &pipelineOptions,
+               TimingScope &timing) {
+  if (reportDynamicShapes(module))
+    return makeError("GPU targets compile statically shaped functions only");
+  // The artifact's inputs are read-only: a bench loop runs a function many
+  // times on the same input buffers, so bufferization must not write them.
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isDeclaration())
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+        if (isa<TensorType>(func.getArgumentTypes()[i]))
+          func.setArgAttr(i, "bufferization.writable",
+                          BoolAttr::get(module.getContext(), false));
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  if (options.configurePassManager && failed(options.configurePassManager(pm)))
+    return makeError("invalid pass manager options");
+  pm.enableTiming(timing);
+  buildTesseraGPUPipeline(pm, getGPUTarget(options.target), pipelineOptions);
+  if (failed(pm.run(module)))
+    return makeError("the pass pipeline failed");
+  return llvm::Error::success();
+}
+
 static llvm::Error compileGPUModule(ModuleOp module,
                                     const CompilerOptions &options,
                                     raw_ostream &os, TimingScope &timing) {
@@ -500,30 +527,12 @@ static llvm::Error compileGPUModule(ModuleOp module,
       getGPUPipelineOptions(options);
   if (!pipelineOptions)
     return pipelineOptions.takeError();
-  if (reportDynamicShapes(module))
-    return makeError("GPU targets compile statically shaped functions only");
   GPUToolkit toolkit = findGPUToolkit(options);
   if ((*pipelineOptions)->link.empty())
     (*pipelineOptions)->link = toolkit.libraries;
-
-  // The artifact's inputs are read-only: a bench loop runs a function many
-  // times on the same input buffers, so bufferization must not write them.
-  for (auto func : module.getOps<func::FuncOp>())
-    if (func.isPublic() && !func.isDeclaration())
-      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-        if (isa<TensorType>(func.getArgumentTypes()[i]))
-          func.setArgAttr(i, "bufferization.writable",
-                          BoolAttr::get(module.getContext(), false));
-  {
-    PassManager pm(module.getContext(), ModuleOp::getOperationName());
-    if (options.configurePassManager &&
-        failed(options.configurePassManager(pm)))
-      return makeError("invalid pass manager options");
-    pm.enableTiming(timing);
-    buildTesseraGPUPipeline(pm, target, **pipelineOptions);
-    if (failed(pm.run(module)))
-      return makeError("the pass pipeline failed");
-  }
+  if (llvm::Error error =
+          runGPUPipeline(module, options, **pipelineOptions, timing))
+    return error;
   if (options.emit == EmitKind::MLIR) {
     TimingScope printTiming = timing.nest("Print MLIR");
     module.print(os);
@@ -793,6 +802,26 @@ llvm::Error mlir::tessera::compileModule(ModuleOp module,
     return llvm::Error::success();
   }
   return emitWithLLVM(module, options, os, timing);
+}
+
+llvm::Error
+mlir::tessera::lowerForGPUEmulation(ModuleOp module,
+                                    const CompilerOptions &options) {
+  if (options.target == CompileTarget::CPU)
+    return makeError("emulation is for the GPU targets (nvptx, amdgpu)");
+  llvm::Expected<std::unique_ptr<TesseraGPUPipelineOptions>> pipelineOptions =
+      getGPUPipelineOptions(options);
+  if (!pipelineOptions)
+    return pipelineOptions.takeError();
+  (*pipelineOptions)->stopBeforeKernelLowering = true;
+  if (llvm::Error error = verifyTesseraGPUPipelineOptions(
+          getGPUTarget(options.target), **pipelineOptions))
+    return error;
+  DialectRegistry registry;
+  registerTesseraGPUPipelineDialects(registry);
+  module.getContext()->appendDialectRegistry(registry);
+  TimingScope timing;
+  return runGPUPipeline(module, options, **pipelineOptions, timing);
 }
 
 llvm::Error mlir::tessera::compileModule(ModuleOp module,

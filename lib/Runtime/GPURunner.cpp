@@ -6,6 +6,7 @@
 
 #include "tessera/Runtime/GPURunner.h"
 #include "tessera/Runtime/GPU/Runner.h"
+#include "tessera/Target/GPU/Emulator.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallString.h"
@@ -60,11 +61,57 @@ fromRuntime(const ::tessera::gpu::HostTensor &tensor,
   return result;
 }
 
+/// Writes the results and, with --check, compares them with the CPU
+/// reference; whether the check passed.
+static llvm::Expected<bool> reportResults(ModuleOp module,
+                                          const RunnerEntry &entry,
+                                          ArrayRef<HostTensor> results,
+                                          const CPURunnerOptions &options,
+                                          raw_ostream &os) {
+  if (llvm::Error error = writeResults(results, options.outputFiles, os))
+    return std::move(error);
+  if (!options.check)
+    return true;
+  return checkAgainstReference(module, entry, results, options, os);
+}
+
+/// The results of the entry run by tessera-gpu-emulate on the kernels of
+/// `module` lowered for emulation.
+static llvm::Expected<std::vector<HostTensor>>
+runEmulated(ModuleOp module, const RunnerEntry &entry,
+            const CPURunnerOptions &options,
+            const CompilerOptions &compilerOptions) {
+  if (options.benchIterations > 0)
+    return makeError("--bench times a GPU; an emulated run has no timing");
+  if (llvm::Error error = lowerForGPUEmulation(module, compilerOptions))
+    return std::move(error);
+  std::vector<NpyArray> inputs;
+  for (const HostTensor &input : entry.inputs)
+    inputs.push_back(input.toNpy());
+  llvm::Expected<std::vector<NpyArray>> outputs =
+      emulateGPUFunction(module, options.entry, inputs);
+  if (!outputs)
+    return outputs.takeError();
+  // The emulator writes f16 and bf16 as f32 (values of the type): bind them
+  // to the results' types as inputs are bound to arguments.
+  EntrySignature results;
+  results.arguments = entry.signature.results;
+  std::vector<HostTensor> tensors;
+  for (auto [i, output] : llvm::enumerate(*outputs)) {
+    llvm::Expected<HostTensor> tensor =
+        bindInput(output, "the emulator's result", results, i);
+    if (!tensor)
+      return tensor.takeError();
+    tensors.push_back(std::move(*tensor));
+  }
+  return tensors;
+}
+
 llvm::Expected<bool> mlir::tessera::runGPUEntry(ModuleOp module,
                                                 const CPURunnerOptions &options,
                                                 CompileTarget target,
-                                                StringRef chip,
-                                                raw_ostream &os) {
+                                                StringRef chip, raw_ostream &os,
+                                                bool emulate) {
   llvm::Expected<RunnerEntry> entry = prepareRunnerEntry(module, options);
   if (!entry)
     return entry.takeError();
@@ -77,6 +124,13 @@ llvm::Expected<bool> mlir::tessera::runGPUEntry(ModuleOp module,
   compilerOptions.pipelineOptions = options.pipelineOptions;
   compilerOptions.configurePassManager = options.configurePassManager;
   OwningOpRef<ModuleOp> copy = module.clone();
+  if (emulate) {
+    llvm::Expected<std::vector<HostTensor>> results =
+        runEmulated(*copy, *entry, options, compilerOptions);
+    if (!results)
+      return results.takeError();
+    return reportResults(module, *entry, *results, options, os);
+  }
   llvm::SmallString<0> bytes;
   llvm::raw_svector_ostream bytesStream(bytes);
   if (llvm::Error error = compileModule(*copy, compilerOptions, bytesStream))
@@ -120,17 +174,10 @@ llvm::Expected<bool> mlir::tessera::runGPUEntry(ModuleOp module,
       return result.takeError();
     results.push_back(std::move(*result));
   }
-  if (llvm::Error error = writeResults(results, options.outputFiles, os))
-    return std::move(error);
-
-  bool passed = true;
-  if (options.check) {
-    llvm::Expected<bool> checked =
-        checkAgainstReference(module, *entry, results, options, os);
-    if (!checked)
-      return checked.takeError();
-    passed = *checked;
-  }
+  llvm::Expected<bool> passed =
+      reportResults(module, *entry, results, options, os);
+  if (!passed)
+    return passed.takeError();
 
   if (options.benchIterations > 0) {
     gpu::Expected<gpu::BenchResult> bench =
@@ -140,5 +187,5 @@ llvm::Expected<bool> mlir::tessera::runGPUEntry(ModuleOp module,
     reportBench(
         std::vector<double>(bench->timesMs.begin(), bench->timesMs.end()), os);
   }
-  return passed;
+  return *passed;
 }

@@ -10,7 +10,7 @@
 //   tessera-run FILE.mlir --entry=NAME [--input=a.npy ...]
 //       [--random-inputs=SEED] [--output=out.npy ...] [--check] [--bench=N
 //       [--bench-cold]]
-//       [--target=cpu|nvptx|amdgpu [--chip=NAME]]
+//       [--target=cpu|nvptx|amdgpu [--chip=NAME] [--emulate]]
 //
 // The work is done by the TesseraRuntimeCPU and TesseraGPURunner libraries
 // (CPURunner.h, GPURunner.h); this file only parses the command line and the
@@ -88,6 +88,13 @@ int main(int argc, char **argv) {
       llvm::cl::desc("GPU architecture for nvptx/amdgpu (default sm_90, "
                      "gfx942)"),
       llvm::cl::value_desc("name"), llvm::cl::cat(category));
+  static llvm::cl::opt<bool> emulate(
+      "emulate",
+      llvm::cl::desc("With --target=nvptx|amdgpu: no GPU; the pipeline "
+                     "stops before the kernels' lowering and the GPU "
+                     "emulator runs them on the host (as "
+                     "tessera-gpu-emulate)"),
+      llvm::cl::cat(category));
   static llvm::cl::opt<unsigned> bench(
       "bench",
       llvm::cl::desc("Time this many runs after a warm-up and print the "
@@ -158,6 +165,11 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (emulate && *parsedTarget == tessera::CompileTarget::CPU) {
+    llvm::WithColor::error(llvm::errs(), "tessera-run")
+        << "--emulate needs --target=nvptx or --target=amdgpu\n";
+    return 1;
+  }
   if (benchCold && (!bench || *parsedTarget != tessera::CompileTarget::CPU)) {
     llvm::WithColor::error(llvm::errs(), "tessera-run")
         << "--bench-cold needs --bench and --target=cpu\n";
@@ -171,7 +183,7 @@ int main(int argc, char **argv) {
       *parsedTarget == tessera::CompileTarget::CPU
           ? tessera::runCPUEntry(*module, options, llvm::outs())
           : tessera::runGPUEntry(*module, options, *parsedTarget, chip,
-                                 llvm::outs());
+                                 llvm::outs(), emulate);
   if (!passed) {
     llvm::outs().flush();
     llvm::WithColor::error(llvm::errs(), "tessera-run")

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Compiler/Compiler.h"
+#include "tessera/Target/GPU/Emulator.h"
 
 #include "mlir/IR/MLIRContext.h"
 
@@ -199,6 +200,54 @@ TEST(Compiler, LoadedFunctionMatchesANaiveAttention) {
   // The module itself was not lowered.
   EXPECT_FALSE(
       (**module).lookupSymbol("attn")->hasAttr("llvm.emit_c_interface"));
+}
+
+TEST(Compiler, LowersForTheGPUEmulator) {
+  // Both GPU targets' pipelines, stopped before the kernels' lowering, give
+  // what the GPU emulator runs; it matches a naive attention.
+  for (CompileTarget target : {CompileTarget::AMDGPU, CompileTarget::NVPTX}) {
+    Compiler compiler(cpuOptions());
+    llvm::Expected<OwningOpRef<ModuleOp>> module = compiler.parse(kAttention);
+    ASSERT_TRUE(!!module) << llvm::toString(module.takeError());
+    CompilerOptions options;
+    options.target = target;
+    ASSERT_FALSE(!!lowerForGPUEmulation(**module, options));
+    std::string printed;
+    llvm::raw_string_ostream os(printed);
+    (**module).print(os);
+    EXPECT_NE(printed.find("gpu.launch_func"), std::string::npos);
+    EXPECT_EQ(printed.find("llvm.func"), std::string::npos);
+
+    HostTensor q = makeRandom({1, 4, 5, 8}, 4);
+    HostTensor k = makeRandom({1, 2, 9, 8}, 5);
+    HostTensor v = makeRandom({1, 2, 9, 8}, 6);
+    llvm::Expected<std::vector<NpyArray>> results =
+        emulateGPUFunction(**module, "attn", {q.toNpy(), k.toNpy(), v.toNpy()});
+    ASSERT_TRUE(!!results) << llvm::toString(results.takeError());
+    ASSERT_EQ(results->size(), 2u);
+    std::vector<float> o(4 * 5 * 8), lse(4 * 5);
+    naiveAttention(static_cast<const float *>(q.getData()),
+                   static_cast<const float *>(k.getData()),
+                   static_cast<const float *>(v.getData()), o.data(),
+                   lse.data());
+    ASSERT_EQ((*results)[0].getNumElements(), int64_t(o.size()));
+    ASSERT_EQ((*results)[1].getNumElements(), int64_t(lse.size()));
+    for (size_t i = 0; i < o.size(); ++i)
+      EXPECT_NEAR((*results)[0].getDataAs<float>()[i], o[i], 1e-5) << i;
+    for (size_t i = 0; i < lse.size(); ++i)
+      EXPECT_NEAR((*results)[1].getDataAs<float>()[i], lse[i], 1e-5) << i;
+  }
+
+  Compiler compiler(cpuOptions());
+  llvm::Expected<OwningOpRef<ModuleOp>> module = compiler.parse(kAttention);
+  ASSERT_TRUE(!!module) << llvm::toString(module.takeError());
+  EXPECT_EQ(llvm::toString(lowerForGPUEmulation(**module, cpuOptions())),
+            "emulation is for the GPU targets (nvptx, amdgpu)");
+  CompilerOptions options;
+  options.target = CompileTarget::AMDGPU;
+  options.pipelineOptions = "chip=gfx1";
+  EXPECT_EQ(llvm::toString(lowerForGPUEmulation(**module, options)),
+            "unknown AMD chip 'gfx1' (expected gfx<NNN>, e.g. gfx90a, gfx942)");
 }
 
 TEST(Compiler, CallsCheckTheirArguments) {

@@ -164,6 +164,13 @@ llvm::Error compileModule(ModuleOp module, const CompilerOptions &options,
 llvm::Error compileModule(ModuleOp module, const CompilerOptions &options,
                           raw_ostream &os);
 
+/// GPU targets: runs the target's pipeline on `module` in place up to the
+/// kernels' lowering (its `stop-before-kernel-lowering` option), the form
+/// that tessera-gpu-emulate runs (tessera/Target/GPU/Emulator.h). The emit
+/// kind is ignored.
+llvm::Error lowerForGPUEmulation(ModuleOp module,
+                                 const CompilerOptions &options);
+
 /// Registers what `compileModule` needs in a context that only knows the
 /// input's dialects: the pipeline's dialects and interface models and the
 /// translations to LLVM IR.

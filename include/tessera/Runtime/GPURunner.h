@@ -8,6 +8,8 @@
 // compiler (tessera::compileModule, --emit=artifact), runs the entry with the
 // GPU runtime (the same one as tessera-gpu-launch) and, with --check,
 // compares the results with the CPU reference lowering on the same inputs.
+// With --emulate the kernels run in tessera-gpu-emulate instead, on the
+// host.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,11 +27,13 @@ namespace tessera {
 /// --bench; `options.pipelineOptions` are the GPU pipeline's), compiling for
 /// `chip` (empty: the target's default). Reports as runCPUEntry does. An
 /// error when the module does not compile for the target or no device can
-/// be opened; `false` when a check failed.
+/// be opened; `false` when a check failed. With `emulate`, no GPU: the
+/// target's pipeline stops before the kernels' lowering and
+/// tessera-gpu-emulate runs the kernels on the host (no --bench).
 llvm::Expected<bool> runGPUEntry(ModuleOp module,
                                  const CPURunnerOptions &options,
                                  CompileTarget target, StringRef chip,
-                                 raw_ostream &os);
+                                 raw_ostream &os, bool emulate = false);
 
 } // namespace tessera
 } // namespace mlir
