@@ -11,6 +11,10 @@
 
 #include "tessera/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
 namespace mlir {
 namespace tessera {
 #define GEN_PASS_DEF_TESSERARELAXVECTORREDUCTIONS
