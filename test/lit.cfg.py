@@ -109,6 +109,11 @@ if "Address" in config.tessera_sanitizer:
             "the ASan runtime of %s was not found: the Python tests will not "
             "run" % config.tessera_cxx_compiler)
 
+# `%compare_tiled`: test/Integration/Inputs/compare_tiled.py, with this
+# build's tessera-run (the default, and for the emulated variants) or, where
+# the Python bindings are, the package (below).
+compare_tiled_python, compare_tiled_flags = numpy_python, ""
+
 # The Python package (TESSERA_ENABLE_PYTHON): `%tessera_python` runs the system
 # python3 with the package of this build on its path (`%python`, from lit,
 # is the interpreter that runs lit).
@@ -127,12 +132,24 @@ if (config.tessera_python_enabled.upper() in ("ON", "1", "TRUE", "YES") and
             python_sanitizer_env, python_path, config.python_executable)))
     config.substitutions.append(
         ("%{sanitizer_python_env}", python_sanitizer_env))
+    # The comparisons of test/Integration/Inputs/compare_tiled.py compile
+    # and run their chunks in worker processes through this package: a
+    # third less time than one tessera-run process per run.
+    compare_tiled_python = "env %s %s %s" % (
+        python_sanitizer_env, python_path, numpy_python)
+    compare_tiled_flags = " --in-process"
     # The PyTorch example's test: Debian's python3-torch (scripts/tessera.sh
     # test installs it).
     if subprocess.run([config.python_executable, "-c", "import torch"],
                       stdout=subprocess.DEVNULL,
                       stderr=subprocess.DEVNULL).returncode == 0:
         config.available_features.add("torch")
+config.substitutions.append(
+    ("%compare_tiled", "%s %s --tessera-run=%s%s" % (
+        compare_tiled_python,
+        os.path.join(integration_dir, "Inputs", "compare_tiled.py"),
+        os.path.join(config.tessera_tools_dir, "tessera-run"),
+        compare_tiled_flags)))
 
 # Sanitized builds (-DLLVM_USE_SANITIZER=...): `asan`, `ubsan`; libFuzzer
 # binaries (-DLLVM_USE_SANITIZE_COVERAGE=ON): `libfuzzer`, for the fuzzing

@@ -7,7 +7,7 @@
 // The fused files go through the default CPU pipeline (expert GEMMs tiled by
 // tessera-tile-grouped-matmul, with the default blocks and with odd small
 // ones, then vectorized); compare_tiled.py runs every variant with
-// tessera-run on the same seeded inputs (floats in [-2, 2)) and compares all
+// tessera-run's JIT on the same seeded inputs (floats in [-2, 2)) and compares all
 // results: f32 within 1e-4 abs + 1e-4 rel, f16 2e-3, bf16 1e-2, the relative
 // part against the largest magnitude in the result's row (--row-relative):
 // an output is a sum of k expert rows and f products, and with f16/bf16 the
@@ -19,7 +19,7 @@
 // RUN: tessera-opt %s --split-input-file --tessera-decompose-moe --tessera-fuse-moe -o %t.fused.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-decompose-moe --tessera-fuse-moe \
 // RUN:   --tessera-tile-grouped-matmul="column-block=5 k-block=7 row-block=2" -o %t.n5k7.mlir
-// RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \
+// RUN: %compare_tiled \
 // RUN:   --row-relative --source=%s --workdir=%t --reference=%t.ref.mlir %t.fused.mlir %t.n5k7.mlir
 
 // -----

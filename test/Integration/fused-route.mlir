@@ -13,7 +13,7 @@
 //
 // RUN: tessera-opt %s --split-input-file --convert-tessera-to-linalg -o %t.ref.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-fuse-route -o %t.fused.mlir
-// RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \
+// RUN: %compare_tiled \
 // RUN:   --source=%s --workdir=%t --reference=%t.ref.mlir %t.fused.mlir
 
 // -----

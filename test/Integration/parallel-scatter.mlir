@@ -15,7 +15,7 @@
 // RUN: tessera-opt %s --split-input-file --tessera-decompose-moe --tessera-parallel-scatter --convert-tessera-to-linalg -o %t.default.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-decompose-moe --tessera-parallel-scatter=chunk=1 --convert-tessera-to-linalg -o %t.chunk1.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-decompose-moe --tessera-parallel-scatter=chunk=3 --convert-tessera-to-linalg -o %t.chunk3.mlir
-// RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \
+// RUN: %compare_tiled \
 // RUN:   --exact --source=%s --workdir=%t --reference=%t.ref.mlir %t.default.mlir %t.chunk1.mlir %t.chunk3.mlir
 
 // -----

@@ -23,7 +23,7 @@
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="bf16-dot=true prefetch=true" -o %t.dotpf.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=32 k-block=8 row-block=4 bf16-dot=true prefetch=true" -o %t.n32k8pf.mlir
 // RUN: FileCheck %s --check-prefix=KERNEL --input-file=%t.dotpf.mlir
-// RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \
+// RUN: %compare_tiled \
 // RUN:   --source=%s --workdir=%t --reference=%t.ref.mlir %t.dot.mlir %t.n32k8.mlir %t.n96k32.mlir \
 // RUN:   %t.dotpf.mlir %t.n32k8pf.mlir
 //

@@ -19,7 +19,7 @@
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=32 k-block=40 row-block=4 prefetch=true" -o %t.n32k40.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=96 k-block=16 prefetch=true" -o %t.n96k16.mlir
 // RUN: FileCheck %s --check-prefix=KERNEL --input-file=%t.pf.mlir
-// RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \
+// RUN: %compare_tiled \
 // RUN:   --source=%s --workdir=%t --reference=%t.ref.mlir %t.pf.mlir %t.n32k40.mlir %t.n96k16.mlir
 //
 // The default configuration takes the prefetching blocks:

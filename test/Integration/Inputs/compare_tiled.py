@@ -2,7 +2,7 @@
 """Runs the reference and the tiled lowerings of every case and compares.
 
 usage: compare_tiled.py --source=FILE.mlir --reference=REF.mlir
-                        --workdir=DIR [--tessera-run=PATH]
+                        --workdir=DIR [--tessera-run=PATH | --in-process]
                         [--emulate=PATH --emulated=GPU.mlir...] TILED.mlir...
 
 FILE.mlir is a tiled-*.mlir test (tiled-attention.mlir, tiled-grouped-matmul.mlir): chunks separated by
@@ -15,6 +15,13 @@ Skv among them when B > 1), runs the reference chunk and each tiled chunk
 through tessera-run on the same .npy files, and compares all results
 (within a tolerance per element type, or with --exact bit for bit).
 
+With --in-process the chunks run through the tessera Python package
+(tessera.Compiler().load_source, the CPU pipeline and JIT that tessera-run
+uses) in --jobs worker processes instead of one tessera-run process each:
+the same compilation, without a process start, a context and .npy files per
+run. The package must be importable (PYTHONPATH; lit's %compare_tiled sets
+it up when the build has the Python bindings).
+
 Each --emulated file is a variant too, but after a tensor-core pass for a
 GPU: its chunks run through the GPU emulator (--emulate, tessera-gpu-emulate,
 which takes tessera-run's command line) instead of tessera-run. Cases whose
@@ -25,6 +32,7 @@ left out of that variant, and the summary counts the emulated ones; with
 
 import argparse
 import concurrent.futures
+import multiprocessing
 import os
 import re
 import subprocess
@@ -119,20 +127,60 @@ def run(tessera_run, chunk, path, entry, inputs, outputs):
     return None
 
 
+# The compiler of an --in-process worker (start_worker).
+_compiler = None
+# What the workers of main's pool share: (args, variants), set before they
+# are forked so that no task carries the chunks.
+_shared = None
+
+
+def start_worker():
+    global _compiler
+    import tessera
+    _compiler = tessera.Compiler()
+
+
+def run_in_process(chunk, entry, arrays):
+    """The results of `entry` in `chunk` on `arrays`, or an error."""
+    import tessera
+    try:
+        results = _compiler.load_source(chunk, entry)(*arrays)
+    except (tessera.CompilerError, ValueError, TypeError) as error:
+        rendered = [d["rendered"]
+                    for d in getattr(error, "diagnostics", None) or []]
+        return None, "\n".join(rendered) if rendered else str(error)
+    if not isinstance(results, tuple):
+        results = (results,)
+    return [np.array(r) for r in results], None
+
+
+def check_shared_case(name, types, num_outputs):
+    return check_case(*_shared, name, types, num_outputs)
+
+
 def check_case(args, variants, name, types, num_outputs):
     """The errors of case `name` and the labels of the variants it ran."""
     work = os.path.join(args.workdir, name)
-    os.makedirs(work, exist_ok=True)
+    arrays = make_inputs(name, types)
     inputs = []
-    for i, array in enumerate(make_inputs(name, types)):
-        inputs.append(os.path.join(work, f"in{i}.npy"))
-        np.save(inputs[-1], array)
+    if not args.in_process or any(emulated for _, _, emulated in variants):
+        os.makedirs(work, exist_ok=True)
+        for i, array in enumerate(arrays):
+            inputs.append(os.path.join(work, f"in{i}.npy"))
+            np.save(inputs[-1], array)
     results, errors = {}, []
     for label, chunks, emulated in variants:
         if name not in chunks:
             errors.append(f"{name}: no function in the {label} file")
             continue
         if emulated and "gpu.launch_func" not in chunks[name]:
+            continue
+        if args.in_process and not emulated:
+            got, error = run_in_process(chunks[name], name, arrays)
+            if error:
+                errors.append(f"{name} ({label}): tessera failed\n{error}")
+            else:
+                results[label] = got
             continue
         outs = [os.path.join(work, f"{label}.out{i}.npy")
                 for i in range(num_outputs)]
@@ -165,6 +213,9 @@ def main():
     parser.add_argument("--reference", required=True)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--tessera-run", default="tessera-run")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the CPU variants with the tessera Python "
+                             "package instead of tessera-run")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--row-relative", action="store_true",
                         help="relative tolerance against the largest "
@@ -198,11 +249,24 @@ def main():
 
     failures = 0
     emulated = {label: 0 for label, _, is_emulated in variants if is_emulated}
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(check_case, args, variants, *case)
-                   for case in cases]
+    global _shared
+    _shared = (args, variants)
+    if args.in_process:
+        # Worker processes (one compiler each) forked after the chunks were
+        # read; the package is imported in the workers only.
+        pool = concurrent.futures.ProcessPoolExecutor(
+            args.jobs, mp_context=multiprocessing.get_context("fork"),
+            initializer=start_worker)
+    else:
+        pool = concurrent.futures.ThreadPoolExecutor(args.jobs)
+    with pool:
+        futures = [pool.submit(check_shared_case, *case) for case in cases]
         for (name, _, _), future in zip(cases, futures):
-            errors, ran = future.result()
+            try:
+                errors, ran = future.result()
+            except concurrent.futures.process.BrokenProcessPool:
+                errors, ran = [f"{name}: a worker process died (a crash in "
+                               f"this case or one running beside it)"], []
             for error in errors:
                 print("FAIL " + error)
             if not errors:

@@ -34,7 +34,7 @@ HEADER = """\
 // oracle, the tiled file with the flash form. compare_tiled.py splits the
 // three files into their chunks, builds seeded inputs for every case (kv_lens
 // drawn from [0, Skv], including 0 and Skv, which --random-inputs cannot),
-// runs each variant with tessera-run on the same .npy inputs and compares
+// runs each variant through tessera-run's JIT on the same inputs and compares
 // every result: f32 within 1e-4 abs + 1e-4 rel, f16 2e-3, bf16 1e-2 (both
 // variants round the same f32 values; the tolerance covers a rounding flip);
 // -inf (rows that see no key) must match exactly, NaN never appears.
@@ -42,7 +42,7 @@ HEADER = """\
 // RUN: tessera-opt %s --split-input-file --convert-tessera-to-linalg -o %t.ref.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-attention="q-block=8 kv-block=16" -o %t.q8k16.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-attention="q-block=3 kv-block=5 prefetch=true" -o %t.q3k5.mlir
-// RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \\
+// RUN: %compare_tiled \\
 // RUN:   --source=%s --workdir=%t --reference=%t.ref.mlir %t.q8k16.mlir %t.q3k5.mlir
 """
 

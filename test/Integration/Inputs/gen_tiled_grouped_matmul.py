@@ -34,7 +34,7 @@ HEADER = """\
 // defaults 64 x 256). The tiled files still go through the default CPU
 // pipeline (register tiling and vectorization, with its single-row and
 // single-column remainder tiles). compare_tiled.py runs every variant with
-// tessera-run on the same seeded inputs and compares all results: f32 within
+// tessera-run's JIT on the same seeded inputs and compares all results: f32 within
 // 1e-4 abs + 1e-4 rel, f16 2e-3, bf16 1e-2 (both variants round the same f32
 // sums; the tolerance covers a rounding flip).
 //
@@ -42,7 +42,7 @@ HEADER = """\
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=5 k-block=7" -o %t.n5k7.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=16 k-block=32" -o %t.n16k32.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul -o %t.n64k256.mlir
-// RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \\
+// RUN: %compare_tiled \\
 // RUN:   --source=%s --workdir=%t --reference=%t.ref.mlir %t.n5k7.mlir %t.n16k32.mlir %t.n64k256.mlir
 """
 
@@ -117,7 +117,7 @@ DOT_HEADER = """\
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="bf16-dot=true prefetch=true" -o %t.dotpf.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=32 k-block=8 row-block=4 bf16-dot=true prefetch=true" -o %t.n32k8pf.mlir
 // RUN: FileCheck %s --check-prefix=KERNEL --input-file=%t.dotpf.mlir
-// RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \\
+// RUN: %compare_tiled \\
 // RUN:   --source=%s --workdir=%t --reference=%t.ref.mlir %t.dot.mlir %t.n32k8.mlir %t.n96k32.mlir \\
 // RUN:   %t.dotpf.mlir %t.n32k8pf.mlir
 //
@@ -149,7 +149,7 @@ PREFETCH_HEADER = """\
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=32 k-block=40 row-block=4 prefetch=true" -o %t.n32k40.mlir
 // RUN: tessera-opt %s --split-input-file --tessera-tile-grouped-matmul="column-block=96 k-block=16 prefetch=true" -o %t.n96k16.mlir
 // RUN: FileCheck %s --check-prefix=KERNEL --input-file=%t.pf.mlir
-// RUN: %numpy_python %integration_dir/Inputs/compare_tiled.py --tessera-run=%tessera_obj_root/bin/tessera-run \\
+// RUN: %compare_tiled \\
 // RUN:   --source=%s --workdir=%t --reference=%t.ref.mlir %t.pf.mlir %t.n32k40.mlir %t.n96k16.mlir
 //
 // The default configuration takes the prefetching blocks:
