@@ -109,10 +109,12 @@ if "Address" in config.tessera_sanitizer:
             "the ASan runtime of %s was not found: the Python tests will not "
             "run" % config.tessera_cxx_compiler)
 
-# `%compare_tiled`: test/Integration/Inputs/compare_tiled.py, with this
-# build's tessera-run (the default, and for the emulated variants) or, where
-# the Python bindings are, the package (below).
-compare_tiled_python, compare_tiled_flags = numpy_python, ""
+# `%{package_python}`: numpy's python3, with this build's `tessera` package
+# importable where the build has the Python bindings (below); then
+# `%{in_process}` is `--in-process`, the flag with which the drivers of the
+# generated tests (compare_tiled.py, gpu_suite.py prepare) compile and run
+# through the package instead of one tool process per case.
+package_python, in_process_flag = numpy_python, ""
 
 # The Python package (TESSERA_ENABLE_PYTHON): `%tessera_python` runs the system
 # python3 with the package of this build on its path (`%python`, from lit,
@@ -132,24 +134,25 @@ if (config.tessera_python_enabled.upper() in ("ON", "1", "TRUE", "YES") and
             python_sanitizer_env, python_path, config.python_executable)))
     config.substitutions.append(
         ("%{sanitizer_python_env}", python_sanitizer_env))
-    # The comparisons of test/Integration/Inputs/compare_tiled.py compile
-    # and run their chunks in worker processes through this package: a
-    # third less time than one tessera-run process per run.
-    compare_tiled_python = "env %s %s %s" % (
+    package_python = "env %s %s %s" % (
         python_sanitizer_env, python_path, numpy_python)
-    compare_tiled_flags = " --in-process"
+    in_process_flag = "--in-process"
     # The PyTorch example's test: Debian's python3-torch (scripts/tessera.sh
     # test installs it).
     if subprocess.run([config.python_executable, "-c", "import torch"],
                       stdout=subprocess.DEVNULL,
                       stderr=subprocess.DEVNULL).returncode == 0:
         config.available_features.add("torch")
+config.substitutions.append(("%{package_python}", package_python))
+config.substitutions.append(("%{in_process}", in_process_flag))
+# `%compare_tiled`: test/Integration/Inputs/compare_tiled.py, in-process
+# where it can be (a third less time than a tessera-run per run).
 config.substitutions.append(
-    ("%compare_tiled", "%s %s --tessera-run=%s%s" % (
-        compare_tiled_python,
+    ("%compare_tiled", "%s %s --tessera-run=%s %s" % (
+        package_python,
         os.path.join(integration_dir, "Inputs", "compare_tiled.py"),
         os.path.join(config.tessera_tools_dir, "tessera-run"),
-        compare_tiled_flags)))
+        in_process_flag)))
 
 # Sanitized builds (-DLLVM_USE_SANITIZER=...): `asan`, `ubsan`; libFuzzer
 # binaries (-DLLVM_USE_SANITIZE_COVERAGE=ON): `libfuzzer`, for the fuzzing

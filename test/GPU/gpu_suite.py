@@ -4,6 +4,7 @@ usage:
   gpu_suite.py prepare --build BUILD --out DIR [--target nvptx] [--chip sm_90]
                        [--pipeline-options OPTS] [--only REGEX]
                        [--compile-only | --emulate] [--sample N]
+                       [--in-process]
   gpu_suite.py execute --dir DIR (--launcher PATH [--platform cuda]
                                   | --emulate PATH)
 
@@ -37,6 +38,11 @@ machine with both runs them back to back (test/GPU/execution.test).
 artifact, and `execute --emulate PATH` runs it in tessera-gpu-emulate on
 the host: the same cases and expected values where no GPU is
 (test/GPU/emulated-amdgpu.test).
+`prepare --in-process` does prepare's compilations and reference runs with
+the tessera Python package (which must be importable) in this process, as
+lit's %gpu_suite does where the build has the bindings: the same
+compiler, without a tool process per case (half the time of a compile
+sweep, a tenth of the lowering for --emulate).
 """
 
 import argparse
@@ -77,7 +83,8 @@ def compile_case(args, case_dir, func):
     """Writes func to case_dir/case.mlir and compiles it; None or an error.
     With --emulate: the target's pipeline up to the kernels' lowering
     (tessera-opt, stop-before-kernel-lowering) into case.emu.mlir, for
-    tessera-gpu-emulate, instead of an artifact."""
+    tessera-gpu-emulate, instead of an artifact. With --in-process the
+    tessera package does the same in this process."""
     os.makedirs(case_dir, exist_ok=True)
     source = os.path.join(case_dir, "case.mlir")
     with open(source, "w") as f:
@@ -88,13 +95,22 @@ def compile_case(args, case_dir, func):
             options.append(f"chip={args.chip}")
         if args.pipeline_options:
             options.append(args.pipeline_options)
+        output = os.path.join(case_dir, "case.emu.mlir")
+        if args.in_process:
+            pipeline = (f"builtin.module(tessera-{args.target}-pipeline"
+                        f"{{{' '.join(options)}}})")
+            return in_process(args, lambda compilers: write_file(
+                output, str(run_pipeline(compilers, func, source, pipeline))))
         cmd = [os.path.join(args.build, "bin", "tessera-opt"), source,
                f"--tessera-{args.target}-pipeline={' '.join(options)}",
-               "-o", os.path.join(case_dir, "case.emu.mlir")]
+               "-o", output]
     else:
+        output = os.path.join(case_dir, "case.tgpu")
+        if args.in_process:
+            return in_process(args, lambda compilers: write_file(
+                output, compilers.gpu.compile_source(func, source)))
         cmd = [os.path.join(args.build, "bin", "tessera-compile"), source,
-               f"--target={args.target}", "--emit=artifact", "-o",
-               os.path.join(case_dir, "case.tgpu")]
+               f"--target={args.target}", "--emit=artifact", "-o", output]
         if args.chip:
             cmd.append(f"--chip={args.chip}")
         if args.pipeline_options:
@@ -102,6 +118,44 @@ def compile_case(args, case_dir, func):
     proc = subprocess.run(cmd, capture_output=True, text=True)
     return None if proc.returncode == 0 else (
         f"{os.path.basename(cmd[0])} failed:\n{proc.stderr}")
+
+
+class Compilers:
+    """The tessera package's compilers of --in-process: for the GPU target
+    (artifacts), for pass pipelines, and the CPU reference lowering."""
+
+    def __init__(self, args):
+        import tessera
+        self.error_type = tessera.CompilerError
+        self.gpu = tessera.Compiler(target=args.target, emit="artifact",
+                                    chip=args.chip,
+                                    pipeline_options=args.pipeline_options)
+        self.passes = tessera.Compiler()
+        self.reference = tessera.Compiler(pipeline_options="reference=true")
+
+
+def in_process(args, action):
+    """Runs action(compilers); None or the compiler's error."""
+    if not hasattr(args, "compilers"):
+        args.compilers = Compilers(args)
+    try:
+        action(args.compilers)
+    except (args.compilers.error_type, ValueError, TypeError) as error:
+        rendered = [d["rendered"]
+                    for d in getattr(error, "diagnostics", None) or []]
+        return "tessera failed:\n" + ("\n".join(rendered) or str(error))
+    return None
+
+
+def run_pipeline(compilers, text, name, pipeline):
+    module = compilers.passes.parse(text, name)
+    compilers.passes.run_pipeline(module, pipeline)
+    return module
+
+
+def write_file(path, content):
+    with open(path, "wb" if isinstance(content, bytes) else "w") as f:
+        f.write(content)
 
 
 def digest(array):
@@ -150,7 +204,6 @@ def make_inputs(name, meta):
 
 def prepare_generated(args, prepared, failures):
     """The random cases of the generated Integration tests (GENERATED)."""
-    tessera_run = os.path.join(args.build, "bin", "tessera-run")
     for file_name in GENERATED:
         text = open(os.path.join(INTEGRATION, file_name)).read()
         chunks = compare_tiled.split_chunks(os.path.join(INTEGRATION,
@@ -178,27 +231,44 @@ def prepare_generated(args, prepared, failures):
                      for i in range(len(inputs))]
             for path, a in zip(paths, inputs):
                 np.save(path, a)
-            wants = [os.path.join(case_dir, f"ref{i}.npy")
-                     for i in range(outputs)]
-            cmd = [tessera_run, os.path.join(case_dir, "case.mlir"),
-                   f"--entry={name}", "--pipeline-options=reference=true"]
-            cmd += [f"--input={p}" for p in paths]
-            cmd += [f"--output={p}" for p in wants]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                failures.append(f"{name}: reference run failed:\n"
-                                f"{proc.stderr}")
+            expected, error = reference_run(args, case_dir, func, name,
+                                            inputs, paths, outputs)
+            if error:
+                failures.append(f"{name}: reference run failed:\n{error}")
                 continue
             out_dtype = types[0][1]
             tols = [(compare_tiled.TOLERANCE[out_dtype if i == 0 else "f32"],)
                     * 2 for i in range(outputs)]
-            save_case(args, case_dir, name, inputs,
-                      [np.load(w) for w in wants], tols,
+            save_case(args, case_dir, name, inputs, expected, tols,
                       {"kind": "generated", "name": name,
                        "types": [list(t) for t in types]})
-            for want in wants:  # Saved again as want<i>.npy.
-                os.remove(want)
             record(args, prepared, name)
+
+
+def reference_run(args, case_dir, func, name, inputs, paths, outputs):
+    """The results of `name` under the CPU reference lowering (tessera-run
+    reference=true, or the package with --in-process), or an error."""
+    if args.in_process:
+        results = []
+
+        def run(compilers):
+            got = compilers.reference.load_source(func, name)(*inputs)
+            results.extend(got if isinstance(got, tuple) else (got,))
+        error = in_process(args, run)
+        return [np.array(r) for r in results], error
+    wants = [os.path.join(case_dir, f"ref{i}.npy") for i in range(outputs)]
+    cmd = [os.path.join(args.build, "bin", "tessera-run"),
+           os.path.join(case_dir, "case.mlir"), f"--entry={name}",
+           "--pipeline-options=reference=true"]
+    cmd += [f"--input={p}" for p in paths]
+    cmd += [f"--output={p}" for p in wants]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None, proc.stderr
+    expected = [np.load(w) for w in wants]
+    for want in wants:  # Saved again as want<i>.npy.
+        os.remove(want)
+    return expected, None
 
 
 def record(args, prepared, name):
@@ -332,6 +402,10 @@ def main():
                    help="store each case's IR before the kernels' "
                         "lowering instead of an artifact, for execute "
                         "--emulate")
+    p.add_argument("--in-process", action="store_true",
+                   help="compile, lower and run the references with the "
+                        "tessera Python package (PYTHONPATH) instead of "
+                        "one tool process per case")
     e = sub.add_parser("execute")
     e.add_argument("--dir", required=True)
     runner = e.add_mutually_exclusive_group(required=True)
