@@ -141,9 +141,7 @@ def in_process(args, action):
     try:
         action(args.compilers)
     except (args.compilers.error_type, ValueError, TypeError) as error:
-        rendered = [d["rendered"]
-                    for d in getattr(error, "diagnostics", None) or []]
-        return "tessera failed:\n" + ("\n".join(rendered) or str(error))
+        return "tessera failed:\n" + compare_tiled.describe_error(error)
     return None
 
 

@@ -140,15 +140,21 @@ def start_worker():
     _compiler = tessera.Compiler()
 
 
+def describe_error(error):
+    """What the tessera package reported: its diagnostics as a tool would
+    print them, or the exception's message."""
+    rendered = [d["rendered"]
+                for d in getattr(error, "diagnostics", None) or []]
+    return "\n".join(rendered) if rendered else str(error)
+
+
 def run_in_process(chunk, entry, arrays):
     """The results of `entry` in `chunk` on `arrays`, or an error."""
     import tessera
     try:
         results = _compiler.load_source(chunk, entry)(*arrays)
     except (tessera.CompilerError, ValueError, TypeError) as error:
-        rendered = [d["rendered"]
-                    for d in getattr(error, "diagnostics", None) or []]
-        return None, "\n".join(rendered) if rendered else str(error)
+        return None, describe_error(error)
     if not isinstance(results, tuple):
         results = (results,)
     return [np.array(r) for r in results], None
