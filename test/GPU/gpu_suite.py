@@ -40,7 +40,7 @@ the host: the same cases and expected values where no GPU is
 (test/GPU/emulated-amdgpu.test).
 `prepare --in-process` does prepare's compilations and reference runs with
 the tessera Python package (which must be importable) in this process, as
-lit's %gpu_suite does where the build has the bindings: the same
+lit's %{in_process} asks for where the build has the bindings: the same
 compiler, without a tool process per case (half the time of a compile
 sweep, a tenth of the lowering for --emulate).
 """
@@ -53,6 +53,7 @@ import os
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -99,16 +100,14 @@ def compile_case(args, case_dir, func):
         if args.in_process:
             pipeline = (f"builtin.module(tessera-{args.target}-pipeline"
                         f"{{{' '.join(options)}}})")
-            return in_process(args, lambda compilers: write_file(
-                output, str(run_pipeline(compilers, func, source, pipeline))))
+            return compile_in_process(args, func, source, pipeline, output)
         cmd = [os.path.join(args.build, "bin", "tessera-opt"), source,
                f"--tessera-{args.target}-pipeline={' '.join(options)}",
                "-o", output]
     else:
         output = os.path.join(case_dir, "case.tgpu")
         if args.in_process:
-            return in_process(args, lambda compilers: write_file(
-                output, compilers.gpu.compile_source(func, source)))
+            return compile_in_process(args, func, source, None, output)
         cmd = [os.path.join(args.build, "bin", "tessera-compile"), source,
                f"--target={args.target}", "--emit=artifact", "-o", output]
         if args.chip:
@@ -120,40 +119,38 @@ def compile_case(args, case_dir, func):
         f"{os.path.basename(cmd[0])} failed:\n{proc.stderr}")
 
 
-class Compilers:
-    """The tessera package's compilers of --in-process: for the GPU target
-    (artifacts), for pass pipelines, and the CPU reference lowering."""
-
-    def __init__(self, args):
+def package(args):
+    """The tessera package's compilers of --in-process, made once: for the
+    GPU target's artifacts, for pass pipelines, and the CPU reference
+    lowering."""
+    if not hasattr(args, "package"):
         import tessera
-        self.error_type = tessera.CompilerError
-        self.gpu = tessera.Compiler(target=args.target, emit="artifact",
-                                    chip=args.chip,
-                                    pipeline_options=args.pipeline_options)
-        self.passes = tessera.Compiler()
-        self.reference = tessera.Compiler(pipeline_options="reference=true")
+        args.package = SimpleNamespace(
+            error=tessera.CompilerError,
+            gpu=tessera.Compiler(target=args.target, emit="artifact",
+                                 chip=args.chip,
+                                 pipeline_options=args.pipeline_options),
+            passes=tessera.Compiler(),
+            reference=tessera.Compiler(pipeline_options="reference=true"))
+    return args.package
 
 
-def in_process(args, action):
-    """Runs action(compilers); None or the compiler's error."""
-    if not hasattr(args, "compilers"):
-        args.compilers = Compilers(args)
+def compile_in_process(args, func, source, pipeline, output):
+    """compile_case's work with the package: the IR after `pipeline`, or
+    without one the GPU artifact, into `output`; None or an error."""
+    compilers = package(args)
     try:
-        action(args.compilers)
-    except (args.compilers.error_type, ValueError, TypeError) as error:
+        if pipeline:
+            module = compilers.passes.parse(func, source)
+            compilers.passes.run_pipeline(module, pipeline)
+            content, mode = str(module), "w"
+        else:
+            content, mode = compilers.gpu.compile_source(func, source), "wb"
+    except (compilers.error, ValueError, TypeError) as error:
         return "tessera failed:\n" + compare_tiled.describe_error(error)
-    return None
-
-
-def run_pipeline(compilers, text, name, pipeline):
-    module = compilers.passes.parse(text, name)
-    compilers.passes.run_pipeline(module, pipeline)
-    return module
-
-
-def write_file(path, content):
-    with open(path, "wb" if isinstance(content, bytes) else "w") as f:
+    with open(output, mode) as f:
         f.write(content)
+    return None
 
 
 def digest(array):
@@ -225,12 +222,8 @@ def prepare_generated(args, prepared, failures):
                 record(args, prepared, name)
                 continue
             inputs = compare_tiled.make_inputs(name, types)
-            paths = [os.path.join(case_dir, f"in{i}.npy")
-                     for i in range(len(inputs))]
-            for path, a in zip(paths, inputs):
-                np.save(path, a)
             expected, error = reference_run(args, case_dir, func, name,
-                                            inputs, paths, outputs)
+                                            inputs, outputs)
             if error:
                 failures.append(f"{name}: reference run failed:\n{error}")
                 continue
@@ -243,17 +236,15 @@ def prepare_generated(args, prepared, failures):
             record(args, prepared, name)
 
 
-def reference_run(args, case_dir, func, name, inputs, paths, outputs):
+def reference_run(args, case_dir, func, name, inputs, outputs):
     """The results of `name` under the CPU reference lowering (tessera-run
     reference=true, or the package with --in-process), or an error."""
     if args.in_process:
-        results = []
-
-        def run(compilers):
-            got = compilers.reference.load_source(func, name)(*inputs)
-            results.extend(got if isinstance(got, tuple) else (got,))
-        error = in_process(args, run)
-        return [np.array(r) for r in results], error
+        return compare_tiled.run_in_process(package(args).reference, func,
+                                            name, inputs)
+    paths = [os.path.join(case_dir, f"in{i}.npy") for i in range(len(inputs))]
+    for path, a in zip(paths, inputs):
+        np.save(path, a)
     wants = [os.path.join(case_dir, f"ref{i}.npy") for i in range(outputs)]
     cmd = [os.path.join(args.build, "bin", "tessera-run"),
            os.path.join(case_dir, "case.mlir"), f"--entry={name}",

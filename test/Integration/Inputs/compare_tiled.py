@@ -148,11 +148,12 @@ def describe_error(error):
     return "\n".join(rendered) if rendered else str(error)
 
 
-def run_in_process(chunk, entry, arrays):
-    """The results of `entry` in `chunk` on `arrays`, or an error."""
+def run_in_process(compiler, chunk, entry, arrays):
+    """The results of `entry` in `chunk` on `arrays` (compiled by the
+    tessera.Compiler `compiler`), or an error."""
     import tessera
     try:
-        results = _compiler.load_source(chunk, entry)(*arrays)
+        results = compiler.load_source(chunk, entry)(*arrays)
     except (tessera.CompilerError, ValueError, TypeError) as error:
         return None, describe_error(error)
     if not isinstance(results, tuple):
@@ -182,7 +183,8 @@ def check_case(args, variants, name, types, num_outputs):
         if emulated and "gpu.launch_func" not in chunks[name]:
             continue
         if args.in_process and not emulated:
-            got, error = run_in_process(chunks[name], name, arrays)
+            got, error = run_in_process(_compiler, chunks[name], name,
+                                        arrays)
             if error:
                 errors.append(f"{name} ({label}): tessera failed\n{error}")
             else:
