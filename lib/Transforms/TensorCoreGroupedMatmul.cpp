@@ -116,9 +116,6 @@ constexpr int64_t kMmaTileK = 32, kWgmmaTileK = 64;
 /// fragments of 16x16; K in steps of 32 (two 16-deep products), two LDS
 /// stages.
 constexpr int64_t kWaveSize = 64, kWavesN = 2, kMfmaStages = 2;
-/// wgmma operands in shared memory are 128-byte swizzled: 16-byte chunk c of
-/// a 128-byte row r sits at chunk c ^ (r % 8); 8 rows (1024 bytes) repeat.
-constexpr int64_t kSwizzleBytes = 128, kSwizzleRows = 8;
 
 /// The matrix unit the kernel of an op is written for.
 enum class MatrixUnit { MmaSync, Wgmma, Mfma };
@@ -268,7 +265,6 @@ private:
   void emitLoadSwizzledTiles(Value expert, Value stage, Value k0);
   SmallVector<Value> emitMultiply(Value stage, ValueRange acc);
   Value emitWgmma(Value stage, Value acc);
-  Value getDescriptor(Value base, int64_t lbo, int64_t sbo, Value offset);
   void emitStore(Value expert, ValueRange acc);
   void emitWgmmaStore(Value expert, Value acc);
   void emitStorePair(Value id, Value r, Value c, Value v0, Value v1,
@@ -346,12 +342,8 @@ void KernelEmitter::emit() {
   n0 = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(tileN));
   if (wgmma) {
     warpGroup = div(tid, 128);
-    auto address = [&](Value tile) {
-      Value pointer = memref::ExtractAlignedPointerAsIndexOp::create(b, tile);
-      return arith::IndexCastUIOp::create(b, b.getI64Type(), pointer);
-    };
-    baseA = address(tileA);
-    baseB = address(tileB);
+    baseA = getSharedAddress(b, tileA);
+    baseB = getSharedAddress(b, tileB);
   }
 
   // Every thread walks the offsets (block-uniform results): the tiles of
@@ -659,18 +651,6 @@ SmallVector<Value> KernelEmitter::emitMultiply(Value stage, ValueRange acc) {
   return result;
 }
 
-/// A wgmma shared-memory descriptor of the 128-byte swizzled matrix at
-/// `base` + `offset`: start address, leading and stride byte offsets (all
-/// in 16-byte units) and the swizzle mode (1: 128 bytes) in bits 62-63.
-Value KernelEmitter::getDescriptor(Value base, int64_t lbo, int64_t sbo,
-                                   Value offset) {
-  Value address = arith::AddIOp::create(b, base, offset);
-  Value start = arith::ShRUIOp::create(
-      b, arith::AndIOp::create(b, address, i64(0x3FFFF)), i64(4));
-  int64_t fields = ((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (int64_t(1) << 62);
-  return arith::OrIOp::create(b, start, i64(fields));
-}
-
 /// One staged K-tile on the tensor cores: tileK / 16 wgmma m64nNk16 of the
 /// warpgroup's 64 rows, committed as one group. A is K-major: a k-step
 /// moves 32 bytes along the swizzled row, 8-row groups are 1024 bytes
@@ -687,10 +667,10 @@ Value KernelEmitter::emitWgmma(Value stage, Value acc) {
   auto type = element.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
   NVVM::WgmmaFenceAlignedOp::create(b);
   for (int64_t kk = 0; kk < tileK; kk += 16) {
-    Value descA =
-        getDescriptor(baseA, 16, groupBytes, add(offsetA, i64(kk * bytes)));
-    Value descB = getDescriptor(baseB, tileK * rowBytes, groupBytes,
-                                add(offsetB, i64(kk * rowBytes)));
+    Value descA = createWgmmaDescriptor(b, baseA, 16, groupBytes,
+                                        add(offsetA, i64(kk * bytes)));
+    Value descB = createWgmmaDescriptor(b, baseB, tileK * rowBytes, groupBytes,
+                                        add(offsetB, i64(kk * rowBytes)));
     acc = NVVM::WgmmaMmaAsyncOp::create(
         b, acc.getType(), acc, descA, descB,
         NVVM::MMAShapeAttr::get(b.getContext(), 64, tileN, 16), type, type,

@@ -182,6 +182,24 @@ Value tensor_core::createMmaSync(ImplicitLocOpBuilder &b, Type element,
   return vector::FromElementsOp::create(b, VectorType::get({4}, f32), parts);
 }
 
+Value tensor_core::getSharedAddress(ImplicitLocOpBuilder &b, Value tile) {
+  Value pointer = memref::ExtractAlignedPointerAsIndexOp::create(b, tile);
+  return arith::IndexCastUIOp::create(b, b.getI64Type(), pointer);
+}
+
+Value tensor_core::createWgmmaDescriptor(ImplicitLocOpBuilder &b, Value base,
+                                         int64_t lbo, int64_t sbo,
+                                         Value offset) {
+  auto i64 = [&](int64_t value) -> Value {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), value);
+  };
+  Value address = arith::AddIOp::create(b, base, offset);
+  Value start = arith::ShRUIOp::create(
+      b, arith::AndIOp::create(b, address, i64(0x3FFFF)), i64(4));
+  int64_t fields = ((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (int64_t(1) << 62);
+  return arith::OrIOp::create(b, start, i64(fields));
+}
+
 Value tensor_core::createExp2(ImplicitLocOpBuilder &b, Value x, bool amd) {
   if (amd)
     return math::Exp2Op::create(b, x);

@@ -110,6 +110,22 @@ SmallVector<Value> getLdMatrixRows(ImplicitLocOpBuilder &b, Value fragment);
 Value createMmaSync(ImplicitLocOpBuilder &b, Type element, ArrayRef<Value> a,
                     ArrayRef<Value> bRegs, Value c);
 
+/// wgmma operands in shared memory are 128-byte swizzled: 16-byte chunk c
+/// of a 128-byte row r sits at chunk c ^ (r % 8); 8 rows (1024 bytes)
+/// repeat, so a swizzled tile starts at a 1024-byte boundary.
+constexpr int64_t kSwizzleBytes = 128, kSwizzleRows = 8;
+
+/// The shared address (i64) of the first element of workgroup `tile`, for
+/// wgmma descriptors.
+Value getSharedAddress(ImplicitLocOpBuilder &b, Value tile);
+
+/// A wgmma shared-memory descriptor of the 128-byte swizzled matrix at
+/// `base` + `offset` (i64 bytes): start address, leading and stride byte
+/// offsets (all in 16-byte units) and the swizzle mode (1: 128 bytes) in
+/// bits 62-63.
+Value createWgmmaDescriptor(ImplicitLocOpBuilder &b, Value base, int64_t lbo,
+                            int64_t sbo, Value offset);
+
 /// 2^x and log2(x) of an f32: the approximate PTX instructions
 /// (`ex2.approx.ftz`, `lg2.approx`), or for `amd` math ops (ocml).
 Value createExp2(ImplicitLocOpBuilder &b, Value x, bool amd = false);
