@@ -15,7 +15,8 @@ fraction of the H100's peak:
   GQA decode  bf16, B=16 Hq=32 Hkv=8 Skv=8192 D=128 vs torch SDPA and the
               HBM bandwidth
   grouped GEMM bf16, Qwen1.5-MoE up projection     vs torch._grouped_mm
-  MLA decode  bf16, DeepSeek-V3 latent attention   vs the HBM bandwidth
+  MLA decode  bf16, DeepSeek-V3 latent attention   vs the HBM bandwidth;
+              also with tensor-core-latent-wgmma=true (mla_decode_wgmma)
   MoE layer   bf16, Qwen1.5-MoE routed experts      vs PyTorch: router,
               top-k, stable sort, two torch._grouped_mm, index_add;
               also compiled with fuse-moe=true (moe_layer_fused)
@@ -103,6 +104,16 @@ def mla_decode_case():
                 params=dict(b=b, h=h, skv=skv, latent=latent, rope=rope))
 
 
+def mla_decode_wgmma_case():
+    # The same decode with tensor-core-latent-wgmma=true: each column group
+    # (a warpgroup) computes its 64 rows' scores with wgmma from swizzled
+    # shared memory instead of per-warp ldmatrix + mma.sync.
+    case = mla_decode_case()
+    case.update(name="mla_decode_wgmma",
+                pipeline_options="tensor-core-latent-wgmma=true")
+    return case
+
+
 def moe_layer_fused_case():
     # The same layer through tessera-fuse-moe: the up projection gathers its
     # rows from the tokens (no dispatched copy), the down projection scales
@@ -139,7 +150,7 @@ def moe_layer_case():
 
 
 CASES = [attention_case, gqa_decode_case, grouped_gemm_case, mla_decode_case,
-         moe_layer_case, moe_layer_fused_case]
+         moe_layer_case, moe_layer_fused_case, mla_decode_wgmma_case]
 
 
 def make_inputs(case, rng):

@@ -157,6 +157,10 @@ struct Tiling {
   /// AMD matrix cores (MFMA, wavefronts of 64 lanes) instead of NVIDIA's
   /// mma.sync (warps of 32).
   bool mfma;
+  /// Latent attention on sm_90a: each column group is a warpgroup whose
+  /// scores are one wgmma m64nNk16 chain from Q and K tiles in 128-byte
+  /// swizzled shared memory (P.V stays mma.sync).
+  bool wgmma = false;
 
   int64_t getWaveSize() const { return mfma ? 64 : 32; }
   int64_t getRowWarps() const { return qBlock / warpRows; }
@@ -259,6 +263,18 @@ SmallVector<MemRefType> getSharedTiles(MLIRContext *ctx, const Problem &p,
   if (t.mfma)
     return {getSharedTileType(ctx, p.element, {t.keyBlock, p.dim}),
             getSharedTileType(ctx, p.element, {p.valueDim, t.keyBlock})};
+  if (t.wgmma) {
+    // Unpadded, in blocks of 64 columns (one 128-byte swizzled row each):
+    // Q [D / 64, 64, 64], K [stages, D / 64, keys, 64]; both sizes are
+    // multiples of 1024 bytes, so every tile starts at a swizzle period.
+    auto workgroup =
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    int64_t perRow = kSwizzleBytes * 8 / p.element.getIntOrFloatBitWidth();
+    return {MemRefType::get({p.dim / perRow, t.qBlock, perRow}, p.element,
+                            MemRefLayoutAttrInterface(), workgroup),
+            MemRefType::get({t.stages, p.dim / perRow, t.keyBlock, perRow},
+                            p.element, MemRefLayoutAttrInterface(), workgroup)};
+  }
   SmallVector<MemRefType> tiles = {
       getSharedTileType(ctx, p.element, {t.qBlock, p.dim}),
       getSharedTileType(ctx, p.element, {t.stages, t.keyBlock, p.dim})};
@@ -282,10 +298,13 @@ int64_t getSharedBytes(MLIRContext *ctx, const Problem &p, const Tiling &t) {
 /// 32 do not fit); std::nullopt
 /// when two stages of the tiles (MFMA: one) do not fit in `sharedBytes`.
 /// `kvSplits` (0: as many as keep `multiprocessors` busy, at most one per
-/// key block) splits the keys.
+/// key block) splits the keys. `wgmma` (sm_90a and the pass option) gives
+/// latent attention wgmma scores where its blocks are 64 rows (a warpgroup
+/// per column group) and L + R is a multiple of 64.
 std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
-                                   bool mfma, int64_t qBlock, int64_t warpRows,
-                                   int64_t kvSplits, int64_t sharedBytes,
+                                   bool mfma, bool wgmma, int64_t qBlock,
+                                   int64_t warpRows, int64_t kvSplits,
+                                   int64_t sharedBytes,
                                    int64_t multiprocessors) {
   Tiling t;
   int64_t rows = p.getPackedRows();
@@ -312,6 +331,9 @@ std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
   t.keyBlock = p.latent ? kLatentKeyBlock : kKeyBlock;
   // MFMA: the next block waits in registers, not in a second stage.
   t.stages = mfma ? 1 : 2;
+  t.wgmma =
+      wgmma && p.latent && !mfma && t.qBlock == 64 &&
+      p.dim % (kSwizzleBytes * 8 / p.element.getIntOrFloatBitWidth()) == 0;
   // MFMA latent attention: K [32, 576] and V^T [512, 32] exceed 64 KiB of
   // LDS; blocks of 16 keys (one score fragment) fit in 43 KiB.
   if (mfma && p.latent && getSharedBytes(ctx, p, t) > sharedBytes)
@@ -546,7 +568,13 @@ private:
   /// The block-relative first row of the warp's row fragment `mi`.
   Value getFragmentRow(int64_t mi);
   SmallVector<Value> getQFragment(int64_t mi, int64_t kk);
+  /// The index of row `r`, column `c` (a multiple of 8) of a shared tile
+  /// after the `prefix` indices (the stage): padded rows, or with wgmma
+  /// the 128-byte swizzled blocks of 64 columns.
+  SmallVector<Value> getTileIndex(ValueRange prefix, Value r, Value c);
   SmallVector<Value> emitScores(Value stage);
+  /// emitScores on sm_90a: one wgmma chain per warpgroup.
+  SmallVector<Value> emitWgmmaScores(Value stage);
   SmallVector<Value> emitMask(ValueRange scores, Value keyBlock, int64_t mi);
   /// softcap(scale s + bias) log2(e) for every score of key block `block`.
   SmallVector<Value> emitScoreTransform(ArrayRef<Value> scores, Value block);
@@ -568,6 +596,8 @@ private:
   /// columns per warp.
   int64_t rowFrags, keyFrags, valueCols;
   Value tileQ, tileK, tileV;
+  /// With wgmma: the shared addresses (i64) of the Q and K tiles.
+  Value baseQ, baseK;
   Value tid, lane, warp;
   /// The warp's row warp and its first output column.
   Value rowWarp, colBase;
@@ -619,11 +649,9 @@ void KernelEmitter::emitCopyTile(
       Value c = mul(rem(chunk, chunksPerRow), index(kChunk));
       SmallVector<Value> src = sourceRow(r);
       src.push_back(c);
-      SmallVector<Value> dst(tileIndex);
-      dst.append({r, c});
-      nvgpu::DeviceAsyncCopyOp::create(b, tile, dst, source, src,
-                                       b.getIndexAttr(kChunk), Value(),
-                                       b.getUnitAttr());
+      nvgpu::DeviceAsyncCopyOp::create(b, tile, getTileIndex(tileIndex, r, c),
+                                       source, src, b.getIndexAttr(kChunk),
+                                       Value(), b.getUnitAttr());
     };
     if ((part + 1) * threads <= chunks) {
       copy();
@@ -665,6 +693,8 @@ void KernelEmitter::emitLoadKeys(Value tile, Value source, int64_t cols,
 /// without transpose reads two fragments' k-step (keys of fragments j and j
 /// + 1, d and d + 8), used by every row fragment.
 SmallVector<Value> KernelEmitter::emitScores(Value stage) {
+  if (t.wgmma)
+    return emitWgmmaScores(stage);
   SmallVector<Value> s(rowFrags * keyFrags, zeroFragment());
   auto ldType = VectorType::get({4, 2}, p.element);
   Value keyInPair = add(rem(lane, 8), mul(div(lane, 16), index(8)));
@@ -688,6 +718,73 @@ SmallVector<Value> KernelEmitter::emitScores(Value stage) {
             createMmaSync(b, p.element, a[mi], {regs[2], regs[3]}, frag[1]);
       }
     }
+  }
+  return s;
+}
+
+SmallVector<Value> KernelEmitter::getTileIndex(ValueRange prefix, Value r,
+                                               Value c) {
+  SmallVector<Value> result(prefix);
+  if (!t.wgmma) {
+    result.append({r, c});
+    return result;
+  }
+  int64_t perRow = kSwizzleBytes / (p.element.getIntOrFloatBitWidth() / 8);
+  Value chunk = div(rem(c, perRow), kChunk);
+  Value slot = arith::XOrIOp::create(b, chunk, rem(r, kSwizzleRows));
+  result.append({div(c, perRow), r, mul(slot, index(kChunk))});
+  return result;
+}
+
+/// S = Q K^T for the warpgroup's 64 rows (its 4 warps' row fragments) and
+/// the keyBlock keys of `stage`: D / 16 wgmma m64nNk16 committed as one
+/// group and waited for. Both operands are K-major (rows of d): a k-step
+/// moves 32 bytes along a swizzled row, or to the next 64-column block; 8-row
+/// groups are 1024 bytes apart. Warp w of the warpgroup holds rows 16 w +
+/// lane / 4 (+ 8) and element 4 j + 2 half + e at key 8 j + 2 (lane % 4) +
+/// e: the mma.sync C fragments of emitScores.
+SmallVector<Value> KernelEmitter::emitWgmmaScores(Value stage) {
+  auto i64 = [&](int64_t value) -> Value {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), value);
+  };
+  int64_t bytes = p.element.getIntOrFloatBitWidth() / 8;
+  int64_t perRow = kSwizzleBytes / bytes, blocks = p.dim / perRow;
+  int64_t groupBytes = kSwizzleRows * kSwizzleBytes;
+  Value offsetK = arith::MulIOp::create(
+      b, arith::IndexCastUIOp::create(b, b.getI64Type(), stage),
+      i64(blocks * t.keyBlock * kSwizzleBytes));
+  auto type =
+      p.element.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
+  Value acc = LLVM::ZeroOp::create(
+      b,
+      LLVM::LLVMStructType::getLiteral(
+          b.getContext(), SmallVector<Type>(t.keyBlock / 2, b.getF32Type())));
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  for (int64_t kk = 0; kk < p.dim / 16; ++kk) {
+    int64_t block = kk * 16 / perRow, inRow = kk * 16 % perRow * bytes;
+    Value descQ =
+        createWgmmaDescriptor(b, baseQ, 16, groupBytes,
+                              i64(block * t.qBlock * kSwizzleBytes + inRow));
+    Value descK = createWgmmaDescriptor(
+        b, baseK, 16, groupBytes,
+        arith::AddIOp::create(b, offsetK,
+                              i64(block * t.keyBlock * kSwizzleBytes + inRow)));
+    acc = NVVM::WgmmaMmaAsyncOp::create(
+        b, acc.getType(), acc, descQ, descK,
+        NVVM::MMAShapeAttr::get(b.getContext(), 64, t.keyBlock, 16), type, type,
+        NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+        NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+        NVVM::MMALayout::col, NVVM::MMAIntOverflowAttr());
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  SmallVector<Value> s;
+  auto fragmentType = VectorType::get({4}, b.getF32Type());
+  for (int64_t j = 0; j < keyFrags; ++j) {
+    SmallVector<Value> elements;
+    for (int64_t e = 0; e < 4; ++e)
+      elements.push_back(LLVM::ExtractValueOp::create(b, acc, 4 * j + e));
+    s.push_back(vector::FromElementsOp::create(b, fragmentType, elements));
   }
   return s;
 }
@@ -868,12 +965,12 @@ SmallVector<Value> KernelEmitter::emitProbabilitiesTimesValues(
   int64_t numO = valueCols / 8;
   for (int64_t kk = 0; kk < t.keyBlock / 16; ++kk) {
     for (int64_t j = 0; j < numO; j += 2) {
-      SmallVector<Value> regs =
-          getLdMatrixRows(b, nvgpu::LdMatrixOp::create(
-                                 b, ldType, tileV,
-                                 ValueRange{stage, add(index(kk * 16), laneRow),
-                                            add(index(j * 8), laneCol)},
-                                 /*transpose=*/true, /*numTiles=*/4));
+      SmallVector<Value> regs = getLdMatrixRows(
+          b, nvgpu::LdMatrixOp::create(
+                 b, ldType, tileV,
+                 getTileIndex(stage, add(index(kk * 16), laneRow),
+                              add(index(j * 8), laneCol)),
+                 /*transpose=*/true, /*numTiles=*/4));
       for (int64_t mi = 0; mi < rowFrags; ++mi) {
         ArrayRef<Value> a = ArrayRef<Value>(probabilities[mi]).slice(4 * kk, 4);
         Value *frag = &result[mi * numO + j];
@@ -947,6 +1044,10 @@ void KernelEmitter::emit() {
   tileQ = tiles[0];
   tileK = tiles[1];
   tileV = p.latent ? tileK : tiles[2];
+  if (t.wgmma) {
+    baseQ = getSharedAddress(b, tileQ);
+    baseK = getSharedAddress(b, tileK);
+  }
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   lane = rem(tid, 32);
   warp = div(tid, 32);
@@ -1002,6 +1103,13 @@ void KernelEmitter::emit() {
       // flight; the stage of the previous block is free (its P.V is done):
       // it takes the block stages - 1 ahead.
       NVVM::CpAsyncWaitGroupOp::create(b, t.stages - 2);
+      // wgmma reads through the async proxy: each thread's copies must be
+      // fenced before the barrier that publishes them.
+      if (t.wgmma)
+        NVVM::FenceProxyOp::create(
+            b, NVVM::ProxyKind::async_shared,
+            NVVM::SharedSpaceAttr::get(b.getContext(),
+                                       NVVM::SharedSpace::shared_cta));
       gpu::BarrierOp::create(b);
       emitLoadKeys(tileK, k, p.dim,
                    rem(add(step, index(t.stages - 1)), t.stages),
@@ -1667,13 +1775,16 @@ struct TesseraTensorCoreAttentionPass
     if (mfma ? !hasMfma(chip) : target->capability < 80)
       return;
     MLIRContext *ctx = &getContext();
+    // wgmma needs the arch-specific sm_90a.
+    bool wgmma = latentWgmma && !mfma && target->capability == 90 &&
+                 StringRef(chip).ends_with("a");
     int64_t sharedBytes =
         mfma ? kMfmaSharedBytes : getMaxSharedBytes(target->capability);
     int64_t multiprocessors = mfma ? getComputeUnitCount(chip)
                                    : getMultiprocessorCount(target->capability);
     auto tilingOf = [&](const Problem &p) {
-      return chooseTiling(ctx, p, mfma, qBlock, warpRows, kvSplits, sharedBytes,
-                          multiprocessors);
+      return chooseTiling(ctx, p, mfma, wgmma, qBlock, warpRows, kvSplits,
+                          sharedBytes, multiprocessors);
     };
     auto why = [&](auto op) -> std::string {
       std::string reason = whyNotEligible(op);

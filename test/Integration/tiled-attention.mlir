@@ -806,6 +806,26 @@ func.func @mla_6_bf16(%q: tensor<1x16x1x576xbf16>, %kv: tensor<1x700x576xbf16>)
 }
 
 // -----
+// case: mla_7_f16 inputs: tensor<1x64x2x192xf16> tensor<1x367x192xf16> tensor<1xi32> outputs: 1
+
+func.func @mla_7_f16(%q: tensor<1x64x2x192xf16>, %kv: tensor<1x367x192xf16>, %lens: tensor<1xi32>)
+    -> (tensor<1x64x2x128xf16>) {
+  %o = tessera.latent_attention %q, %kv kv_lens %lens {latent_dim = 128 : i64, causal = true}
+      : (tensor<1x64x2x192xf16>, tensor<1x367x192xf16>, tensor<1xi32>) -> (tensor<1x64x2x128xf16>)
+  return %o : tensor<1x64x2x128xf16>
+}
+
+// -----
+// case: mla_8_bf16 inputs: tensor<2x96x1x320xbf16> tensor<2x273x320xbf16> outputs: 1
+
+func.func @mla_8_bf16(%q: tensor<2x96x1x320xbf16>, %kv: tensor<2x273x320xbf16>)
+    -> (tensor<2x96x1x256xbf16>) {
+  %o = tessera.latent_attention %q, %kv {latent_dim = 256 : i64}
+      : (tensor<2x96x1x320xbf16>, tensor<2x273x320xbf16>) -> (tensor<2x96x1x256xbf16>)
+  return %o : tensor<2x96x1x256xbf16>
+}
+
+// -----
 // case: mma_bias_0_bf16 inputs: tensor<1x1x108x64xbf16> tensor<1x1x108x64xbf16> tensor<1x1x108x64xbf16> tensor<1x1x108x108xbf16> outputs: 2
 
 func.func @mma_bias_0_bf16(%q: tensor<1x1x108x64xbf16>, %k: tensor<1x1x108x64xbf16>, %v: tensor<1x1x108x64xbf16>, %bias: tensor<1x1x108x108xbf16>)

@@ -9,6 +9,9 @@
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=gfx942 kv-splits=1" | FileCheck %s --check-prefixes=MFMA,AMDMLA
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=gfx90a" | FileCheck %s --check-prefix=MFMASPLIT
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=gfx1100" | FileCheck %s --check-prefix=OLD
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90a latent-wgmma=true kv-splits=1" | FileCheck %s --check-prefix=WGMMA
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90a kv-splits=1" | FileCheck %s --check-prefix=NOWGMMA
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90 latent-wgmma=true kv-splits=1" | FileCheck %s --check-prefix=NOWGMMA
 
 // A bf16 GQA attention (8 query heads over 2 KV heads) with causal, window,
 // kv_lens and the lse becomes a launch of a flash kernel between to_buffer
@@ -487,6 +490,42 @@ func.func @split(%q: tensor<1x8x1x64xbf16>, %k: tensor<1x2x1000x64xbf16>,
 // MLA1:       gpu.launch_func @tessera_kernels::@mla_mla0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) {{.*}} args({{.*}}, %[[O]] : memref<2x128x1x512xbf16>)
 // MLA1-NOT:   gpu.launch_func
 // MLA1:       vector.store %{{.*}} : memref<2x128x1x512xbf16>, vector<2xbf16>
+// latent-wgmma on sm_90a (only there: sm_90 has no wgmma, and the option
+// is off by default): Q [9 blocks of 64 columns, 64 rows, 64] and two
+// stages of K [9, 32 keys, 64], unpadded and 128-byte swizzled (chunk c of
+// row r at c ^ (r % 8)): 73728 + 73728 bytes. The copies are fenced for
+// the async proxy before the barrier; each column group (a warpgroup)
+// computes its 64 rows' scores with 36 wgmma m64n32k16 from the two
+// tiles' descriptors, waits for them, and runs P.V with mma.sync on
+// swizzled ldmatrix addresses of the same K tile.
+// WGMMA-LABEL: func.func @mla
+// WGMMA:       gpu.launch_func @tessera_kernels::@mla_mla0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c147456_i32
+// WGMMA:       %[[TQ:.*]] = memref.view %{{.*}}[%c0{{.*}}][] : {{.*}} to memref<9x64x64xbf16, #gpu.address_space<workgroup>>
+// WGMMA:       %[[TKV:.*]] = memref.view %{{.*}}[%c73728{{.*}}][] : {{.*}} to memref<2x9x32x64xbf16, #gpu.address_space<workgroup>>
+// WGMMA:       memref.extract_aligned_pointer_as_index %[[TQ]]
+// WGMMA:       memref.extract_aligned_pointer_as_index %[[TKV]]
+// WGMMA:       %[[SLOT:.*]] = arith.xori
+// WGMMA:       %[[AT:.*]] = arith.muli %[[SLOT]], %c8
+// WGMMA:       nvgpu.device_async_copy %{{.*}}, %[[TQ]][%{{.*}}, %{{.*}}, %[[AT]]]
+// WGMMA:       scf.for
+// WGMMA:       nvvm.cp.async.wait.group 0
+// WGMMA-NEXT:  nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// WGMMA-NEXT:  gpu.barrier
+// WGMMA:       nvvm.cp.async.commit.group
+// WGMMA-NOT:   nvgpu.ldmatrix
+// WGMMA:       nvvm.wgmma.fence.aligned
+// WGMMA-COUNT-36: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 32, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// WGMMA-NOT:   nvvm.wgmma.mma_async
+// WGMMA:       nvvm.wgmma.commit.group.sync.aligned
+// WGMMA-NEXT:  nvvm.wgmma.wait.group.sync.aligned 0
+// WGMMA-NOT:   nvvm.mma.sync
+// WGMMA:       llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// WGMMA:       nvgpu.ldmatrix %[[TKV]][{{.*}}] {numTiles = 4 : i32, transpose = true} : memref<2x9x32x64xbf16, #gpu.address_space<workgroup>>
+// WGMMA-COUNT-64: nvvm.mma.sync
+// WGMMA-NOT:   nvvm.mma.sync
+// WGMMA:       scf.yield
+// NOWGMMA-NOT: nvvm.wgmma
+// NOWGMMA-NOT: nvvm.fence.proxy
 func.func @mla(%q: tensor<2x128x1x576xbf16>, %kv: tensor<2x4096x576xbf16>,
                %lens: tensor<2xi32>) -> tensor<2x128x1x512xbf16> {
   %o = tessera.latent_attention %q, %kv kv_lens %lens

@@ -691,7 +691,11 @@ def TesseraTensorCoreAttention
     between warps in groups of at most 256 (each group computes its rows'
     scores), key blocks of 32 in two stages (the generic lowering where
     they do not fit, below sm_80's 163 KiB at L + R = 576), and one tile
-    per key block whose first L columns are V.
+    per key block whose first L columns are V. With `latent-wgmma` on
+    sm_90a, blocks of 64 rows keep Q and K in 128-byte swizzled shared
+    memory and each column group, a warpgroup, computes its scores with
+    `wgmma.mma_async` (operands read from shared memory once per warpgroup
+    instead of per warp by `ldmatrix`); P.V stays `mma.sync`.
 
     Split KV: when the blocks of (row block, batch, KV head) are fewer than
     the chip's multiprocessors (a decode step), `kv-splits` blocks share
@@ -739,6 +743,10 @@ def TesseraTensorCoreAttention
            "results combined by a second kernel (0: enough to fill the "
            "chip's multiprocessors when the row blocks do not; at most one "
            "a key block)">,
+    Option<"latentWgmma", "latent-wgmma", "bool", /*default=*/"false",
+           "sm_90a: latent attention's scores by wgmma from 128-byte "
+           "swizzled shared memory, one warpgroup per column group (blocks "
+           "of 64 rows, L + R a multiple of 64); off until timed on a GPU">,
   ];
   let dependentDialects = [
     "::mlir::amdgpu::AMDGPUDialect",

@@ -89,6 +89,7 @@ public:
     attention.chip = tensorCores.chip;
     attention.qBlock = options.tensorCoreQBlock;
     attention.warpRows = options.tensorCoreWarpRows;
+    attention.latentWgmma = options.tensorCoreLatentWgmma;
     pm.addPass(createTesseraTensorCoreAttention(attention));
   }
 

@@ -294,8 +294,10 @@ def latent_tensor_core_cases(rng):
     multiples of 16): DeepSeek's L = 512, R = 64 (two column groups of
     warps), 128 heads (two row blocks), MTP steps (Sq 2-3, causal), a
     latent of 384 (groups of 192 columns), a single head (one row of a
-    16-row block), and enough keys for the split-KV path to combine several
-    splits; the GPU suite runs these too."""
+    16-row block), enough keys for the split-KV path to combine several
+    splits, and 64-row blocks with L + R a multiple of 64 (what sm_90a's
+    latent-wgmma kernel takes: two MTP steps of 64 heads, and 96 heads whose
+    second block is half empty); the GPU suite runs these too."""
     out = []
     themes = [
         dict(h=16, latent=512, rope=64, sq=1, kv_lens=True),
@@ -305,6 +307,8 @@ def latent_tensor_core_cases(rng):
         dict(h=32, latent=384, rope=64, sq=1, scale=0.07),
         dict(h=1, latent=16, rope=16, sq=1, kv_lens=True),
         dict(b=1, h=16, latent=512, rope=64, sq=1, skv=700, causal=True),
+        dict(h=64, latent=128, rope=64, sq=2, causal=True, kv_lens=True),
+        dict(h=96, latent=256, rope=64, sq=1),
     ]
     for i, theme in enumerate(themes):
         dt = ("bf16", "f16")[i % 2]

@@ -82,6 +82,12 @@ struct TesseraGPUPipelineOptions
       llvm::cl::desc("Query rows per warp (AMD: wavefront) of the "
                      "tensor-core attention kernels (16 or 32)"),
       llvm::cl::init(32)};
+  PassOptions::Option<bool> tensorCoreLatentWgmma{
+      *this, "tensor-core-latent-wgmma",
+      llvm::cl::desc("NVPTX sm_90a: latent attention's scores by wgmma "
+                     "(tessera-tensor-core-attention latent-wgmma; off "
+                     "until timed on a GPU)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> stopBeforeKernelLowering{
       *this, "stop-before-kernel-lowering",
       llvm::cl::desc("Stop after stage 3 with the kernels still in the GPU "
