@@ -269,7 +269,7 @@ SmallVector<MemRefType> getSharedTiles(MLIRContext *ctx, const Problem &p,
     // multiples of 1024 bytes, so every tile starts at a swizzle period.
     auto workgroup =
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    int64_t perRow = kSwizzleBytes * 8 / p.element.getIntOrFloatBitWidth();
+    int64_t perRow = getSwizzleRowElements(p.element);
     return {MemRefType::get({p.dim / perRow, t.qBlock, perRow}, p.element,
                             MemRefLayoutAttrInterface(), workgroup),
             MemRefType::get({t.stages, p.dim / perRow, t.keyBlock, perRow},
@@ -331,9 +331,8 @@ std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
   t.keyBlock = p.latent ? kLatentKeyBlock : kKeyBlock;
   // MFMA: the next block waits in registers, not in a second stage.
   t.stages = mfma ? 1 : 2;
-  t.wgmma =
-      wgmma && p.latent && !mfma && t.qBlock == 64 &&
-      p.dim % (kSwizzleBytes * 8 / p.element.getIntOrFloatBitWidth()) == 0;
+  t.wgmma = wgmma && p.latent && !mfma && t.qBlock == 64 &&
+            p.dim % getSwizzleRowElements(p.element) == 0;
   // MFMA latent attention: K [32, 576] and V^T [512, 32] exceed 64 KiB of
   // LDS; blocks of 16 keys (one score fragment) fit in 43 KiB.
   if (mfma && p.latent && getSharedBytes(ctx, p, t) > sharedBytes)
@@ -729,7 +728,7 @@ SmallVector<Value> KernelEmitter::getTileIndex(ValueRange prefix, Value r,
     result.append({r, c});
     return result;
   }
-  int64_t perRow = kSwizzleBytes / (p.element.getIntOrFloatBitWidth() / 8);
+  int64_t perRow = getSwizzleRowElements(p.element);
   Value chunk = div(rem(c, perRow), kChunk);
   Value slot = arith::XOrIOp::create(b, chunk, rem(r, kSwizzleRows));
   result.append({div(c, perRow), r, mul(slot, index(kChunk))});
@@ -748,7 +747,7 @@ SmallVector<Value> KernelEmitter::emitWgmmaScores(Value stage) {
     return arith::ConstantIntOp::create(b, b.getI64Type(), value);
   };
   int64_t bytes = p.element.getIntOrFloatBitWidth() / 8;
-  int64_t perRow = kSwizzleBytes / bytes, blocks = p.dim / perRow;
+  int64_t perRow = getSwizzleRowElements(p.element), blocks = p.dim / perRow;
   int64_t groupBytes = kSwizzleRows * kSwizzleBytes;
   Value offsetK = arith::MulIOp::create(
       b, arith::IndexCastUIOp::create(b, b.getI64Type(), stage),

@@ -160,7 +160,7 @@ std::pair<MemRefType, MemRefType> getTileTypes(MLIRContext *ctx, Type element,
             getSharedTileType(ctx, element, {stages, kMmaTileK, tileN})};
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  int64_t perRow = kSwizzleBytes * 8 / element.getIntOrFloatBitWidth();
+  int64_t perRow = getSwizzleRowElements(element);
   return {MemRefType::get({stages, kTileM, kWgmmaTileK}, element,
                           MemRefLayoutAttrInterface(), workgroup),
           MemRefType::get({stages, tileN / perRow, kWgmmaTileK, perRow},

@@ -115,6 +115,12 @@ Value createMmaSync(ImplicitLocOpBuilder &b, Type element, ArrayRef<Value> a,
 /// repeat, so a swizzled tile starts at a 1024-byte boundary.
 constexpr int64_t kSwizzleBytes = 128, kSwizzleRows = 8;
 
+/// Elements of `element` (f16, bf16) in one 128-byte swizzled row: the
+/// width of a swizzled column block.
+inline int64_t getSwizzleRowElements(Type element) {
+  return kSwizzleBytes * 8 / element.getIntOrFloatBitWidth();
+}
+
 /// The shared address (i64) of the first element of workgroup `tile`, for
 /// wgmma descriptors.
 Value getSharedAddress(ImplicitLocOpBuilder &b, Value tile);
