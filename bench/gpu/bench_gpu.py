@@ -11,9 +11,11 @@ tessera-compile --target=nvptx --emit=artifact and writes seeded inputs.
 tessera-gpu-launch --bench and the peer with CUDA events in the same run,
 checks that both compute the same thing, and prints time, ratio and the
 fraction of the H100's peak:
-  attention   bf16 causal, B=1 H=32 S=8192 D=128   vs torch SDPA (flash)
+  attention   bf16 causal, B=1 H=32 S=8192 D=128   vs torch SDPA (flash);
+              also with tensor-core-attention-wgmma=true (attention_wgmma)
   GQA decode  bf16, B=16 Hq=32 Hkv=8 Skv=8192 D=128 vs torch SDPA and the
-              HBM bandwidth
+              HBM bandwidth; also with tensor-core-attention-wgmma=true
+              (gqa_decode_wgmma)
   grouped GEMM bf16, Qwen1.5-MoE up projection     vs torch._grouped_mm
   MLA decode  bf16, DeepSeek-V3 latent attention   vs the HBM bandwidth;
               also with tensor-core-latent-wgmma=true (mla_decode_wgmma)
@@ -114,6 +116,22 @@ def mla_decode_wgmma_case():
     return case
 
 
+def attention_wgmma_case():
+    # The same attention with tensor-core-attention-wgmma=true: warps of 16
+    # rows, each warpgroup's scores by wgmma from swizzled shared memory.
+    case = attention_case()
+    case.update(name="attention_wgmma", kind="attention",
+                pipeline_options="tensor-core-attention-wgmma=true")
+    return case
+
+
+def gqa_decode_wgmma_case():
+    case = gqa_decode_case()
+    case.update(name="gqa_decode_wgmma", kind="gqa_decode",
+                pipeline_options="tensor-core-attention-wgmma=true")
+    return case
+
+
 def moe_layer_fused_case():
     # The same layer through tessera-fuse-moe: the up projection gathers its
     # rows from the tokens (no dispatched copy), the down projection scales
@@ -150,20 +168,28 @@ def moe_layer_case():
 
 
 CASES = [attention_case, gqa_decode_case, grouped_gemm_case, mla_decode_case,
-         moe_layer_case, moe_layer_fused_case, mla_decode_wgmma_case]
+         moe_layer_case, moe_layer_fused_case, mla_decode_wgmma_case,
+         attention_wgmma_case, gqa_decode_wgmma_case]
+
+
+def get_kind(case):
+    """The benchmark whose inputs and peer a case shares (a variant's
+    `kind`), else its own name."""
+    return case.get("kind", case["name"])
 
 
 def make_inputs(case, rng):
     p = case["params"]
-    if case["name"] == "attention":
+    kind = get_kind(case)
+    if kind == "attention":
         return [rng.standard_normal((p["b"], p["h"], p["s"], p["d"]),
                                     dtype=np.float32) for _ in range(3)]
-    if case["name"] == "gqa_decode":
+    if kind == "gqa_decode":
         q = rng.standard_normal((p["b"], p["hq"], 1, p["d"]), dtype=np.float32)
         kv = [rng.standard_normal((p["b"], p["hkv"], p["skv"], p["d"]),
                                   dtype=np.float32) for _ in range(2)]
         return [q] + kv
-    if case["name"] == "grouped_gemm":
+    if kind == "grouped_gemm":
         x = rng.standard_normal((p["rows"], p["k"]), dtype=np.float32)
         w = (rng.standard_normal((p["experts"], p["k"], p["n"]),
                                  dtype=np.float32) / np.sqrt(p["k"]))
@@ -172,7 +198,7 @@ def make_inputs(case, rng):
                              minlength=p["experts"])
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         return [x, w.astype(np.float32), offsets]
-    if case["name"].startswith("moe_layer"):
+    if kind.startswith("moe_layer"):
         e, d, f = p["experts"], p["hidden"], p["f"]
         return [rng.standard_normal((p["tokens"], d), dtype=np.float32),
                 rng.standard_normal((e, d), dtype=np.float32) / np.sqrt(d),
@@ -250,19 +276,20 @@ def peer(meta, inputs):
     import torch.nn.functional as F
     dev = "cuda"
     p = meta["params"]
-    if meta["name"] == "attention":
+    kind = get_kind(meta)
+    if kind == "attention":
         q, k, v = (torch.from_numpy(a).to(dev, torch.bfloat16) for a in inputs)
         def fn():
             with torch.nn.attention.sdpa_kernel(
                     torch.nn.attention.SDPBackend.FLASH_ATTENTION):
                 return F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return "torch SDPA (flash)", fn, fn().float().cpu().numpy()
-    if meta["name"] == "gqa_decode":
+    if kind == "gqa_decode":
         q, k, v = (torch.from_numpy(a).to(dev, torch.bfloat16) for a in inputs)
         def fn():
             return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
         return "torch SDPA (GQA)", fn, fn().float().cpu().numpy()
-    if meta["name"] == "grouped_gemm":
+    if kind == "grouped_gemm":
         x = torch.from_numpy(inputs[0]).to(dev, torch.bfloat16)
         w = torch.from_numpy(inputs[1]).to(dev, torch.bfloat16)
         offs = torch.from_numpy(inputs[2][1:].copy()).to(dev, torch.int32)
@@ -276,7 +303,7 @@ def peer(meta, inputs):
                                   for e in range(w.shape[0])])
             name = "torch.matmul per expert"
         return name, fn, fn().float().cpu().numpy()
-    if meta["name"].startswith("moe_layer"):
+    if kind.startswith("moe_layer"):
         return moe_peer(p, inputs)
     # MLA decode: scores over the whole latent+rope vector, values = latent.
     q = torch.from_numpy(inputs[0]).to(dev, torch.bfloat16)

@@ -45,6 +45,17 @@
 // accumulators a thread), which each compute the row fragment's scores;
 // and Q stays in shared memory. Its key blocks are 32 keys.
 //
+// Hopper (sm_90a, behind the pass options attention-wgmma and latent-wgmma):
+// the scores come from `wgmma.mma_async` instead. Warps hold 16 rows and
+// the 4 warps of a warpgroup 64: a block's 64-row quarters (attention) or
+// its column groups (latent attention, 64 rows) are warpgroups. Q and K
+// are staged unpadded in 128-byte swizzled blocks of 64 columns, which the
+// tensor cores read from shared memory once per warpgroup and D / 16
+// m64nNk16 steps; the copies are fenced for the async proxy before the
+// barrier that publishes them. The accumulators come out in mma.sync's C
+// fragment layout (warp w of the warpgroup: rows 16 w..), so the softmax
+// and P.V (mma.sync, V's tile padded as before) are unchanged.
+//
 // Split KV. When the (row block, batch, KV head) blocks cannot fill the
 // GPU (decode), `kv-splits` blocks share a row block's key blocks (grid z);
 // each writes its rows' normalized f32 output and natural lse to a
@@ -157,9 +168,10 @@ struct Tiling {
   /// AMD matrix cores (MFMA, wavefronts of 64 lanes) instead of NVIDIA's
   /// mma.sync (warps of 32).
   bool mfma;
-  /// Latent attention on sm_90a: each column group is a warpgroup whose
-  /// scores are one wgmma m64nNk16 chain from Q and K tiles in 128-byte
-  /// swizzled shared memory (P.V stays mma.sync).
+  /// sm_90a: each 64 rows of a block (attention) or each column group
+  /// (latent attention) is a warpgroup of 16-row warps whose scores are one
+  /// wgmma m64nNk16 chain from Q and K tiles in 128-byte swizzled shared
+  /// memory (P.V stays mma.sync).
   bool wgmma = false;
 
   int64_t getWaveSize() const { return mfma ? 64 : 32; }
@@ -265,15 +277,21 @@ SmallVector<MemRefType> getSharedTiles(MLIRContext *ctx, const Problem &p,
             getSharedTileType(ctx, p.element, {p.valueDim, t.keyBlock})};
   if (t.wgmma) {
     // Unpadded, in blocks of 64 columns (one 128-byte swizzled row each):
-    // Q [D / 64, 64, 64], K [stages, D / 64, keys, 64]; both sizes are
-    // multiples of 1024 bytes, so every tile starts at a swizzle period.
+    // Q [D / 64, qBlock, 64], K [stages, D / 64, keys, 64]; both sizes are
+    // multiples of 1024 bytes, so every tile starts at a swizzle period. V
+    // keeps the padded rows of P.V's ldmatrix.
     auto workgroup =
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
     int64_t perRow = getSwizzleRowElements(p.element);
-    return {MemRefType::get({p.dim / perRow, t.qBlock, perRow}, p.element,
-                            MemRefLayoutAttrInterface(), workgroup),
-            MemRefType::get({t.stages, p.dim / perRow, t.keyBlock, perRow},
-                            p.element, MemRefLayoutAttrInterface(), workgroup)};
+    SmallVector<MemRefType> tiles = {
+        MemRefType::get({p.dim / perRow, t.qBlock, perRow}, p.element,
+                        MemRefLayoutAttrInterface(), workgroup),
+        MemRefType::get({t.stages, p.dim / perRow, t.keyBlock, perRow},
+                        p.element, MemRefLayoutAttrInterface(), workgroup)};
+    if (!p.latent)
+      tiles.push_back(getSharedTileType(ctx, p.element,
+                                        {t.stages, t.keyBlock, p.valueDim}));
+    return tiles;
   }
   SmallVector<MemRefType> tiles = {
       getSharedTileType(ctx, p.element, {t.qBlock, p.dim}),
@@ -298,9 +316,10 @@ int64_t getSharedBytes(MLIRContext *ctx, const Problem &p, const Tiling &t) {
 /// 32 do not fit); std::nullopt
 /// when two stages of the tiles (MFMA: one) do not fit in `sharedBytes`.
 /// `kvSplits` (0: as many as keep `multiprocessors` busy, at most one per
-/// key block) splits the keys. `wgmma` (sm_90a and the pass option) gives
-/// latent attention wgmma scores where its blocks are 64 rows (a warpgroup
-/// per column group) and L + R is a multiple of 64.
+/// key block) splits the keys. `wgmma` (sm_90a and the pass option for the
+/// kind of `p`) gives wgmma scores where D (L + R) is a multiple of 64:
+/// attention in warps of 16 rows (a warpgroup per 64 rows), latent
+/// attention where its blocks are 64 rows (a warpgroup per column group).
 std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
                                    bool mfma, bool wgmma, int64_t qBlock,
                                    int64_t warpRows, int64_t kvSplits,
@@ -331,8 +350,10 @@ std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
   t.keyBlock = p.latent ? kLatentKeyBlock : kKeyBlock;
   // MFMA: the next block waits in registers, not in a second stage.
   t.stages = mfma ? 1 : 2;
-  t.wgmma = wgmma && p.latent && !mfma && t.qBlock == 64 &&
-            p.dim % getSwizzleRowElements(p.element) == 0;
+  t.wgmma = wgmma && !mfma && p.dim % getSwizzleRowElements(p.element) == 0 &&
+            (!p.latent || t.qBlock == 64);
+  if (t.wgmma)
+    t.warpRows = 16;
   // MFMA latent attention: K [32, 576] and V^T [512, 32] exceed 64 KiB of
   // LDS; blocks of 16 keys (one score fragment) fit in 43 KiB.
   if (mfma && p.latent && getSharedBytes(ctx, p, t) > sharedBytes)
@@ -567,13 +588,23 @@ private:
   /// The block-relative first row of the warp's row fragment `mi`.
   Value getFragmentRow(int64_t mi);
   SmallVector<Value> getQFragment(int64_t mi, int64_t kk);
-  /// The index of row `r`, column `c` (a multiple of 8) of a shared tile
-  /// after the `prefix` indices (the stage): padded rows, or with wgmma
-  /// the 128-byte swizzled blocks of 64 columns.
-  SmallVector<Value> getTileIndex(ValueRange prefix, Value r, Value c);
+  /// Whether `tile` is stored in 128-byte swizzled blocks of 64 columns
+  /// (wgmma's Q and K, and latent attention's V, which is K's tile).
+  bool isSwizzled(Value tile) const {
+    return t.wgmma && (tile == tileQ || tile == tileK);
+  }
+  /// The index of row `r`, column `c` (a multiple of 8) of shared tile
+  /// `tile` after the `prefix` indices (the stage): padded rows, or the
+  /// swizzled blocks of 64 columns.
+  SmallVector<Value> getTileIndex(Value tile, ValueRange prefix, Value r,
+                                  Value c);
   SmallVector<Value> emitScores(Value stage);
   /// emitScores on sm_90a: one wgmma chain per warpgroup.
   SmallVector<Value> emitWgmmaScores(Value stage);
+  /// With wgmma, which reads shared memory through the async proxy: makes
+  /// the thread's finished copies visible to it (before the barrier that
+  /// publishes them).
+  void emitAsyncProxyFence();
   SmallVector<Value> emitMask(ValueRange scores, Value keyBlock, int64_t mi);
   /// softcap(scale s + bias) log2(e) for every score of key block `block`.
   SmallVector<Value> emitScoreTransform(ArrayRef<Value> scores, Value block);
@@ -648,9 +679,9 @@ void KernelEmitter::emitCopyTile(
       Value c = mul(rem(chunk, chunksPerRow), index(kChunk));
       SmallVector<Value> src = sourceRow(r);
       src.push_back(c);
-      nvgpu::DeviceAsyncCopyOp::create(b, tile, getTileIndex(tileIndex, r, c),
-                                       source, src, b.getIndexAttr(kChunk),
-                                       Value(), b.getUnitAttr());
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, tile, getTileIndex(tile, tileIndex, r, c), source, src,
+          b.getIndexAttr(kChunk), Value(), b.getUnitAttr());
     };
     if ((part + 1) * threads <= chunks) {
       copy();
@@ -721,10 +752,10 @@ SmallVector<Value> KernelEmitter::emitScores(Value stage) {
   return s;
 }
 
-SmallVector<Value> KernelEmitter::getTileIndex(ValueRange prefix, Value r,
-                                               Value c) {
+SmallVector<Value> KernelEmitter::getTileIndex(Value tile, ValueRange prefix,
+                                               Value r, Value c) {
   SmallVector<Value> result(prefix);
-  if (!t.wgmma) {
+  if (!isSwizzled(tile)) {
     result.append({r, c});
     return result;
   }
@@ -735,13 +766,13 @@ SmallVector<Value> KernelEmitter::getTileIndex(ValueRange prefix, Value r,
   return result;
 }
 
-/// S = Q K^T for the warpgroup's 64 rows (its 4 warps' row fragments) and
-/// the keyBlock keys of `stage`: D / 16 wgmma m64nNk16 committed as one
-/// group and waited for. Both operands are K-major (rows of d): a k-step
-/// moves 32 bytes along a swizzled row, or to the next 64-column block; 8-row
-/// groups are 1024 bytes apart. Warp w of the warpgroup holds rows 16 w +
-/// lane / 4 (+ 8) and element 4 j + 2 half + e at key 8 j + 2 (lane % 4) +
-/// e: the mma.sync C fragments of emitScores.
+/// S = Q K^T for the warpgroup's 64 rows (its 4 warps' row fragments:
+/// rows 64 (rowWarp / 4).. of the block) and the keyBlock keys of `stage`:
+/// D / 16 wgmma m64nNk16 committed as one group and waited for. Both operands
+/// are K-major (rows of d): a k-step moves 32 bytes along a swizzled row, or to
+/// the next 64-column block; 8-row groups are 1024 bytes apart. Warp w of the
+/// warpgroup holds rows 16 w + lane / 4 (+ 8) and element 4 j + 2 half + e at
+/// key 8 j + 2 (lane % 4) + e: the mma.sync C fragments of emitScores.
 SmallVector<Value> KernelEmitter::emitWgmmaScores(Value stage) {
   auto i64 = [&](int64_t value) -> Value {
     return arith::ConstantIntOp::create(b, b.getI64Type(), value);
@@ -752,6 +783,9 @@ SmallVector<Value> KernelEmitter::emitWgmmaScores(Value stage) {
   Value offsetK = arith::MulIOp::create(
       b, arith::IndexCastUIOp::create(b, b.getI64Type(), stage),
       i64(blocks * t.keyBlock * kSwizzleBytes));
+  Value offsetQ = arith::MulIOp::create(
+      b, arith::IndexCastUIOp::create(b, b.getI64Type(), div(rowWarp, 4)),
+      i64(64 * kSwizzleBytes));
   auto type =
       p.element.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
   Value acc = LLVM::ZeroOp::create(
@@ -761,9 +795,10 @@ SmallVector<Value> KernelEmitter::emitWgmmaScores(Value stage) {
   NVVM::WgmmaFenceAlignedOp::create(b);
   for (int64_t kk = 0; kk < p.dim / 16; ++kk) {
     int64_t block = kk * 16 / perRow, inRow = kk * 16 % perRow * bytes;
-    Value descQ =
-        createWgmmaDescriptor(b, baseQ, 16, groupBytes,
-                              i64(block * t.qBlock * kSwizzleBytes + inRow));
+    Value descQ = createWgmmaDescriptor(
+        b, baseQ, 16, groupBytes,
+        arith::AddIOp::create(b, offsetQ,
+                              i64(block * t.qBlock * kSwizzleBytes + inRow)));
     Value descK = createWgmmaDescriptor(
         b, baseK, 16, groupBytes,
         arith::AddIOp::create(b, offsetK,
@@ -786,6 +821,15 @@ SmallVector<Value> KernelEmitter::emitWgmmaScores(Value stage) {
     s.push_back(vector::FromElementsOp::create(b, fragmentType, elements));
   }
   return s;
+}
+
+void KernelEmitter::emitAsyncProxyFence() {
+  if (!t.wgmma)
+    return;
+  NVVM::FenceProxyOp::create(
+      b, NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(b.getContext(),
+                                 NVVM::SharedSpace::shared_cta));
 }
 
 /// The scores of row fragment `mi` with keys the rows may not see at -inf:
@@ -967,7 +1011,7 @@ SmallVector<Value> KernelEmitter::emitProbabilitiesTimesValues(
       SmallVector<Value> regs = getLdMatrixRows(
           b, nvgpu::LdMatrixOp::create(
                  b, ldType, tileV,
-                 getTileIndex(stage, add(index(kk * 16), laneRow),
+                 getTileIndex(tileV, stage, add(index(kk * 16), laneRow),
                               add(index(j * 8), laneCol)),
                  /*transpose=*/true, /*numTiles=*/4));
       for (int64_t mi = 0; mi < rowFrags; ++mi) {
@@ -1073,8 +1117,9 @@ void KernelEmitter::emit() {
     NVVM::CpAsyncWaitGroupOp::create(b, 2);
     gpu::BarrierOp::create(b);
     // One row fragment per warp keeps Q in registers; with two, registers
-    // go to the accumulators and Q is read from shared memory at each step.
-    if (rowFrags == 1) {
+    // go to the accumulators and Q is read from shared memory at each step
+    // (by ldmatrix; by the tensor cores with wgmma).
+    if (rowFrags == 1 && !t.wgmma) {
       SmallVector<SmallVector<Value>> frags;
       for (int64_t kk = 0; kk < p.dim / 16; ++kk)
         frags.push_back(getQFragment(0, kk));
@@ -1102,13 +1147,7 @@ void KernelEmitter::emit() {
       // flight; the stage of the previous block is free (its P.V is done):
       // it takes the block stages - 1 ahead.
       NVVM::CpAsyncWaitGroupOp::create(b, t.stages - 2);
-      // wgmma reads through the async proxy: each thread's copies must be
-      // fenced before the barrier that publishes them.
-      if (t.wgmma)
-        NVVM::FenceProxyOp::create(
-            b, NVVM::ProxyKind::async_shared,
-            NVVM::SharedSpaceAttr::get(b.getContext(),
-                                       NVVM::SharedSpace::shared_cta));
+      emitAsyncProxyFence();
       gpu::BarrierOp::create(b);
       emitLoadKeys(tileK, k, p.dim,
                    rem(add(step, index(t.stages - 1)), t.stages),
@@ -1121,6 +1160,7 @@ void KernelEmitter::emit() {
       Value nextStage = rem(add(step, index(1)), 2);
       Value nextBlock = add(block, index(1));
       NVVM::CpAsyncWaitGroupOp::create(b, 1);
+      emitAsyncProxyFence();
       gpu::BarrierOp::create(b);
       emitLoadKeys(tileK, k, p.dim, nextStage, nextBlock);
       SmallVector<Value> scores = emitScores(stage);
@@ -1775,13 +1815,14 @@ struct TesseraTensorCoreAttentionPass
       return;
     MLIRContext *ctx = &getContext();
     // wgmma needs the arch-specific sm_90a.
-    bool wgmma = latentWgmma && !mfma && target->capability == 90 &&
-                 StringRef(chip).ends_with("a");
+    bool hasWgmma =
+        !mfma && target->capability == 90 && StringRef(chip).ends_with("a");
     int64_t sharedBytes =
         mfma ? kMfmaSharedBytes : getMaxSharedBytes(target->capability);
     int64_t multiprocessors = mfma ? getComputeUnitCount(chip)
                                    : getMultiprocessorCount(target->capability);
     auto tilingOf = [&](const Problem &p) {
+      bool wgmma = hasWgmma && (p.latent ? latentWgmma : attentionWgmma);
       return chooseTiling(ctx, p, mfma, wgmma, qBlock, warpRows, kvSplits,
                           sharedBytes, multiprocessors);
     };

@@ -11,7 +11,8 @@
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=gfx1100" | FileCheck %s --check-prefix=OLD
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90a latent-wgmma=true kv-splits=1" | FileCheck %s --check-prefix=WGMMA
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90a kv-splits=1" | FileCheck %s --check-prefix=NOWGMMA
-// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90 latent-wgmma=true kv-splits=1" | FileCheck %s --check-prefix=NOWGMMA
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90 latent-wgmma=true attention-wgmma=true kv-splits=1" | FileCheck %s --check-prefix=NOWGMMA
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90a attention-wgmma=true kv-splits=1" | FileCheck %s --check-prefix=AWGMMA
 
 // A bf16 GQA attention (8 query heads over 2 KV heads) with causal, window,
 // kv_lens and the lse becomes a launch of a flash kernel between to_buffer
@@ -156,6 +157,58 @@
 // Eight warps of 16 rows per block of 128 rows.
 // WIDE-LABEL:  func.func @gqa
 // WIDE:        blocks in (%c4{{.*}}, %c4{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c55296_i32
+// attention-wgmma on sm_90a: 8 warps of 16 rows, each 64 rows of the
+// block a warpgroup. Q [1 block of 64 columns, 128 rows, 64] and two
+// stages of K [1, 64 keys, 64], unpadded and 128-byte swizzled (16384 +
+// 16384 bytes), V padded as before (2 x 64x(64+8): 18432 bytes). Q stays
+// in shared memory; the copies are fenced for the async proxy before the
+// barrier; warpgroup g's Q descriptor starts 64 g rows (8192 g bytes) into
+// the tile, and its scores are 4 wgmma m64n64k16 (D 64), waited for before
+// the softmax; P.V is 8 fragments x 4 k-steps of mma.sync from ldmatrix of
+// the padded V tile.
+// AWGMMA-LABEL: func.func @gqa
+// AWGMMA:       blocks in (%c4{{.*}}, %c4{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c51200_i32
+// AWGMMA:       %[[TQ:.*]] = memref.view %{{.*}}[%c0{{.*}}][] : {{.*}} to memref<1x128x64xbf16, #gpu.address_space<workgroup>>
+// AWGMMA:       %[[TK:.*]] = memref.view %{{.*}}[%c16384{{.*}}][] : {{.*}} to memref<2x1x64x64xbf16, #gpu.address_space<workgroup>>
+// AWGMMA:       %[[TV:.*]] = memref.view %{{.*}}[%c32768{{.*}}][] : {{.*}} to memref<2x64x72xbf16, #gpu.address_space<workgroup>>
+// AWGMMA:       memref.extract_aligned_pointer_as_index %[[TQ]]
+// AWGMMA:       memref.extract_aligned_pointer_as_index %[[TK]]
+// AWGMMA:       %[[TID:.*]] = gpu.thread_id x
+// AWGMMA:       %[[WARP:.*]] = arith.divui %[[TID]], %c32
+// AWGMMA:       %[[ROWWARP:.*]] = arith.remui %[[WARP]], %c8
+// AWGMMA:       nvgpu.device_async_copy %{{.*}}, %[[TQ]][
+// AWGMMA:       nvvm.cp.async.wait.group 2
+// AWGMMA-NEXT:  gpu.barrier
+// AWGMMA-NOT:   nvgpu.ldmatrix
+// AWGMMA:       scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, f32, f32, f32, f32)
+// AWGMMA:       nvvm.cp.async.wait.group 1
+// AWGMMA-NEXT:  nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// AWGMMA-NEXT:  gpu.barrier
+// AWGMMA:       nvgpu.device_async_copy %{{.*}}, %[[TK]][
+// AWGMMA:       nvvm.cp.async.commit.group
+// AWGMMA-NOT:   nvgpu.ldmatrix
+// AWGMMA:       %[[WG:.*]] = arith.divui %[[ROWWARP]], %c4
+// AWGMMA:       %[[WG64:.*]] = arith.index_castui %[[WG]] : index to i64
+// AWGMMA:       %[[OFFQ:.*]] = arith.muli %[[WG64]], %c8192_i64
+// AWGMMA:       nvvm.wgmma.fence.aligned
+// AWGMMA:       arith.addi %[[OFFQ]]
+// AWGMMA-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// AWGMMA-NOT:   nvvm.wgmma.mma_async
+// AWGMMA:       nvvm.wgmma.commit.group.sync.aligned
+// AWGMMA-NEXT:  nvvm.wgmma.wait.group.sync.aligned 0
+// AWGMMA-NOT:   nvvm.mma.sync
+// AWGMMA:       llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// AWGMMA:       nvgpu.ldmatrix %[[TV]][{{.*}}] {numTiles = 4 : i32, transpose = true} : memref<2x64x72xbf16, #gpu.address_space<workgroup>>
+// AWGMMA-COUNT-32: nvvm.mma.sync
+// AWGMMA-NOT:   nvvm.mma.sync
+// AWGMMA:       scf.yield
+// The latent attention keeps mma.sync scores (latent-wgmma is its option).
+// AWGMMA-LABEL: func.func @mla
+// AWGMMA-NOT:   nvvm.wgmma
+// AWGMMA-LABEL: func.func @bias_softcap
+// Only latent-wgmma: the attention keeps mma.sync scores.
+// WGMMA-LABEL:  func.func @gqa
+// WGMMA-NOT:    nvvm.wgmma
 // OLD-LABEL:   func.func @gqa
 // OLD:         tessera.attention
 // OLD-NOT:     gpu.module

@@ -695,7 +695,11 @@ def TesseraTensorCoreAttention
     sm_90a, blocks of 64 rows keep Q and K in 128-byte swizzled shared
     memory and each column group, a warpgroup, computes its scores with
     `wgmma.mma_async` (operands read from shared memory once per warpgroup
-    instead of per warp by `ldmatrix`); P.V stays `mma.sync`.
+    instead of per warp by `ldmatrix`); P.V stays `mma.sync`. With
+    `attention-wgmma` on sm_90a, attentions with D a multiple of 64 do the
+    same: warps of 16 rows, each 64 rows of a block a warpgroup whose
+    scores are one `wgmma.mma_async` chain from swizzled Q and K tiles (V
+    keeps its padded tile for P.V's `ldmatrix`).
 
     Split KV: when the blocks of (row block, batch, KV head) are fewer than
     the chip's multiprocessors (a decode step), `kv-splits` blocks share
@@ -747,6 +751,10 @@ def TesseraTensorCoreAttention
            "sm_90a: latent attention's scores by wgmma from 128-byte "
            "swizzled shared memory, one warpgroup per column group (blocks "
            "of 64 rows, L + R a multiple of 64); off until timed on a GPU">,
+    Option<"attentionWgmma", "attention-wgmma", "bool", /*default=*/"false",
+           "sm_90a: attention's scores by wgmma from 128-byte swizzled "
+           "shared memory, one warpgroup per 64 rows of a block (warps of "
+           "16 rows, D a multiple of 64); off until timed on a GPU">,
   ];
   let dependentDialects = [
     "::mlir::amdgpu::AMDGPUDialect",

@@ -90,6 +90,7 @@ public:
     attention.qBlock = options.tensorCoreQBlock;
     attention.warpRows = options.tensorCoreWarpRows;
     attention.latentWgmma = options.tensorCoreLatentWgmma;
+    attention.attentionWgmma = options.tensorCoreAttentionWgmma;
     pm.addPass(createTesseraTensorCoreAttention(attention));
   }
 

@@ -17,6 +17,8 @@
 // RUN: %ptxas -arch=sm_90a %t.tc90a.ptx -o %t.tc90a.cubin 2>&1 | FileCheck %s --allow-empty --check-prefix=ASYNC
 // RUN: tessera-compile %S/latent-wgmma.mlir --target=nvptx --chip=sm_90a --pipeline-options=tensor-core-latent-wgmma=true --emit=ptx -o %t.mla90a.ptx
 // RUN: %ptxas -arch=sm_90a %t.mla90a.ptx -o %t.mla90a.cubin 2>&1 | FileCheck %s --allow-empty --check-prefix=ASYNC
+// RUN: tessera-compile %S/attention-wgmma.mlir --target=nvptx --chip=sm_90a --pipeline-options=tensor-core-attention-wgmma=true --emit=ptx -o %t.attn90a.ptx
+// RUN: %ptxas -arch=sm_90a %t.attn90a.ptx -o %t.attn90a.cubin 2>&1 | FileCheck %s --allow-empty --check-prefix=ASYNC
 // RUN: tessera-compile %s --target=nvptx --emit=cubin -o %t.cubin
 // RUN: llvm-readelf -h %t.cubin | FileCheck %s --check-prefix=CUBIN
 // RUN: tessera-compile %s --target=nvptx --emit=artifact -o %t.tgpu

@@ -88,6 +88,12 @@ struct TesseraGPUPipelineOptions
                      "(tessera-tensor-core-attention latent-wgmma; off "
                      "until timed on a GPU)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> tensorCoreAttentionWgmma{
+      *this, "tensor-core-attention-wgmma",
+      llvm::cl::desc("NVPTX sm_90a: attention's scores by wgmma "
+                     "(tessera-tensor-core-attention attention-wgmma; off "
+                     "until timed on a GPU)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> stopBeforeKernelLowering{
       *this, "stop-before-kernel-lowering",
       llvm::cl::desc("Stop after stage 3 with the kernels still in the GPU "
