@@ -16,6 +16,8 @@ fraction of the H100's peak:
   GQA decode  bf16, B=16 Hq=32 Hkv=8 Skv=8192 D=128 vs torch SDPA and the
               HBM bandwidth; also with tensor-core-attention-wgmma=true
               (gqa_decode_wgmma)
+  *_wgmma_pv  attention, GQA decode and MLA decode with wgmma for P.V too
+              (tensor-core-wgmma-values=true)
   grouped GEMM bf16, Qwen1.5-MoE up projection     vs torch._grouped_mm
   MLA decode  bf16, DeepSeek-V3 latent attention   vs the HBM bandwidth;
               also with tensor-core-latent-wgmma=true (mla_decode_wgmma)
@@ -132,6 +134,28 @@ def gqa_decode_wgmma_case():
     return case
 
 
+def wgmma_values_case(make, option):
+    # `make`'s wgmma variant with P.V by wgmma too (P through shared memory).
+    case = make()
+    case.setdefault("kind", case["name"])
+    case.update(name=case["name"].replace("_wgmma", "") + "_wgmma_pv",
+                pipeline_options=f"{option}=true "
+                                 "tensor-core-wgmma-values=true")
+    return case
+
+
+def attention_wgmma_pv_case():
+    return wgmma_values_case(attention_case, "tensor-core-attention-wgmma")
+
+
+def gqa_decode_wgmma_pv_case():
+    return wgmma_values_case(gqa_decode_case, "tensor-core-attention-wgmma")
+
+
+def mla_decode_wgmma_pv_case():
+    return wgmma_values_case(mla_decode_case, "tensor-core-latent-wgmma")
+
+
 def moe_layer_fused_case():
     # The same layer through tessera-fuse-moe: the up projection gathers its
     # rows from the tokens (no dispatched copy), the down projection scales
@@ -169,7 +193,8 @@ def moe_layer_case():
 
 CASES = [attention_case, gqa_decode_case, grouped_gemm_case, mla_decode_case,
          moe_layer_case, moe_layer_fused_case, mla_decode_wgmma_case,
-         attention_wgmma_case, gqa_decode_wgmma_case]
+         attention_wgmma_case, gqa_decode_wgmma_case, attention_wgmma_pv_case,
+         gqa_decode_wgmma_pv_case, mla_decode_wgmma_pv_case]
 
 
 def get_kind(case):

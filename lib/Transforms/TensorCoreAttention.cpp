@@ -171,8 +171,12 @@ struct Tiling {
   /// sm_90a: each 64 rows of a block (attention) or each column group
   /// (latent attention) is a warpgroup of 16-row warps whose scores are one
   /// wgmma m64nNk16 chain from Q and K tiles in 128-byte swizzled shared
-  /// memory (P.V stays mma.sync).
+  /// memory.
   bool wgmma = false;
+  /// With wgmma, P.V too: each warpgroup stores its probabilities to a
+  /// swizzled P tile and one wgmma m64nNk16 chain (N its output columns)
+  /// multiplies it by V's swizzled tile; else P.V is mma.sync.
+  bool wgmmaValues = false;
 
   int64_t getWaveSize() const { return mfma ? 64 : 32; }
   int64_t getRowWarps() const { return qBlock / warpRows; }
@@ -283,14 +287,23 @@ SmallVector<MemRefType> getSharedTiles(MLIRContext *ctx, const Problem &p,
     auto workgroup =
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
     int64_t perRow = getSwizzleRowElements(p.element);
+    auto swizzled = [&](ArrayRef<int64_t> shape) {
+      return MemRefType::get(shape, p.element, MemRefLayoutAttrInterface(),
+                             workgroup);
+    };
     SmallVector<MemRefType> tiles = {
-        MemRefType::get({p.dim / perRow, t.qBlock, perRow}, p.element,
-                        MemRefLayoutAttrInterface(), workgroup),
-        MemRefType::get({t.stages, p.dim / perRow, t.keyBlock, perRow},
-                        p.element, MemRefLayoutAttrInterface(), workgroup)};
+        swizzled({p.dim / perRow, t.qBlock, perRow}),
+        swizzled({t.stages, p.dim / perRow, t.keyBlock, perRow})};
     if (!p.latent)
-      tiles.push_back(getSharedTileType(ctx, p.element,
-                                        {t.stages, t.keyBlock, p.valueDim}));
+      tiles.push_back(
+          t.wgmmaValues
+              ? swizzled({t.stages, p.valueDim / perRow, t.keyBlock, perRow})
+              : getSharedTileType(ctx, p.element,
+                                  {t.stages, t.keyBlock, p.valueDim}));
+    // P [warpgroups, 64 rows, 64 keys] (latent attention's 32 keys use
+    // the first half of each row).
+    if (t.wgmmaValues)
+      tiles.push_back(swizzled({t.getThreads() / 128, 64, perRow}));
     return tiles;
   }
   SmallVector<MemRefType> tiles = {
@@ -319,11 +332,13 @@ int64_t getSharedBytes(MLIRContext *ctx, const Problem &p, const Tiling &t) {
 /// key block) splits the keys. `wgmma` (sm_90a and the pass option for the
 /// kind of `p`) gives wgmma scores where D (L + R) is a multiple of 64:
 /// attention in warps of 16 rows (a warpgroup per 64 rows), latent
-/// attention where its blocks are 64 rows (a warpgroup per column group).
+/// attention where its blocks are 64 rows (a warpgroup per column group);
+/// `wgmmaValues` adds P.V where a warpgroup's output columns are a
+/// multiple of 64.
 std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
-                                   bool mfma, bool wgmma, int64_t qBlock,
-                                   int64_t warpRows, int64_t kvSplits,
-                                   int64_t sharedBytes,
+                                   bool mfma, bool wgmma, bool wgmmaValues,
+                                   int64_t qBlock, int64_t warpRows,
+                                   int64_t kvSplits, int64_t sharedBytes,
                                    int64_t multiprocessors) {
   Tiling t;
   int64_t rows = p.getPackedRows();
@@ -354,6 +369,9 @@ std::optional<Tiling> chooseTiling(MLIRContext *ctx, const Problem &p,
             (!p.latent || t.qBlock == 64);
   if (t.wgmma)
     t.warpRows = 16;
+  t.wgmmaValues =
+      t.wgmma && wgmmaValues &&
+      p.valueDim / t.colGroups % getSwizzleRowElements(p.element) == 0;
   // MFMA latent attention: K [32, 576] and V^T [512, 32] exceed 64 KiB of
   // LDS; blocks of 16 keys (one score fragment) fit in 43 KiB.
   if (mfma && p.latent && getSharedBytes(ctx, p, t) > sharedBytes)
@@ -589,9 +607,11 @@ private:
   Value getFragmentRow(int64_t mi);
   SmallVector<Value> getQFragment(int64_t mi, int64_t kk);
   /// Whether `tile` is stored in 128-byte swizzled blocks of 64 columns
-  /// (wgmma's Q and K, and latent attention's V, which is K's tile).
+  /// (wgmma's Q and K, latent attention's V, which is K's tile, and V for
+  /// wgmma P.V).
   bool isSwizzled(Value tile) const {
-    return t.wgmma && (tile == tileQ || tile == tileK);
+    return t.wgmma &&
+           (tile == tileQ || tile == tileK || (t.wgmmaValues && tile == tileV));
   }
   /// The index of row `r`, column `c` (a multiple of 8) of shared tile
   /// `tile` after the `prefix` indices (the stage): padded rows, or the
@@ -620,14 +640,20 @@ private:
                   SmallVector<SmallVector<Value>> &probabilities);
   SmallVector<Value> emitProbabilitiesTimesValues(
       Value stage, ArrayRef<SmallVector<Value>> probabilities, ValueRange o);
+  /// emitProbabilitiesTimesValues on sm_90a: P through shared memory, one
+  /// wgmma chain per warpgroup.
+  SmallVector<Value>
+  emitWgmmaProbabilitiesTimesValues(Value stage, ArrayRef<Value> probabilities,
+                                    ValueRange o);
   void emitStore(ValueRange o, ValueRange maxes, ValueRange sums, int64_t mi);
 
   /// 16-row fragments per warp, 8-key score fragments per block, output
   /// columns per warp.
   int64_t rowFrags, keyFrags, valueCols;
-  Value tileQ, tileK, tileV;
-  /// With wgmma: the shared addresses (i64) of the Q and K tiles.
-  Value baseQ, baseK;
+  Value tileQ, tileK, tileV, tileP;
+  /// With wgmma: the shared addresses (i64) of the Q and K tiles (and of V
+  /// and P for P.V).
+  Value baseQ, baseK, baseV, baseP;
   Value tid, lane, warp;
   /// The warp's row warp and its first output column.
   Value rowWarp, colBase;
@@ -786,8 +812,6 @@ SmallVector<Value> KernelEmitter::emitWgmmaScores(Value stage) {
   Value offsetQ = arith::MulIOp::create(
       b, arith::IndexCastUIOp::create(b, b.getI64Type(), div(rowWarp, 4)),
       i64(64 * kSwizzleBytes));
-  auto type =
-      p.element.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
   Value acc = LLVM::ZeroOp::create(
       b,
       LLVM::LLVMStructType::getLiteral(
@@ -803,24 +827,12 @@ SmallVector<Value> KernelEmitter::emitWgmmaScores(Value stage) {
         b, baseK, 16, groupBytes,
         arith::AddIOp::create(b, offsetK,
                               i64(block * t.keyBlock * kSwizzleBytes + inRow)));
-    acc = NVVM::WgmmaMmaAsyncOp::create(
-        b, acc.getType(), acc, descQ, descK,
-        NVVM::MMAShapeAttr::get(b.getContext(), 64, t.keyBlock, 16), type, type,
-        NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
-        NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
-        NVVM::MMALayout::col, NVVM::MMAIntOverflowAttr());
+    acc = createWgmma(b, p.element, acc, descQ, descK, t.keyBlock,
+                      /*bMajorN=*/false);
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
   NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-  SmallVector<Value> s;
-  auto fragmentType = VectorType::get({4}, b.getF32Type());
-  for (int64_t j = 0; j < keyFrags; ++j) {
-    SmallVector<Value> elements;
-    for (int64_t e = 0; e < 4; ++e)
-      elements.push_back(LLVM::ExtractValueOp::create(b, acc, 4 * j + e));
-    s.push_back(vector::FromElementsOp::create(b, fragmentType, elements));
-  }
-  return s;
+  return unpackWgmmaAccumulators(b, acc);
 }
 
 void KernelEmitter::emitAsyncProxyFence() {
@@ -1001,6 +1013,8 @@ KernelEmitter::emitSoftmaxStep(ValueRange scores, ValueRange carried,
 /// loads that give two fragments' B registers.
 SmallVector<Value> KernelEmitter::emitProbabilitiesTimesValues(
     Value stage, ArrayRef<SmallVector<Value>> probabilities, ValueRange o) {
+  if (t.wgmmaValues)
+    return emitWgmmaProbabilitiesTimesValues(stage, probabilities[0], o);
   SmallVector<Value> result(o);
   auto ldType = VectorType::get({4, 2}, p.element);
   Value laneRow = rem(lane, 16);
@@ -1023,6 +1037,65 @@ SmallVector<Value> KernelEmitter::emitProbabilitiesTimesValues(
     }
   }
   return result;
+}
+
+/// O += P V for the warpgroup's 64 rows and the keys of `stage`. Each
+/// thread stores its probabilities (A fragments: rows lane / 4 (+ 8) of
+/// its warp, keys 8 j + 2 (lane % 4)..) to the warpgroup's P tile, K-major
+/// and swizzled (chunk j of row r at j ^ (r % 8)); after the async-proxy
+/// fence and a barrier, keyBlock / 16 wgmma m64nNk16 (N the warp's
+/// valueCols output columns) read P and V, which is MN-major: its 64-column
+/// blocks a block of keys apart, 8-key groups 1024 bytes apart. O's
+/// fragments are the accumulators in mma.sync's C layout.
+SmallVector<Value> KernelEmitter::emitWgmmaProbabilitiesTimesValues(
+    Value stage, ArrayRef<Value> probabilities, ValueRange o) {
+  auto i64 = [&](int64_t value) -> Value {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), value);
+  };
+  auto toI64 = [&](Value value) -> Value {
+    return arith::IndexCastUIOp::create(b, b.getI64Type(), value);
+  };
+  int64_t perRow = getSwizzleRowElements(p.element);
+  int64_t groupBytes = kSwizzleRows * kSwizzleBytes;
+  Value warpGroup = div(tid, 128);
+  // probabilities[4 (j / 2) + 2 (j % 2) + half]: rows lane / 4 + 8 half,
+  // keys 8 j + 2 (lane % 4) + {0, 1}.
+  Value quad = div(lane, 4);
+  for (int64_t j = 0; j < keyFrags; ++j)
+    for (int64_t half = 0; half < 2; ++half) {
+      Value row = add(mul(rem(warp, 4), index(16)), add(quad, index(8 * half)));
+      Value slot = arith::XOrIOp::create(b, index(j), quad);
+      Value col = add(mul(slot, index(kChunk)), mul(rem(lane, 4), index(2)));
+      vector::StoreOp::create(b,
+                              probabilities[4 * (j / 2) + 2 * (j % 2) + half],
+                              tileP, ValueRange{warpGroup, row, col});
+    }
+  emitAsyncProxyFence();
+  gpu::BarrierOp::create(b);
+
+  int64_t vBlocks = (p.latent ? p.dim : p.valueDim) / perRow;
+  int64_t vBlockBytes = t.keyBlock * kSwizzleBytes;
+  Value offsetV = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, toI64(stage), i64(vBlocks * vBlockBytes)),
+      arith::MulIOp::create(b, toI64(div(colBase, perRow)), i64(vBlockBytes)));
+  Value offsetP =
+      arith::MulIOp::create(b, toI64(warpGroup), i64(64 * kSwizzleBytes));
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  Value acc = packWgmmaAccumulators(b, o);
+  int64_t bytes = p.element.getIntOrFloatBitWidth() / 8;
+  for (int64_t kk = 0; kk < t.keyBlock / 16; ++kk) {
+    Value descP = createWgmmaDescriptor(
+        b, baseP, 16, groupBytes,
+        arith::AddIOp::create(b, offsetP, i64(kk * 16 * bytes)));
+    Value descV = createWgmmaDescriptor(
+        b, baseV, vBlockBytes, groupBytes,
+        arith::AddIOp::create(b, offsetV, i64(kk * 16 * kSwizzleBytes)));
+    acc = createWgmma(b, p.element, acc, descP, descV, valueCols,
+                      /*bMajorN=*/true);
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  return unpackWgmmaAccumulators(b, acc);
 }
 
 /// out = O / l (zeros for rows that saw no key) and lse = ln 2 (m + log2 l)
@@ -1090,6 +1163,11 @@ void KernelEmitter::emit() {
   if (t.wgmma) {
     baseQ = getSharedAddress(b, tileQ);
     baseK = getSharedAddress(b, tileK);
+  }
+  if (t.wgmmaValues) {
+    tileP = tiles.back();
+    baseV = p.latent ? baseK : getSharedAddress(b, tileV);
+    baseP = getSharedAddress(b, tileP);
   }
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   lane = rem(tid, 32);
@@ -1170,6 +1248,8 @@ void KernelEmitter::emit() {
                                 loop.getRegionIterArgs(), probabilities);
       // V of this block is in; the other stage is free (its P.V is done).
       NVVM::CpAsyncWaitGroupOp::create(b, 1);
+      if (t.wgmmaValues)
+        emitAsyncProxyFence();
       gpu::BarrierOp::create(b);
       emitLoadKeys(tileV, v, p.valueDim, nextStage, nextBlock);
     }
@@ -1823,8 +1903,8 @@ struct TesseraTensorCoreAttentionPass
                                    : getMultiprocessorCount(target->capability);
     auto tilingOf = [&](const Problem &p) {
       bool wgmma = hasWgmma && (p.latent ? latentWgmma : attentionWgmma);
-      return chooseTiling(ctx, p, mfma, wgmma, qBlock, warpRows, kvSplits,
-                          sharedBytes, multiprocessors);
+      return chooseTiling(ctx, p, mfma, wgmma, wgmmaValues, qBlock, warpRows,
+                          kvSplits, sharedBytes, multiprocessors);
     };
     auto why = [&](auto op) -> std::string {
       std::string reason = whyNotEligible(op);

@@ -664,19 +664,14 @@ Value KernelEmitter::emitWgmma(Value stage, Value acc) {
   Value offsetA = add(mul(stage64, i64(kTileM * tileK * bytes)),
                       mul(group64, i64(64 * rowBytes)));
   Value offsetB = mul(stage64, i64(tileK * tileN * bytes));
-  auto type = element.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
   NVVM::WgmmaFenceAlignedOp::create(b);
   for (int64_t kk = 0; kk < tileK; kk += 16) {
     Value descA = createWgmmaDescriptor(b, baseA, 16, groupBytes,
                                         add(offsetA, i64(kk * bytes)));
     Value descB = createWgmmaDescriptor(b, baseB, tileK * rowBytes, groupBytes,
                                         add(offsetB, i64(kk * rowBytes)));
-    acc = NVVM::WgmmaMmaAsyncOp::create(
-        b, acc.getType(), acc, descA, descB,
-        NVVM::MMAShapeAttr::get(b.getContext(), 64, tileN, 16), type, type,
-        NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
-        NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
-        NVVM::MMALayout::row, NVVM::MMAIntOverflowAttr());
+    acc = createWgmma(b, element, acc, descA, descB, tileN,
+                      /*bMajorN=*/true);
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
   return acc;

@@ -200,6 +200,48 @@ Value tensor_core::createWgmmaDescriptor(ImplicitLocOpBuilder &b, Value base,
   return arith::OrIOp::create(b, start, i64(fields));
 }
 
+Value tensor_core::createWgmma(ImplicitLocOpBuilder &b, Type element, Value acc,
+                               Value descA, Value descB, int64_t n,
+                               bool bMajorN) {
+  auto type = element.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
+  return NVVM::WgmmaMmaAsyncOp::create(
+      b, acc.getType(), acc, descA, descB,
+      NVVM::MMAShapeAttr::get(b.getContext(), 64, n, 16), type, type,
+      NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+      NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+      bMajorN ? NVVM::MMALayout::row : NVVM::MMALayout::col,
+      NVVM::MMAIntOverflowAttr());
+}
+
+SmallVector<Value> tensor_core::unpackWgmmaAccumulators(ImplicitLocOpBuilder &b,
+                                                        Value acc) {
+  auto structType = cast<LLVM::LLVMStructType>(acc.getType());
+  auto fragmentType = VectorType::get({4}, b.getF32Type());
+  SmallVector<Value> fragments;
+  for (int64_t j = 0, e = structType.getBody().size() / 4; j < e; ++j) {
+    SmallVector<Value> elements;
+    for (int64_t i = 0; i < 4; ++i)
+      elements.push_back(LLVM::ExtractValueOp::create(b, acc, 4 * j + i));
+    fragments.push_back(
+        vector::FromElementsOp::create(b, fragmentType, elements));
+  }
+  return fragments;
+}
+
+Value tensor_core::packWgmmaAccumulators(ImplicitLocOpBuilder &b,
+                                         ValueRange fragments) {
+  Value acc = LLVM::ZeroOp::create(
+      b, LLVM::LLVMStructType::getLiteral(
+             b.getContext(),
+             SmallVector<Type>(4 * fragments.size(), b.getF32Type())));
+  for (auto [j, fragment] : llvm::enumerate(fragments))
+    for (int64_t i = 0; i < 4; ++i)
+      acc = LLVM::InsertValueOp::create(
+          b, acc, vector::ExtractOp::create(b, fragment, i),
+          static_cast<int64_t>(4 * j + i));
+  return acc;
+}
+
 Value tensor_core::createExp2(ImplicitLocOpBuilder &b, Value x, bool amd) {
   if (amd)
     return math::Exp2Op::create(b, x);

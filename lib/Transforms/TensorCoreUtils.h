@@ -132,6 +132,18 @@ Value getSharedAddress(ImplicitLocOpBuilder &b, Value tile);
 Value createWgmmaDescriptor(ImplicitLocOpBuilder &b, Value base, int64_t lbo,
                             int64_t sbo, Value offset);
 
+/// One wgmma.mma_async m64nNk16 of `element` (f16, bf16) operands with f32
+/// accumulators `acc` (an LLVM struct of N / 2 f32) += A B, A K-major and B
+/// K-major (`bMajorN` false) or N-major (true), from descriptors.
+Value createWgmma(ImplicitLocOpBuilder &b, Type element, Value acc, Value descA,
+                  Value descB, int64_t n, bool bMajorN);
+
+/// wgmma accumulators (a struct of 4 f32 per 8 columns) as mma.sync C
+/// fragments (vector<4xf32>, element 4 j + e of the struct at e of fragment
+/// j: the two layouts agree), and back.
+SmallVector<Value> unpackWgmmaAccumulators(ImplicitLocOpBuilder &b, Value acc);
+Value packWgmmaAccumulators(ImplicitLocOpBuilder &b, ValueRange fragments);
+
 /// 2^x and log2(x) of an f32: the approximate PTX instructions
 /// (`ex2.approx.ftz`, `lg2.approx`), or for `amd` math ops (ocml).
 Value createExp2(ImplicitLocOpBuilder &b, Value x, bool amd = false);

@@ -13,6 +13,7 @@
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90a kv-splits=1" | FileCheck %s --check-prefix=NOWGMMA
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90 latent-wgmma=true attention-wgmma=true kv-splits=1" | FileCheck %s --check-prefix=NOWGMMA
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90a attention-wgmma=true kv-splits=1" | FileCheck %s --check-prefix=AWGMMA
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-attention="chip=sm_90a attention-wgmma=true latent-wgmma=true wgmma-values=true kv-splits=1" | FileCheck %s --check-prefix=VWGMMA
 
 // A bf16 GQA attention (8 query heads over 2 KV heads) with causal, window,
 // kv_lens and the lse becomes a launch of a flash kernel between to_buffer
@@ -206,6 +207,44 @@
 // AWGMMA-LABEL: func.func @mla
 // AWGMMA-NOT:   nvvm.wgmma
 // AWGMMA-LABEL: func.func @bias_softcap
+// wgmma-values: P.V by wgmma too. V is swizzled like K (2 x 1 x 64x64)
+// and a P tile [2 warpgroups, 64 rows, 64 keys] follows (16384 + 16384 +
+// 16384 + 16384 bytes). After the scores and the softmax each thread
+// stores its 16 probability pairs (8 fragments x 2 rows) to its
+// warpgroup's P tile, fences, and after a barrier the warpgroup runs 4
+// wgmma m64n64k16 (64 keys, Dv 64) with B MN-major ("row"): no ldmatrix,
+// no mma.sync.
+// VWGMMA-LABEL: func.func @gqa
+// VWGMMA:       threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c65536_i32
+// VWGMMA:       memref.view %{{.*}}[%c0{{.*}}][] : {{.*}} to memref<1x128x64xbf16, #gpu.address_space<workgroup>>
+// VWGMMA:       memref.view %{{.*}}[%c16384{{.*}}][] : {{.*}} to memref<2x1x64x64xbf16, #gpu.address_space<workgroup>>
+// VWGMMA:       %[[TV:.*]] = memref.view %{{.*}}[%c32768{{.*}}][] : {{.*}} to memref<2x1x64x64xbf16, #gpu.address_space<workgroup>>
+// VWGMMA:       %[[TP:.*]] = memref.view %{{.*}}[%c49152{{.*}}][] : {{.*}} to memref<2x64x64xbf16, #gpu.address_space<workgroup>>
+// VWGMMA:       memref.extract_aligned_pointer_as_index %[[TV]]
+// VWGMMA:       memref.extract_aligned_pointer_as_index %[[TP]]
+// VWGMMA:       scf.for
+// VWGMMA-NOT:   nvgpu.ldmatrix
+// VWGMMA-NOT:   nvvm.mma.sync
+// VWGMMA-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// VWGMMA-NOT:   nvgpu.ldmatrix
+// VWGMMA-NOT:   nvvm.mma.sync
+// VWGMMA:       nvvm.cp.async.wait.group 1
+// VWGMMA-NEXT:  nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// VWGMMA-NEXT:  gpu.barrier
+// VWGMMA:       nvgpu.device_async_copy %{{.*}}, %[[TV]][
+// VWGMMA-NOT:   nvgpu.ldmatrix
+// VWGMMA-NOT:   nvvm.mma.sync
+// VWGMMA-COUNT-16: vector.store %{{.*}}, %[[TP]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// VWGMMA-NEXT:  nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// VWGMMA-NEXT:  gpu.barrier
+// VWGMMA:       nvvm.wgmma.fence.aligned
+// VWGMMA-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// VWGMMA-NEXT:  nvvm.wgmma.commit.group.sync.aligned
+// VWGMMA-NEXT:  nvvm.wgmma.wait.group.sync.aligned 0
+// VWGMMA-NOT:   nvgpu.ldmatrix
+// VWGMMA-NOT:   nvvm.mma.sync
+// VWGMMA:       scf.yield
+// VWGMMA-LABEL: func.func @f16
 // Only latent-wgmma: the attention keeps mma.sync scores.
 // WGMMA-LABEL:  func.func @gqa
 // WGMMA-NOT:    nvvm.wgmma
@@ -577,6 +616,19 @@ func.func @split(%q: tensor<1x8x1x64xbf16>, %k: tensor<1x2x1000x64xbf16>,
 // WGMMA-COUNT-64: nvvm.mma.sync
 // WGMMA-NOT:   nvvm.mma.sync
 // WGMMA:       scf.yield
+// With wgmma-values, P.V by wgmma too: each column group stores its P to
+// its own tile of [64 rows, 64] (32 keys: the first half of each row) and
+// runs 2 wgmma m64n256k16 (its 256 columns) with B MN-major from the K
+// tile's first 512 columns.
+// VWGMMA-LABEL: func.func @mla
+// VWGMMA:       dynamic_shared_memory_size %c163840_i32
+// VWGMMA:       %[[MP:.*]] = memref.view %{{.*}}[%c147456{{.*}}][] : {{.*}} to memref<2x64x64xbf16, #gpu.address_space<workgroup>>
+// VWGMMA-COUNT-36: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 32, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// VWGMMA:       vector.store %{{.*}}, %[[MP]]
+// VWGMMA:       nvvm.wgmma.fence.aligned
+// VWGMMA-COUNT-2: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 256, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// VWGMMA-NOT:   nvvm.mma.sync
+// VWGMMA:       scf.yield
 // NOWGMMA-NOT: nvvm.wgmma
 // NOWGMMA-NOT: nvvm.fence.proxy
 func.func @mla(%q: tensor<2x128x1x576xbf16>, %kv: tensor<2x4096x576xbf16>,

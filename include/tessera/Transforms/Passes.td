@@ -699,7 +699,10 @@ def TesseraTensorCoreAttention
     `attention-wgmma` on sm_90a, attentions with D a multiple of 64 do the
     same: warps of 16 rows, each 64 rows of a block a warpgroup whose
     scores are one `wgmma.mma_async` chain from swizzled Q and K tiles (V
-    keeps its padded tile for P.V's `ldmatrix`).
+    keeps its padded tile for P.V's `ldmatrix`). `wgmma-values` moves P.V
+    to wgmma as well: each warpgroup stores its probabilities to a swizzled
+    P tile in shared memory and multiplies it by V (swizzled too, MN-major)
+    with one `wgmma.mma_async` chain into its output accumulators.
 
     Split KV: when the blocks of (row block, batch, KV head) are fewer than
     the chip's multiprocessors (a decode step), `kv-splits` blocks share
@@ -755,6 +758,10 @@ def TesseraTensorCoreAttention
            "sm_90a: attention's scores by wgmma from 128-byte swizzled "
            "shared memory, one warpgroup per 64 rows of a block (warps of "
            "16 rows, D a multiple of 64); off until timed on a GPU">,
+    Option<"wgmmaValues", "wgmma-values", "bool", /*default=*/"false",
+           "With attention-wgmma or latent-wgmma: P.V by wgmma too, P "
+           "through a swizzled shared tile and V swizzled (a warpgroup's "
+           "output columns a multiple of 64); off until timed on a GPU">,
   ];
   let dependentDialects = [
     "::mlir::amdgpu::AMDGPUDialect",

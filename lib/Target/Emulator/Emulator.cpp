@@ -1322,6 +1322,21 @@ void KernelRun::runOp(Operation *op, const std::vector<char> &mask) {
       out.at(t, 0) = source.at(t, position[0]);
     return;
   }
+  if (auto insert = dyn_cast<LLVM::InsertValueOp>(op)) {
+    ArrayRef<int64_t> position = insert.getPosition();
+    if (position.size() != 1 ||
+        !isa<LLVM::LLVMStructType>(insert.getContainer().getType()))
+      return fail(op, "only inserts of one member of a struct");
+    const Lanes &container = get(insert.getContainer());
+    const Lanes &value = get(insert.getValue());
+    Lanes &out = define(insert);
+    for (int64_t t = 0; t < threads; ++t) {
+      for (unsigned i = 0; i < out.width; ++i)
+        out.at(t, i) = container.at(t, i);
+      out.at(t, position[0]) = value.at(t, 0);
+    }
+    return;
+  }
   if (auto bitcast = dyn_cast<vector::BitCastOp>(op)) {
     // Through the bits, element 0 in the lowest.
     Type from = bitcast.getSourceVectorType().getElementType();

@@ -91,6 +91,7 @@ public:
     attention.warpRows = options.tensorCoreWarpRows;
     attention.latentWgmma = options.tensorCoreLatentWgmma;
     attention.attentionWgmma = options.tensorCoreAttentionWgmma;
+    attention.wgmmaValues = options.tensorCoreWgmmaValues;
     pm.addPass(createTesseraTensorCoreAttention(attention));
   }
 

@@ -8,6 +8,13 @@
 // RUN: tessera-compile %s --target=nvptx --chip=sm_90a --pipeline-options=tensor-core-attention-wgmma=true --emit=ptx -o %t.ptx
 // RUN: FileCheck %s < %t.ptx
 // RUN: FileCheck %s --check-prefix=PV < %t.ptx
+// With tensor-core-wgmma-values=true P.V is 4 wgmma m64n128k16 too, B
+// MN-major, from P stored to shared memory: no ldmatrix at all.
+// RUN: tessera-compile %s --target=nvptx --chip=sm_90a --pipeline-options="tensor-core-attention-wgmma=true tensor-core-wgmma-values=true" --emit=ptx -o %t.values.ptx
+// RUN: FileCheck %s --check-prefix=VALUES < %t.values.ptx
+// RUN: grep -c "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16" %t.values.ptx | FileCheck %s --check-prefix=EIGHT
+// RUN: grep -c "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16" %t.values.ptx | FileCheck %s --check-prefix=FOUR
+// RUN: not grep -E "ldmatrix|mma.sync.aligned.m16n8k16" %t.values.ptx
 // RUN: tessera-compile %s --target=nvptx --chip=sm_90a --emit=ptx -o - | FileCheck %s --check-prefix=MMA
 // RUN: tessera-compile %s --target=nvptx --chip=sm_90 --pipeline-options=tensor-core-attention-wgmma=true --emit=ptx -o - | FileCheck %s --check-prefix=MMA
 
@@ -26,6 +33,14 @@
 // PV-DAG: ex2.approx.ftz.f32
 // PV-DAG: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // PV-DAG: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// P's 16 stores a thread, fenced, then the barrier before P.V:
+// VALUES: .entry attention_flash0(
+// VALUES-COUNT-16: st.shared.b32
+// VALUES-NEXT: fence.proxy.async.shared::cta;
+// VALUES-NEXT: bar.sync 0;
+// VALUES-NEXT: wgmma.fence.sync.aligned;
+// EIGHT: {{^8$}}
+// FOUR: {{^4$}}
 // MMA-NOT: wgmma
 // MMA-NOT: fence.proxy.async
 // MMA: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32

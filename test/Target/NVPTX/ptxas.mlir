@@ -19,6 +19,10 @@
 // RUN: %ptxas -arch=sm_90a %t.mla90a.ptx -o %t.mla90a.cubin 2>&1 | FileCheck %s --allow-empty --check-prefix=ASYNC
 // RUN: tessera-compile %S/attention-wgmma.mlir --target=nvptx --chip=sm_90a --pipeline-options=tensor-core-attention-wgmma=true --emit=ptx -o %t.attn90a.ptx
 // RUN: %ptxas -arch=sm_90a %t.attn90a.ptx -o %t.attn90a.cubin 2>&1 | FileCheck %s --allow-empty --check-prefix=ASYNC
+// RUN: tessera-compile %S/attention-wgmma.mlir --target=nvptx --chip=sm_90a --pipeline-options="tensor-core-attention-wgmma=true tensor-core-wgmma-values=true" --emit=ptx -o %t.attnv90a.ptx
+// RUN: %ptxas -arch=sm_90a %t.attnv90a.ptx -o %t.attnv90a.cubin 2>&1 | FileCheck %s --allow-empty --check-prefix=ASYNC
+// RUN: tessera-compile %S/latent-wgmma.mlir --target=nvptx --chip=sm_90a --pipeline-options="tensor-core-latent-wgmma=true tensor-core-wgmma-values=true" --emit=ptx -o %t.mlav90a.ptx
+// RUN: %ptxas -arch=sm_90a %t.mlav90a.ptx -o %t.mlav90a.cubin 2>&1 | FileCheck %s --allow-empty --check-prefix=ASYNC
 // RUN: tessera-compile %s --target=nvptx --emit=cubin -o %t.cubin
 // RUN: llvm-readelf -h %t.cubin | FileCheck %s --check-prefix=CUBIN
 // RUN: tessera-compile %s --target=nvptx --emit=artifact -o %t.tgpu

@@ -4,7 +4,8 @@
 // 16x16x16 MFMA per wavefront whose lanes load A, B and C in the ISA's
 // layouts, and two wgmma m64n8k16 of one warpgroup reading A (K-major) and
 // B (N-major) from workgroup memory in the 128-byte swizzled layouts their
-// descriptors name.
+// descriptors name, into accumulators set member by member (llvm.insertvalue:
+// 1, 2, 3, 4 at the fragment's (row, column) (0, 0), (0, 1), (8, 0), (8, 1)).
 
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: %numpy_python %S/../tessera-run/Inputs/npy.py %t make \
@@ -27,7 +28,7 @@
 // RUN: tessera-gpu-emulate %s --entry=wgmma --input=%t/wa.npy --input=%t/wb.npy \
 // RUN:   --output=%t/wd.npy
 // RUN: %numpy_python %S/../tessera-run/Inputs/npy.py %t check wd \
-// RUN:   "(wa.astype(np.float64) @ wb).astype('f4')"
+// RUN:   "(wa.astype(np.float64) @ wb + 1 + np.arange(8) % 2 + 2 * (np.arange(64)[:, None] % 16 >= 8)).astype('f4')"
 
 module attributes {gpu.container_module} {
   gpu.module @kernels {
@@ -181,8 +182,16 @@ module attributes {gpu.container_module} {
       %b1 = arith.shrui %bb1, %i4 : i64
       %db1 = arith.ori %b1, %fb : i64
       %zero = llvm.mlir.zero : !llvm.struct<(f32, f32, f32, f32)>
+      %f1 = arith.constant 1.0 : f32
+      %f2 = arith.constant 2.0 : f32
+      %f3 = arith.constant 3.0 : f32
+      %f4 = arith.constant 4.0 : f32
+      %init0 = llvm.insertvalue %f1, %zero[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %init1 = llvm.insertvalue %f2, %init0[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %init2 = llvm.insertvalue %f3, %init1[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %init = llvm.insertvalue %f4, %init2[3] : !llvm.struct<(f32, f32, f32, f32)>
       nvvm.wgmma.fence.aligned
-      %acc0 = nvvm.wgmma.mma_async %da0, %db0, %zero, <m = 64, n = 8, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>] : !llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>
+      %acc0 = nvvm.wgmma.mma_async %da0, %db0, %init, <m = 64, n = 8, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>] : !llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>
       %acc1 = nvvm.wgmma.mma_async %da1, %db1, %acc0, <m = 64, n = 8, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>] : !llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>
       nvvm.wgmma.commit.group.sync.aligned
       nvvm.wgmma.wait.group.sync.aligned 0

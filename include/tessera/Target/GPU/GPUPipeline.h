@@ -94,6 +94,12 @@ struct TesseraGPUPipelineOptions
                      "(tessera-tensor-core-attention attention-wgmma; off "
                      "until timed on a GPU)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> tensorCoreWgmmaValues{
+      *this, "tensor-core-wgmma-values",
+      llvm::cl::desc("NVPTX sm_90a, with one of the two above: P.V by wgmma "
+                     "too (tessera-tensor-core-attention wgmma-values; off "
+                     "until timed on a GPU)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> stopBeforeKernelLowering{
       *this, "stop-before-kernel-lowering",
       llvm::cl::desc("Stop after stage 3 with the kernels still in the GPU "
