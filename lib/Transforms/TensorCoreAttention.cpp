@@ -282,8 +282,9 @@ SmallVector<MemRefType> getSharedTiles(MLIRContext *ctx, const Problem &p,
   if (t.wgmma) {
     // Unpadded, in blocks of 64 columns (one 128-byte swizzled row each):
     // Q [D / 64, qBlock, 64], K [stages, D / 64, keys, 64]; both sizes are
-    // multiples of 1024 bytes, so every tile starts at a swizzle period. V
-    // keeps the padded rows of P.V's ldmatrix.
+    // multiples of 1024 bytes, so every tile starts at a swizzle period.
+    // Attention's V is swizzled too for wgmma P.V, else it keeps the padded
+    // rows of P.V's ldmatrix.
     auto workgroup =
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
     int64_t perRow = getSwizzleRowElements(p.element);
@@ -622,8 +623,8 @@ private:
   /// emitScores on sm_90a: one wgmma chain per warpgroup.
   SmallVector<Value> emitWgmmaScores(Value stage);
   /// With wgmma, which reads shared memory through the async proxy: makes
-  /// the thread's finished copies visible to it (before the barrier that
-  /// publishes them).
+  /// the thread's finished copies and stores visible to it (before the
+  /// barrier that publishes them).
   void emitAsyncProxyFence();
   SmallVector<Value> emitMask(ValueRange scores, Value keyBlock, int64_t mi);
   /// softcap(scale s + bias) log2(e) for every score of key block `block`.
