@@ -620,6 +620,13 @@ private:
   SmallVector<Value> getTileIndex(Value tile, ValueRange prefix, Value r,
                                   Value c);
   SmallVector<Value> emitScores(Value stage);
+  /// An i64 constant, and an index as i64 (wgmma descriptor offsets).
+  Value i64(int64_t value) {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), value);
+  }
+  Value toI64(Value value) {
+    return arith::IndexCastUIOp::create(b, b.getI64Type(), value);
+  }
   /// emitScores on sm_90a: one wgmma chain per warpgroup.
   SmallVector<Value> emitWgmmaScores(Value stage);
   /// With wgmma, which reads shared memory through the async proxy: makes
@@ -801,18 +808,13 @@ SmallVector<Value> KernelEmitter::getTileIndex(Value tile, ValueRange prefix,
 /// warpgroup holds rows 16 w + lane / 4 (+ 8) and element 4 j + 2 half + e at
 /// key 8 j + 2 (lane % 4) + e: the mma.sync C fragments of emitScores.
 SmallVector<Value> KernelEmitter::emitWgmmaScores(Value stage) {
-  auto i64 = [&](int64_t value) -> Value {
-    return arith::ConstantIntOp::create(b, b.getI64Type(), value);
-  };
   int64_t bytes = p.element.getIntOrFloatBitWidth() / 8;
   int64_t perRow = getSwizzleRowElements(p.element), blocks = p.dim / perRow;
   int64_t groupBytes = kSwizzleRows * kSwizzleBytes;
   Value offsetK = arith::MulIOp::create(
-      b, arith::IndexCastUIOp::create(b, b.getI64Type(), stage),
-      i64(blocks * t.keyBlock * kSwizzleBytes));
-  Value offsetQ = arith::MulIOp::create(
-      b, arith::IndexCastUIOp::create(b, b.getI64Type(), div(rowWarp, 4)),
-      i64(64 * kSwizzleBytes));
+      b, toI64(stage), i64(blocks * t.keyBlock * kSwizzleBytes));
+  Value offsetQ =
+      arith::MulIOp::create(b, toI64(div(rowWarp, 4)), i64(64 * kSwizzleBytes));
   Value acc = LLVM::ZeroOp::create(
       b,
       LLVM::LLVMStructType::getLiteral(
@@ -1050,12 +1052,6 @@ SmallVector<Value> KernelEmitter::emitProbabilitiesTimesValues(
 /// fragments are the accumulators in mma.sync's C layout.
 SmallVector<Value> KernelEmitter::emitWgmmaProbabilitiesTimesValues(
     Value stage, ArrayRef<Value> probabilities, ValueRange o) {
-  auto i64 = [&](int64_t value) -> Value {
-    return arith::ConstantIntOp::create(b, b.getI64Type(), value);
-  };
-  auto toI64 = [&](Value value) -> Value {
-    return arith::IndexCastUIOp::create(b, b.getI64Type(), value);
-  };
   int64_t perRow = getSwizzleRowElements(p.element);
   int64_t groupBytes = kSwizzleRows * kSwizzleBytes;
   Value warpGroup = div(tid, 128);
