@@ -18,7 +18,9 @@ fraction of the H100's peak:
               (gqa_decode_wgmma)
   *_wgmma_pv  attention, GQA decode and MLA decode with wgmma for P.V too
               (tensor-core-wgmma-values=true)
-  grouped GEMM bf16, Qwen1.5-MoE up projection     vs torch._grouped_mm
+  grouped GEMM bf16, Qwen1.5-MoE up projection     vs torch._grouped_mm;
+              also in 192-row tiles of three warpgroups
+              (tensor-core-wgmma-tile-m=192: grouped_gemm_m192)
   MLA decode  bf16, DeepSeek-V3 latent attention   vs the HBM bandwidth;
               also with tensor-core-latent-wgmma=true (mla_decode_wgmma)
   MoE layer   bf16, Qwen1.5-MoE routed experts      vs PyTorch: router,
@@ -88,6 +90,16 @@ def grouped_gemm_case():
     return dict(name="grouped_gemm", entry="grouped_gemm", mlir=mlir,
                 flops=2.0 * rows * hidden * n,
                 params=dict(experts=experts, rows=rows, k=hidden, n=n))
+
+
+def grouped_gemm_m192_case():
+    # The same GEMM in 192 x 256 tiles (three warpgroups a block): each
+    # K step's weight tile feeds 192 rows instead of 128, 22% fewer bytes
+    # read from L2 per product, at 168 registers a thread instead of 200.
+    case = grouped_gemm_case()
+    case.update(name="grouped_gemm_m192", kind="grouped_gemm",
+                pipeline_options="tensor-core-wgmma-tile-m=192")
+    return case
 
 
 def mla_decode_case():
@@ -194,7 +206,8 @@ def moe_layer_case():
 CASES = [attention_case, gqa_decode_case, grouped_gemm_case, mla_decode_case,
          moe_layer_case, moe_layer_fused_case, mla_decode_wgmma_case,
          attention_wgmma_case, gqa_decode_wgmma_case, attention_wgmma_pv_case,
-         gqa_decode_wgmma_pv_case, mla_decode_wgmma_pv_case]
+         gqa_decode_wgmma_pv_case, mla_decode_wgmma_pv_case,
+         grouped_gemm_m192_case]
 
 
 def get_kind(case):

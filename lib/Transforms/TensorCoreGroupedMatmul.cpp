@@ -42,7 +42,10 @@
 // shared-memory descriptors describe (rows K-major, weights N-major in
 // 64-column blocks), and each step issues four `wgmma.mma_async.m64nNk16`
 // (N = tileN) straight from shared memory into f32 accumulators held by the
-// warpgroup (tileN / 2 per thread).
+// warpgroup (tileN / 2 per thread). With `wgmma-tile-m=192` a block of three
+// warpgroups computes 192-row tiles (fewer L2 reads per product; each
+// thread's share of the copies is then not a whole number of chunks, and the
+// last part is guarded).
 //
 // On the AMD CDNA chips (gfx90a, gfx940-942, gfx950) a block is 4
 // wavefronts of 64 lanes, 2 x 2, each with a 64 x tileN/2 piece of 4 x
@@ -102,13 +105,14 @@ using namespace mlir::tessera::tensor_core;
 
 namespace {
 
-// The tile: 128 rows x tileN columns, 256 threads (8 warps). mma.sync: the
-// warps as 2 (rows) x 4 (columns), each with a 64 x (tileN / 4) piece made
-// of 4 x (tileN / 32) mma fragments of 16x8; K in steps of 32 (two mma
-// k-steps). wgmma: two warpgroups of 64 rows x tileN; K in steps of 64 (one
-// 128-byte swizzled row of f16/bf16, four wgmma k-steps). tileN is 128 or
-// 256 (the `tile-n` option).
-constexpr int64_t kTileM = 128, kThreads = 256;
+// The tile: tileM rows x tileN columns, 2 * tileM threads. mma.sync: 128
+// rows, 8 warps as 2 (rows) x 4 (columns), each with a 64 x (tileN / 4)
+// piece made of 4 x (tileN / 32) mma fragments of 16x8; K in steps of 32
+// (two mma k-steps). wgmma: a warpgroup per 64 rows x tileN (two, or three
+// with `wgmma-tile-m=192`); K in steps of 64 (one 128-byte swizzled row of
+// f16/bf16, four wgmma k-steps). tileN is 128 or 256 (the `tile-n` option).
+// In every form the threads 128 h.. compute rows 64 h.. of the tile.
+constexpr int64_t kTileM = 128;
 constexpr int64_t kWarpsM = 2, kWarpsN = 4;
 constexpr int64_t kFragsM = kTileM / kWarpsM / 16; // 4
 constexpr int64_t kMmaTileK = 32, kWgmmaTileK = 64;
@@ -153,15 +157,15 @@ std::string whyNotEligible(GroupedMatmulOp op) {
 /// layouts its descriptors name: rows K-major (128 x 64), weights N-major
 /// in tileN / 64 column blocks of 64 k-rows x 64 columns.
 std::pair<MemRefType, MemRefType> getTileTypes(MLIRContext *ctx, Type element,
-                                               int64_t stages, int64_t tileN,
-                                               bool wgmma) {
+                                               int64_t stages, int64_t tileM,
+                                               int64_t tileN, bool wgmma) {
   if (!wgmma)
     return {getSharedTileType(ctx, element, {stages, kTileM, kMmaTileK}),
             getSharedTileType(ctx, element, {stages, kMmaTileK, tileN})};
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   int64_t perRow = getSwizzleRowElements(element);
-  return {MemRefType::get({stages, kTileM, kWgmmaTileK}, element,
+  return {MemRefType::get({stages, tileM, kWgmmaTileK}, element,
                           MemRefLayoutAttrInterface(), workgroup),
           MemRefType::get({stages, tileN / perRow, kWgmmaTileK, perRow},
                           element, MemRefLayoutAttrInterface(), workgroup)};
@@ -180,15 +184,17 @@ bool usesWgmma(GroupedMatmulOp op, unsigned capability, StringRef chip) {
 /// `sharedBytes` of shared memory next to the row and expert tables (the
 /// tiles start at a 1024-byte boundary); 0 if 2 do not.
 int64_t getFittingStages(GroupedMatmulOp op, int64_t sharedBytes,
-                         int64_t stages, int64_t tileN, bool wgmma) {
+                         int64_t stages, int64_t tileM, int64_t tileN,
+                         bool wgmma) {
   MLIRContext *ctx = op.getContext();
   Type element =
       cast<RankedTensorType>(op.getRows().getType()).getElementType();
   int64_t experts =
       cast<RankedTensorType>(op.getWeights().getType()).getDimSize(0);
-  int64_t tables = llvm::alignTo((kTileM + 2 * experts) * 4, 1024);
+  int64_t tables = llvm::alignTo((tileM + tileM / 64 * experts) * 4, 1024);
   for (; stages >= 2; --stages) {
-    auto [typeA, typeB] = getTileTypes(ctx, element, stages, tileN, wgmma);
+    auto [typeA, typeB] =
+        getTileTypes(ctx, element, stages, tileM, tileN, wgmma);
     if (tables + getBytes(typeA) + getBytes(typeB) <= sharedBytes)
       return stages;
   }
@@ -200,9 +206,10 @@ class KernelEmitter {
 public:
   KernelEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel, int64_t m,
                 int64_t k, int64_t n, int64_t experts, int64_t stages,
-                int64_t tileN, MatrixUnit unit, bool swiglu, bool hasGather,
-                bool hasScale)
-      : b(b), m(m), k(k), n(n), experts(experts), stages(stages), tileN(tileN),
+                int64_t tileM, int64_t tileN, MatrixUnit unit, bool swiglu,
+                bool hasGather, bool hasScale)
+      : b(b), m(m), k(k), n(n), experts(experts), stages(stages), tileM(tileM),
+        threads(2 * tileM), tileN(tileN),
         fragsN(unit == MatrixUnit::Mfma ? tileN / kWavesN / 16
                                         : tileN / kWarpsN / 8),
         wgmma(unit == MatrixUnit::Wgmma), mfma(unit == MatrixUnit::Mfma),
@@ -250,11 +257,11 @@ private:
   Value cmp(arith::CmpIPredicate p, Value l, Value r) {
     return arith::CmpIOp::create(b, p, l, r);
   }
-  /// A loop `for (i = tid; i < count; i += kThreads)` around `body`.
+  /// A loop `for (i = tid; i < count; i += threads)` around `body`.
   void forEachThread(int64_t count, function_ref<void(Value)> body);
 
   /// offsets[e] as an index, the clamped segment [begin, end) of expert e
-  /// and its number of 128-row tiles.
+  /// and its number of tileM-row tiles.
   Value getOffset(Value e);
   std::pair<Value, Value> getSegment(Value e);
   Value getTiles(Value e);
@@ -290,8 +297,18 @@ private:
   /// (row, k) of the row tile, (k, column) of the weight tile.
   std::pair<Value, Value> getChunkA(int64_t part);
   std::pair<Value, Value> getChunkB(int64_t part);
-  int64_t getChunksA() const { return kTileM * tileK / kChunk / kThreads; }
-  int64_t getChunksB() const { return tileK * tileN / kChunk / kThreads; }
+  /// mma.sync and MFMA: the chunks each thread copies (whole numbers with
+  /// 128-row tiles).
+  int64_t getChunksA() const { return tileM * tileK / kChunk / threads; }
+  int64_t getChunksB() const { return tileK * tileN / kChunk / threads; }
+  /// Emits `body(row, c)` for each chunk (row, c) of a `rows` x `perRow`
+  /// tile this thread copies: chunk tid + threads * part, at row tid /
+  /// perRow + part * threads / perRow (one row per thread and part plus a
+  /// constant, which keeps the addresses of the parts a base and constant
+  /// offsets) and c = tid % perRow. The last part is guarded where the
+  /// chunks are not a multiple of the threads.
+  void forEachChunk(int64_t rows, int64_t perRow,
+                    function_ref<void(Value, Value)> body);
   void emitMfmaExpert(Value expert);
   SmallVector<Value> emitLoadToRegisters(Value expert, Value k0);
   void emitStoreToShared(Value stage, ValueRange values);
@@ -302,6 +319,8 @@ private:
   /// m: the left operand's (and the output's) rows; tableRows: x's rows
   /// (the same without a gather index).
   int64_t m, k, n, experts, stages, tableRows;
+  /// Rows per tile and threads per block (two a row).
+  int64_t tileM, threads;
   /// Output columns per block, fragments (mma: 8 columns, MFMA: 16) per
   /// warp.
   int64_t tileN, fragsN;
@@ -319,17 +338,36 @@ private:
 
 void KernelEmitter::forEachThread(int64_t count,
                                   function_ref<void(Value)> body) {
-  auto loop = scf::ForOp::create(b, tid, index(count), index(kThreads));
+  auto loop = scf::ForOp::create(b, tid, index(count), index(threads));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
   body(loop.getInductionVar());
+}
+
+void KernelEmitter::forEachChunk(int64_t rows, int64_t perRow,
+                                 function_ref<void(Value, Value)> body) {
+  assert(threads % perRow == 0 && "a part must cover whole rows");
+  int64_t rowsPerPart = threads / perRow;
+  Value firstRow = div(tid, perRow), c = rem(tid, perRow);
+  for (int64_t part = 0; part * rowsPerPart < rows; ++part) {
+    Value row = part ? add(firstRow, index(part * rowsPerPart)) : firstRow;
+    if ((part + 1) * rowsPerPart <= rows) {
+      body(row, c);
+      continue;
+    }
+    auto ifChunk = scf::IfOp::create(
+        b, cmp(arith::CmpIPredicate::ult, row, index(rows)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifChunk.thenBlock());
+    body(row, c);
+  }
 }
 
 void KernelEmitter::emit() {
   // The staged tiles live in dynamic shared memory (more than the 48 KiB of
   // static shared memory with 3 stages or more).
   auto [typeA, typeB] =
-      getTileTypes(b.getContext(), element, stages, tileN, wgmma);
+      getTileTypes(b.getContext(), element, stages, tileM, tileN, wgmma);
   SmallVector<Value> tiles = createDynamicSharedViews(b, {typeA, typeB});
   tileA = tiles[0];
   tileB = tiles[1];
@@ -370,24 +408,24 @@ void KernelEmitter::emit() {
           cmp(arith::CmpIPredicate::sge, getOffset(index(experts)), index(m))));
   Value blockY = gpu::BlockIdOp::create(b, gpu::Dimension::y);
 
-  // Rows in no segment are zeros: block y clears those of rows y * 128...
+  // Rows in no segment are zeros: block y clears those of rows y * tileM...
   auto ifZero = scf::IfOp::create(
       b,
       arith::AndIOp::create(b, arith::XOrIOp::create(b, covered, one),
                             cmp(arith::CmpIPredicate::ult, blockY,
-                                index(llvm::divideCeil(m, kTileM)))),
+                                index(llvm::divideCeil(m, tileM)))),
       false);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifZero.thenBlock());
-    m0 = mul(blockY, index(kTileM));
+    m0 = mul(blockY, index(tileM));
     emitRowExperts();
     emitZeroRows();
     gpu::BarrierOp::create(b);
   }
 
   // ... and the blocks walk the experts' tiles: tile j of expert e holds
-  // rows begin(e) + 128 j.. of its segment, so the blocks that read an
+  // rows begin(e) + tileM j.. of its segment, so the blocks that read an
   // expert's weights run at the same time (they share them in L2).
   auto tileLoop =
       scf::ForOp::create(b, blockY, walk.getResult(1),
@@ -414,7 +452,7 @@ void KernelEmitter::emit() {
                      b, inside, arith::SubIOp::create(b, t, first), args[2])});
     }
     Value expert = find.getResult(1);
-    m0 = add(getSegment(expert).first, mul(find.getResult(2), index(kTileM)));
+    m0 = add(getSegment(expert).first, mul(find.getResult(2), index(tileM)));
     emitRowExperts();
     emitExpert(expert);
     // The next tile rewrites the tables the stores read.
@@ -439,19 +477,19 @@ std::pair<Value, Value> KernelEmitter::getSegment(Value e) {
 
 Value KernelEmitter::getTiles(Value e) {
   auto [begin, end] = getSegment(e);
-  return div(add(arith::SubIOp::create(b, end, begin), index(kTileM - 1)),
-             kTileM);
+  return div(add(arith::SubIOp::create(b, end, begin), index(tileM - 1)),
+             tileM);
 }
 
 /// rowExpert[r] = the expert of row m0 + r (-1: none, -2: past the end);
-/// present[h][e] = 1 for every expert with rows in half h (64 rows) of the
-/// tile.
+/// present[h][e] = 1 for every expert with rows in part h (rows 64 h..) of
+/// the tile.
 void KernelEmitter::emitRowExperts() {
-  forEachThread(2 * experts, [&](Value i) {
+  forEachThread(tileM / 64 * experts, [&](Value i) {
     memref::StoreOp::create(b, i32(0), present,
                             ValueRange{div(i, experts), rem(i, experts)});
   });
-  Value isRowThread = cmp(arith::CmpIPredicate::ult, tid, index(kTileM));
+  Value isRowThread = cmp(arith::CmpIPredicate::ult, tid, index(tileM));
   auto ifRow = scf::IfOp::create(b, isRowThread, false);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -488,7 +526,7 @@ void KernelEmitter::emitRowExperts() {
     b.setInsertionPointToStart(ifHeld.thenBlock());
     memref::StoreOp::create(
         b, i32(1), present,
-        ValueRange{div(tid, kTileM / 2),
+        ValueRange{div(tid, 64),
                    arith::IndexCastOp::create(b, b.getIndexType(), expert)});
   }
   gpu::BarrierOp::create(b);
@@ -500,7 +538,7 @@ void KernelEmitter::emitZeroRows() {
   int64_t outTileN = swiglu ? tileN / 2 : tileN;
   int64_t chunksPerRow = outTileN / kChunk;
   auto vectorType = VectorType::get({kChunk}, outElement);
-  forEachThread(kTileM * chunksPerRow, [&](Value chunk) {
+  forEachThread(tileM * chunksPerRow, [&](Value chunk) {
     Value r = div(chunk, chunksPerRow);
     Value col = add(swiglu ? div(n0, 2) : n0,
                     mul(rem(chunk, chunksPerRow), index(kChunk)));
@@ -542,7 +580,7 @@ void KernelEmitter::emitLoadTiles(Value expert, Value stage, Value k0) {
 }
 
 std::pair<Value, Value> KernelEmitter::getChunkA(int64_t part) {
-  Value chunk = add(tid, index(part * kThreads));
+  Value chunk = add(tid, index(part * threads));
   return {div(chunk, tileK / kChunk),
           mul(rem(chunk, tileK / kChunk), index(kChunk))};
 }
@@ -567,7 +605,7 @@ std::pair<Value, Value> KernelEmitter::getCopySource(Value row) {
 }
 
 std::pair<Value, Value> KernelEmitter::getChunkB(int64_t part) {
-  Value chunk = add(tid, index(part * kThreads));
+  Value chunk = add(tid, index(part * threads));
   return {div(chunk, tileN / kChunk),
           mul(rem(chunk, tileN / kChunk), index(kChunk))};
 }
@@ -582,23 +620,17 @@ void KernelEmitter::emitLoadSwizzledTiles(Value expert, Value stage, Value k0) {
     return mul(swizzled, index(kChunk));
   };
   int64_t chunksA = tileK / kChunk;
-  for (int64_t part = 0; part < kTileM * chunksA / kThreads; ++part) {
-    Value chunk = add(tid, index(part * kThreads));
-    Value r = div(chunk, chunksA);
-    Value c = rem(chunk, chunksA);
+  forEachChunk(tileM, chunksA, [&](Value r, Value c) {
     auto [row, copied] = getCopySource(add(m0, r));
     nvgpu::DeviceAsyncCopyOp::create(
         b, tileA, ValueRange{stage, r, slot(c, r)}, x,
         ValueRange{row, add(k0, mul(c, index(kChunk)))}, bytes, copied,
         b.getUnitAttr());
-  }
+  });
   int64_t chunksB = tileN / kChunk;
   int64_t chunksPerBlock =
       cast<MemRefType>(tileB.getType()).getShape()[3] / kChunk;
-  for (int64_t part = 0; part < tileK * chunksB / kThreads; ++part) {
-    Value chunk = add(tid, index(part * kThreads));
-    Value kr = div(chunk, chunksB);
-    Value nc = rem(chunk, chunksB);
+  forEachChunk(tileK, chunksB, [&](Value kr, Value nc) {
     Value col = getWeightColumn(mul(nc, index(kChunk)));
     nvgpu::DeviceAsyncCopyOp::create(
         b, tileB,
@@ -606,7 +638,7 @@ void KernelEmitter::emitLoadSwizzledTiles(Value expert, Value stage, Value k0) {
                    slot(rem(nc, chunksPerBlock), kr)},
         w, ValueRange{expert, add(k0, kr), col}, bytes, Value(),
         b.getUnitAttr());
-  }
+  });
 }
 
 /// The tensor-core work on one staged K-tile; `acc` holds kFragsM x fragsN
@@ -661,7 +693,7 @@ Value KernelEmitter::emitWgmma(Value stage, Value acc) {
   int64_t rowBytes = kSwizzleBytes, groupBytes = kSwizzleRows * rowBytes;
   Value stage64 = arith::IndexCastUIOp::create(b, b.getI64Type(), stage);
   Value group64 = arith::IndexCastUIOp::create(b, b.getI64Type(), warpGroup);
-  Value offsetA = add(mul(stage64, i64(kTileM * tileK * bytes)),
+  Value offsetA = add(mul(stage64, i64(tileM * tileK * bytes)),
                       mul(group64, i64(64 * rowBytes)));
   Value offsetB = mul(stage64, i64(tileK * tileN * bytes));
   NVVM::WgmmaFenceAlignedOp::create(b);
@@ -808,7 +840,7 @@ void KernelEmitter::emitWgmmaStore(Value expert, Value acc) {
 /// the step; a proxy fence makes each thread's copies visible to the wgmma
 /// reads (the async proxy) before the barrier. (Leaving a group in flight
 /// across the barrier costs a stage of copies in flight: slower on the
-/// H100, where the copies bound the kernel.) A half of the tile (the 64
+/// H100, where the copies bound the kernel.) A part of the tile (the 64
 /// rows of a warpgroup, or of 4 warps) without rows of the expert skips the
 /// products.
 void KernelEmitter::emitExpert(Value expert) {
@@ -842,10 +874,10 @@ void KernelEmitter::emitExpert(Value expert) {
         DenseElementsAttr::get(fragmentType, b.getF32FloatAttr(0.0f)));
     init.assign(kFragsM * fragsN, zero);
   }
-  Value mine = cmp(arith::CmpIPredicate::ne,
-                   memref::LoadOp::create(
-                       b, present, ValueRange{div(tid, kThreads / 2), expert}),
-                   i32(0));
+  Value mine =
+      cmp(arith::CmpIPredicate::ne,
+          memref::LoadOp::create(b, present, ValueRange{div(tid, 128), expert}),
+          i32(0));
   auto loop = scf::ForOp::create(b, index(0), index(steps), index(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -1019,10 +1051,10 @@ void KernelEmitter::emitMfmaExpert(Value expert) {
       b, fragmentType,
       DenseElementsAttr::get(fragmentType, b.getF32FloatAttr(0.0f)));
   SmallVector<Value> init(kTileM / 2 / 16 * fragsN, zero);
-  Value mine = cmp(arith::CmpIPredicate::ne,
-                   memref::LoadOp::create(
-                       b, present, ValueRange{div(tid, kThreads / 2), expert}),
-                   i32(0));
+  Value mine =
+      cmp(arith::CmpIPredicate::ne,
+          memref::LoadOp::create(b, present, ValueRange{div(tid, 128), expert}),
+          i32(0));
   emitStoreToShared(index(0), emitLoadToRegisters(expert, index(0)));
   gpu::BarrierOp::create(b);
   auto loop = scf::ForOp::create(b, index(0), index(steps), index(1), init);
@@ -1073,8 +1105,9 @@ void KernelEmitter::emitMfmaExpert(Value expert) {
 /// Replaces `op` by a launch of a new tensor-core kernel.
 void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
                           StringRef name, int64_t stages, int64_t minBlocks,
-                          int64_t tileN, MatrixUnit unit) {
+                          int64_t tileM, int64_t tileN, MatrixUnit unit) {
   bool wgmma = unit == MatrixUnit::Wgmma;
+  int64_t threads = 2 * tileM;
   auto rowsType = cast<RankedTensorType>(op.getRows().getType());
   auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
   auto outType = cast<RankedTensorType>(op.getOut().getType());
@@ -1104,12 +1137,12 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
       gpu::AddressSpaceAttr::get(kb.getContext(), gpu::AddressSpace::Workgroup);
   Type element = rowsType.getElementType();
   SmallVector<Type> shared = {
-      MemRefType::get({kTileM}, kb.getI32Type(), MemRefLayoutAttrInterface(),
+      MemRefType::get({tileM}, kb.getI32Type(), MemRefLayoutAttrInterface(),
                       workgroup),
-      MemRefType::get({2, experts}, kb.getI32Type(),
+      MemRefType::get({tileM / 64, experts}, kb.getI32Type(),
                       MemRefLayoutAttrInterface(), workgroup)};
   auto [typeA, typeB] =
-      getTileTypes(kb.getContext(), element, stages, tileN, wgmma);
+      getTileTypes(kb.getContext(), element, stages, tileM, tileN, wgmma);
   int64_t dynamicBytes = getBytes(typeA) + getBytes(typeB);
   auto kernel = gpu::GPUFuncOp::create(
       kb, name, kb.getFunctionType(argTypes, {}), shared);
@@ -1123,13 +1156,13 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   // partial tile an expert); more tiles (overlapping segments) are walked.
   int64_t gridX = llvm::divideCeil(n, tileN),
           gridY =
-              std::min<int64_t>(llvm::divideCeil(m, kTileM) + experts, 65535);
+              std::min<int64_t>(llvm::divideCeil(m, tileM) + experts, 65535);
   kernel.setKnownBlockSizeAttr(
-      kb.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
+      kb.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
   kernel.setKnownGridSizeAttr(kb.getDenseI32ArrayAttr(
       {static_cast<int32_t>(gridX), static_cast<int32_t>(gridY), 1}));
   kb.setInsertionPointToStart(&kernel.getBody().front());
-  KernelEmitter(kb, kernel, m, k, n, experts, stages, tileN, unit,
+  KernelEmitter(kb, kernel, m, k, n, experts, stages, tileM, tileN, unit,
                 op.getEpilogue() == Epilogue::swiglu,
                 static_cast<bool>(op.getGather()),
                 static_cast<bool>(op.getScale()))
@@ -1146,7 +1179,7 @@ void rewriteGroupedMatmul(GroupedMatmulOp op, gpu::GPUModuleOp kernels,
   if (Value scale = op.getScale())
     operands.push_back(createLaunchOperand(b, scale));
   operands.push_back(memref::AllocOp::create(b, yType));
-  createKernelLaunch(b, kernel, gridX, gridY, kThreads, dynamicBytes, operands);
+  createKernelLaunch(b, kernel, gridX, gridY, threads, dynamicBytes, operands);
   Value yBuffer = operands.back();
   Value result = bufferization::ToTensorOp::create(
       b, outType, yBuffer, /*restrict=*/true, /*writable=*/true);
@@ -1180,6 +1213,12 @@ struct TesseraTensorCoreGroupedMatmulPass
           << static_cast<int64_t>(tileN);
       return signalPassFailure();
     }
+    if (wgmmaTileM != 128 && wgmmaTileM != 192) {
+      emitError(module.getLoc(), "tessera-tensor-core-grouped-matmul: "
+                                 "'wgmma-tile-m' must be 128 or 192, got ")
+          << static_cast<int64_t>(wgmmaTileM);
+      return signalPassFailure();
+    }
     // No cp.async and bf16 mma below sm_80, no MFMA on other AMD chips: the
     // generic lowering stays.
     if (amd ? !hasMfma(chip) : capability < 80)
@@ -1192,11 +1231,16 @@ struct TesseraTensorCoreGroupedMatmulPass
       return usesWgmma(op, capability, chip) ? MatrixUnit::Wgmma
                                              : MatrixUnit::MmaSync;
     };
+    // Only the wgmma kernel has a warpgroup per 64 rows; the others keep
+    // 128-row tiles.
+    auto tileMOf = [&](GroupedMatmulOp op) {
+      return unitOf(op) == MatrixUnit::Wgmma ? int64_t(wgmmaTileM) : kTileM;
+    };
     auto stagesOf = [&](GroupedMatmulOp op) {
       MatrixUnit unit = unitOf(op);
       return getFittingStages(op, sharedBytes,
                               unit == MatrixUnit::Mfma ? kMfmaStages : stages,
-                              tileN, unit == MatrixUnit::Wgmma);
+                              tileMOf(op), tileN, unit == MatrixUnit::Wgmma);
     };
     auto why = [&](GroupedMatmulOp op) -> std::string {
       std::string reason = whyNotEligible(op);
@@ -1213,7 +1257,7 @@ struct TesseraTensorCoreGroupedMatmulPass
     for (GroupedMatmulOp op : ops) {
       std::string name = getUniqueKernelName(kernels, op, "mma", next);
       rewriteGroupedMatmul(op, kernels, name, stagesOf(op), minBlocksPerSM,
-                           tileN, unitOf(op));
+                           tileMOf(op), tileN, unitOf(op));
     }
   }
 };

@@ -5,6 +5,8 @@
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_86" | FileCheck %s --check-prefix=SM86
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_80 stages=8" | FileCheck %s --check-prefix=SM80
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_90a" | FileCheck %s --check-prefix=WGMMA
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_90a wgmma-tile-m=192" | FileCheck %s --check-prefix=WGMMA192
+// RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=sm_86 wgmma-tile-m=192" | FileCheck %s --check-prefix=SM86
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=gfx942 tile-n=128" | FileCheck %s --check-prefix=MFMA
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=gfx90a" | FileCheck %s --check-prefix=AMD
 // RUN: tessera-opt %s --split-input-file --tessera-tensor-core-grouped-matmul="chip=gfx1100" | FileCheck %s --check-prefix=OLD
@@ -194,6 +196,42 @@
 // WGMMA-NEXT:  llvm.extractvalue %{{.*}}[5]
 // WGMMA:       llvm.extractvalue %{{.*}}[2]
 // WGMMA-NEXT:  llvm.extractvalue %{{.*}}[3]
+//
+// wgmma-tile-m=192: blocks of three warpgroups (384 threads) compute
+// 192-row tiles; 4 stages of 192x64 rows and 64x256 weights (229376
+// bytes), the row and expert tables for 192 rows and 3 warpgroups. A
+// thread copies row chunks at rows tid/8 + 48p (p = 0..3) and weight chunks
+// at k-rows tid/32 + 12p: 2048 weight chunks are 5 1/3 per thread, so the
+// sixth part (k-rows tid/32 + 60) is guarded. A stage of rows is 24576
+// bytes, a warpgroup's 64 rows 8192 bytes into it. The mma.sync kernels
+// (sm_86 above) keep 128-row tiles.
+// WGMMA192-LABEL: func.func @bf16
+// WGMMA192:       gpu.launch_func @tessera_kernels::@bf16_mma0 blocks in (%c1{{.*}}, %c6{{.*}}, %c1{{.*}}) threads in (%c384{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c229376_i32
+// WGMMA192:       gpu.func @bf16_mma0({{.*}}) workgroup(%{{.*}} : memref<192xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4xi32, #gpu.address_space<workgroup>>)
+// WGMMA192:       memref.view %{{.*}}[%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x192x64xbf16, #gpu.address_space<workgroup>>
+// WGMMA192:       memref.view %{{.*}}[%c98304{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x4x64x64xbf16, #gpu.address_space<workgroup>>
+// WGMMA192:       %[[R:.*]] = arith.divui %thread_id_x, %c8{{.*}} : index
+// WGMMA192:       nvgpu.device_async_copy %arg0[{{.*}}], %{{.*}}[%{{.*}}, %[[R]], %{{.*}}], 8 {bypassL1}
+// WGMMA192:       arith.addi %[[R]], %c48{{.*}} : index
+// WGMMA192:       arith.addi %[[R]], %c96{{.*}} : index
+// WGMMA192:       arith.addi %[[R]], %c144{{.*}} : index
+// WGMMA192:       nvgpu.device_async_copy %arg0
+// WGMMA192-NOT:   nvgpu.device_async_copy %arg0
+// WGMMA192:       %[[KR:.*]] = arith.divui %thread_id_x, %c32{{.*}} : index
+// WGMMA192-COUNT-5: nvgpu.device_async_copy %arg1
+// WGMMA192:       %[[LAST:.*]] = arith.addi %[[KR]], %c60{{.*}} : index
+// WGMMA192:       %[[IN:.*]] = arith.cmpi ult, %[[LAST]], %c64{{.*}} : index
+// WGMMA192-NEXT:  scf.if %[[IN]] {
+// WGMMA192:       nvgpu.device_async_copy %arg1
+// WGMMA192-NOT:   nvgpu.device_async_copy
+// WGMMA192:       nvvm.cp.async.commit.group
+// WGMMA192:       nvvm.cp.async.wait.group 2
+// WGMMA192:       arith.constant 24576 : i64
+// WGMMA192:       arith.constant 8192 : i64
+// WGMMA192:       arith.constant 32768 : i64
+// WGMMA192-COUNT-4: nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %{{.*}}, <m = 64, n = 256, k = 16>
+// WGMMA192-NOT:   nvvm.wgmma.mma_async
+// WGMMA192:       nvvm.wgmma.commit.group.sync.aligned
 // On AMD CDNA chips the kernel is 4 wavefronts of 64 lanes (2 x 2) on the
 // matrix cores, with two LDS stages of 128x(32+8) and 32x(128+8) elements
 // (37888 bytes) and no nvvm attributes. Each K-step (2 of 32) loads the next chunks

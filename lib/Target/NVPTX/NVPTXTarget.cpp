@@ -84,6 +84,7 @@ public:
     tensorCores.stages = options.tensorCoreStages;
     tensorCores.minBlocksPerSM = options.tensorCoreMinBlocks;
     tensorCores.tileN = options.tensorCoreTileN;
+    tensorCores.wgmmaTileM = options.tensorCoreWgmmaTileM;
     pm.addPass(createTesseraTensorCoreGroupedMatmul(tensorCores));
     TesseraTensorCoreAttentionOptions attention;
     attention.chip = tensorCores.chip;

@@ -15,6 +15,8 @@
 // RUN: %ptxas -arch=sm_80 %t.tc80.ptx -o %t.tc80.cubin
 // RUN: tessera-compile %S/tensor-cores.mlir --target=nvptx --chip=sm_90a --emit=ptx -o %t.tc90a.ptx
 // RUN: %ptxas -arch=sm_90a %t.tc90a.ptx -o %t.tc90a.cubin 2>&1 | FileCheck %s --allow-empty --check-prefix=ASYNC
+// RUN: tessera-compile %S/tensor-cores.mlir --target=nvptx --chip=sm_90a --pipeline-options=tensor-core-wgmma-tile-m=192 --emit=ptx -o %t.tc90a192.ptx
+// RUN: %ptxas -arch=sm_90a %t.tc90a192.ptx -o %t.tc90a192.cubin 2>&1 | FileCheck %s --allow-empty --check-prefix=ASYNC
 // RUN: tessera-compile %S/latent-wgmma.mlir --target=nvptx --chip=sm_90a --pipeline-options=tensor-core-latent-wgmma=true --emit=ptx -o %t.mla90a.ptx
 // RUN: %ptxas -arch=sm_90a %t.mla90a.ptx -o %t.mla90a.cubin 2>&1 | FileCheck %s --allow-empty --check-prefix=ASYNC
 // RUN: tessera-compile %S/attention-wgmma.mlir --target=nvptx --chip=sm_90a --pipeline-options=tensor-core-attention-wgmma=true --emit=ptx -o %t.attn90a.ptx

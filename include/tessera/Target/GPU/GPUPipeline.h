@@ -72,6 +72,13 @@ struct TesseraGPUPipelineOptions
       llvm::cl::desc("Output columns per block of the tensor-core grouped "
                      "GEMM (128 or 256)"),
       llvm::cl::init(256)};
+  PassOptions::Option<int64_t> tensorCoreWgmmaTileM{
+      *this, "tensor-core-wgmma-tile-m",
+      llvm::cl::desc("NVPTX sm_90a: rows per block of the wgmma grouped "
+                     "GEMM (128: two warpgroups, 192: three; "
+                     "tessera-tensor-core-grouped-matmul wgmma-tile-m; 192 "
+                     "untimed on a GPU)"),
+      llvm::cl::init(128)};
   PassOptions::Option<int64_t> tensorCoreQBlock{
       *this, "tensor-core-q-block",
       llvm::cl::desc("Query rows per block of the tensor-core attention "
