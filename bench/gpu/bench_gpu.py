@@ -18,6 +18,9 @@ fraction of the H100's peak:
               (gqa_decode_wgmma)
   *_wgmma_pv  attention, GQA decode and MLA decode with wgmma for P.V too
               (tensor-core-wgmma-values=true)
+  *_q64       attention_wgmma and attention_wgmma_pv in 64-row blocks of
+              one warpgroup (tensor-core-q-block=64: two blocks a
+              multiprocessor)
   grouped GEMM bf16, Qwen1.5-MoE up projection     vs torch._grouped_mm;
               also in 192-row tiles of three warpgroups
               (tensor-core-wgmma-tile-m=192: grouped_gemm_m192)
@@ -168,6 +171,25 @@ def mla_decode_wgmma_pv_case():
     return wgmma_values_case(mla_decode_case, "tensor-core-latent-wgmma")
 
 
+def q64_case(make):
+    # `make`'s wgmma attention in 64-row blocks: one warpgroup a block
+    # (155 / 135 registers, 84 / 90 KiB of shared memory), so two blocks
+    # share a multiprocessor and one's softmax overlaps the other's wgmma.
+    case = make()
+    case.update(name=case["name"] + "_q64",
+                pipeline_options=case["pipeline_options"] +
+                " tensor-core-q-block=64")
+    return case
+
+
+def attention_wgmma_q64_case():
+    return q64_case(attention_wgmma_case)
+
+
+def attention_wgmma_pv_q64_case():
+    return q64_case(attention_wgmma_pv_case)
+
+
 def moe_layer_fused_case():
     # The same layer through tessera-fuse-moe: the up projection gathers its
     # rows from the tokens (no dispatched copy), the down projection scales
@@ -207,7 +229,8 @@ CASES = [attention_case, gqa_decode_case, grouped_gemm_case, mla_decode_case,
          moe_layer_case, moe_layer_fused_case, mla_decode_wgmma_case,
          attention_wgmma_case, gqa_decode_wgmma_case, attention_wgmma_pv_case,
          gqa_decode_wgmma_pv_case, mla_decode_wgmma_pv_case,
-         grouped_gemm_m192_case]
+         grouped_gemm_m192_case, attention_wgmma_q64_case,
+         attention_wgmma_pv_q64_case]
 
 
 def get_kind(case):
