@@ -22,19 +22,21 @@
 // reference does (the last expert whose clamped segment holds the row) and
 // stores the rows that are the tile expert's (times the row's scale when the op
 // has scales: an f32 [M] argument before the output); rows in no segment get
-// zeros from the block of their row tile. With a gather index (an i32 [M]
-// argument after the offsets) the tile's row r is row index[r] of x, read
-// with the copies of each K-tile: a row the index puts outside x is zeros
-// (cp.async copies 0 of a chunk's bytes and fills it; MFMA selects zeros). A K
-// loop stages 128x32 tiles of the rows and 32 x tileN tiles of the expert's
-// weights in dynamic shared memory with `cp.async` (`stages` tiles in flight:
-// the next tiles load while the tensor cores work on this one; one barrier a
-// step; registers bounded by nvvm.minctasm), reads them with `ldmatrix`
-// (`.trans` for the weights, which are K-major) and multiplies with
-// `mma.sync.m16n8k16` into f32 accumulators: each warp holds a 64 x tileN/4
-// piece of the tile, 4 x tileN/32 fragments of 16x8 (tileN 256, the default,
-// reads each row tile from L2 half as often as 128). Shared rows are padded by
-// 8 elements, which spreads the 8 rows an `ldmatrix` reads over all 32 banks.
+// zeros from the block of their row tile. A tile issues its first K steps'
+// copies before that search, which runs while they load. With a gather index
+// (an i32 [M] argument after the offsets) the tile's row r is row index[r] of
+// x, read with the copies of each K-tile: a row the index puts outside x is
+// zeros (cp.async copies 0 of a chunk's bytes and fills it; MFMA selects
+// zeros). A K loop stages 128x32 tiles of the rows and 32 x tileN tiles of the
+// expert's weights in dynamic shared memory with `cp.async` (`stages` tiles in
+// flight: the next tiles load while the tensor cores work on this one; one
+// barrier a step; registers bounded by nvvm.minctasm), reads them with
+// `ldmatrix` (`.trans` for the weights, which are K-major) and multiplies
+// with `mma.sync.m16n8k16` into f32 accumulators: each warp holds a 64 x
+// tileN/4 piece of the tile, 4 x tileN/32 fragments of 16x8 (tileN 256, the
+// default, reads each row tile from L2 half as often as 128). Shared rows are
+// padded by 8 elements, which spreads the 8 rows an `ldmatrix` reads over all
+// 32 banks.
 //
 // On sm_90a (and K a multiple of 64) the products are Hopper's warpgroup
 // MMA: the two warpgroups of a block each own 64 rows of the tile, K tiles
@@ -268,6 +270,10 @@ private:
   void emitRowExperts();
   void emitZeroRows();
   void emitExpert(Value expert);
+  /// cp.async: issues and commits the copies of K step `step` of `expert`
+  /// (an empty group past the last step, which keeps the wait counts
+  /// uniform).
+  void emitLoadStep(Value expert, Value step);
   void emitLoadTiles(Value expert, Value stage, Value k0);
   void emitLoadSwizzledTiles(Value expert, Value stage, Value k0);
   SmallVector<Value> emitMultiply(Value stage, ValueRange acc);
@@ -453,6 +459,12 @@ void KernelEmitter::emit() {
     }
     Value expert = find.getResult(1);
     m0 = add(getSegment(expert).first, mul(find.getResult(2), index(tileM)));
+    // The first K steps' copies fly while the tile finds its rows' experts
+    // (they need only the expert and m0; the last tile's barriers freed
+    // the stages).
+    if (!mfma)
+      for (int64_t s = 0; s < stages - 1; ++s)
+        emitLoadStep(expert, index(s));
     emitRowExperts();
     emitExpert(expert);
     // The next tile rewrites the tables the stores read.
@@ -848,20 +860,7 @@ void KernelEmitter::emitExpert(Value expert) {
     return emitMfmaExpert(expert);
   int64_t steps = k / tileK;
   int64_t ahead = stages - 1;
-  // Every step commits one group, empty past the last tile, which keeps
-  // the wait count uniform.
-  auto loadStep = [&](Value step) {
-    auto ifLoad = scf::IfOp::create(
-        b, cmp(arith::CmpIPredicate::ult, step, index(steps)), false);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(ifLoad.thenBlock());
-      emitLoadTiles(expert, rem(step, stages), mul(step, index(tileK)));
-    }
-    NVVM::CpAsyncCommitGroupOp::create(b);
-  };
-  for (int64_t s = 0; s < ahead; ++s)
-    loadStep(index(s));
+  // The copies of steps 0..ahead-1 are in flight (issued by the caller).
   SmallVector<Value> init;
   if (wgmma) {
     init.push_back(LLVM::ZeroOp::create(
@@ -892,7 +891,7 @@ void KernelEmitter::emitExpert(Value expert) {
                                      NVVM::SharedSpace::shared_cta));
     gpu::BarrierOp::create(b);
     if (!wgmma)
-      loadStep(add(step, index(ahead)));
+      emitLoadStep(expert, add(step, index(ahead)));
     ValueRange acc = loop.getRegionIterArgs();
     auto ifMine = scf::IfOp::create(b, acc.getTypes(), mine, true);
     {
@@ -906,7 +905,7 @@ void KernelEmitter::emitExpert(Value expert) {
       scf::YieldOp::create(b, acc);
     }
     if (wgmma) {
-      loadStep(add(step, index(ahead)));
+      emitLoadStep(expert, add(step, index(ahead)));
       NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
     }
     scf::YieldOp::create(b, ifMine.getResults());
@@ -920,6 +919,18 @@ void KernelEmitter::emitExpert(Value expert) {
   else
     emitStore(expert, loop.getResults());
   b.setInsertionPointAfter(ifStore);
+}
+
+void KernelEmitter::emitLoadStep(Value expert, Value step) {
+  int64_t steps = k / tileK;
+  auto ifLoad = scf::IfOp::create(
+      b, cmp(arith::CmpIPredicate::ult, step, index(steps)), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifLoad.thenBlock());
+    emitLoadTiles(expert, rem(step, stages), mul(step, index(tileK)));
+  }
+  NVVM::CpAsyncCommitGroupOp::create(b);
 }
 
 /// MFMA: the chunks of the K-tile at k0 (rows m0.. of x clamped to the

@@ -148,6 +148,14 @@
 // WGMMA:       nvgpu.device_async_copy %arg1[{{.*}}], %[[B]][{{.*}}], 8 {bypassL1}
 // 4 chunks of the rows and 8 of the weights per thread and stage.
 // WGMMA-COUNT-2: nvgpu.device_async_copy %arg1[{{.*}}], %[[B]]
+// The copies of the first 3 steps are in flight before the tile finds its
+// rows' experts (the expert table is cleared after them).
+// WGMMA:       nvvm.cp.async.commit.group
+// WGMMA:       nvvm.cp.async.commit.group
+// WGMMA:       nvvm.cp.async.commit.group
+// WGMMA-NOT:   nvvm.cp.async.wait.group
+// WGMMA:       memref.store %{{.*}} : memref<2x4xi32, #gpu.address_space<workgroup>>
+// WGMMA-NOT:   nvgpu.device_async_copy
 // A step: the copies' proxy fence, one barrier, the wgmma group of the
 // warpgroup, the copies of step + 3, the wait for the group.
 // WGMMA:       llvm.mlir.zero : !llvm.struct<(f32,
