@@ -267,6 +267,10 @@ private:
   Value getOffset(Value e);
   std::pair<Value, Value> getSegment(Value e);
   Value getTiles(Value e);
+  /// One step of the walk over the experts' tiles in order that finds tile
+  /// t: from (the first tile of expert e, the expert and index found so
+  /// far) to the same after expert e.
+  SmallVector<Value> emitFindStep(Value t, Value e, ValueRange found);
   void emitRowExperts();
   void emitZeroRows();
   void emitExpert(Value expert);
@@ -391,28 +395,29 @@ void KernelEmitter::emit() {
   }
 
   // Every thread walks the offsets (block-uniform results): the tiles of
-  // all experts, and whether the segments hold every row exactly once
-  // (non-decreasing offsets from <= 0 to >= M).
+  // all experts, whether the segments hold every row exactly once
+  // (non-decreasing offsets from <= 0 to >= M), and the expert and index
+  // of tile blockY, the block's first.
+  Value blockY = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   Value one = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
   auto walk = scf::ForOp::create(b, index(0), index(experts), index(1),
-                                 ValueRange{one, index(0)});
+                                 ValueRange{one, index(0), index(0), index(0)});
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(walk.getBody());
     Value e = walk.getInductionVar();
+    ValueRange args = walk.getRegionIterArgs();
     Value rising = cmp(arith::CmpIPredicate::sle, getOffset(e),
                        getOffset(add(e, index(1))));
-    scf::YieldOp::create(
-        b, ValueRange{
-               arith::AndIOp::create(b, walk.getRegionIterArgs()[0], rising),
-               add(walk.getRegionIterArgs()[1], getTiles(e))});
+    SmallVector<Value> results = {arith::AndIOp::create(b, args[0], rising)};
+    llvm::append_range(results, emitFindStep(blockY, e, args.drop_front()));
+    scf::YieldOp::create(b, results);
   }
   Value covered = arith::AndIOp::create(
       b, walk.getResult(0),
       arith::AndIOp::create(
           b, cmp(arith::CmpIPredicate::sle, getOffset(index(0)), index(0)),
           cmp(arith::CmpIPredicate::sge, getOffset(index(experts)), index(m))));
-  Value blockY = gpu::BlockIdOp::create(b, gpu::Dimension::y);
 
   // Rows in no segment are zeros: block y clears those of rows y * tileM...
   auto ifZero = scf::IfOp::create(
@@ -440,25 +445,27 @@ void KernelEmitter::emit() {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(tileLoop.getBody());
     Value t = tileLoop.getInductionVar();
-    auto find = scf::ForOp::create(b, index(0), index(experts), index(1),
-                                   ValueRange{index(0), index(0), index(0)});
+    // The walk found the first tile; later ones (segments that overlap)
+    // walk the experts again.
+    Type indexType = b.getIndexType();
+    auto ifFirst = scf::IfOp::create(b, TypeRange{indexType, indexType},
+                                     cmp(arith::CmpIPredicate::eq, t, blockY),
+                                     /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(ifFirst.thenBlock());
+      scf::YieldOp::create(b, walk.getResults().drop_front(2));
+      b.setInsertionPointToStart(ifFirst.elseBlock());
+      auto find = scf::ForOp::create(b, index(0), index(experts), index(1),
+                                     ValueRange{index(0), index(0), index(0)});
       b.setInsertionPointToStart(find.getBody());
-      Value e = find.getInductionVar();
-      ValueRange args = find.getRegionIterArgs();
-      Value first = args[0], next = add(first, getTiles(e));
-      Value inside =
-          arith::AndIOp::create(b, cmp(arith::CmpIPredicate::uge, t, first),
-                                cmp(arith::CmpIPredicate::ult, t, next));
       scf::YieldOp::create(
-          b, ValueRange{
-                 next, arith::SelectOp::create(b, inside, e, args[1]),
-                 arith::SelectOp::create(
-                     b, inside, arith::SubIOp::create(b, t, first), args[2])});
+          b, emitFindStep(t, find.getInductionVar(), find.getRegionIterArgs()));
+      b.setInsertionPointAfter(find);
+      scf::YieldOp::create(b, find.getResults().drop_front());
     }
-    Value expert = find.getResult(1);
-    m0 = add(getSegment(expert).first, mul(find.getResult(2), index(tileM)));
+    Value expert = ifFirst.getResult(0);
+    m0 = add(getSegment(expert).first, mul(ifFirst.getResult(1), index(tileM)));
     // The first K steps' copies fly while the tile finds its rows' experts
     // (they need only the expert and m0; the last tile's barriers freed
     // the stages).
@@ -491,6 +498,17 @@ Value KernelEmitter::getTiles(Value e) {
   auto [begin, end] = getSegment(e);
   return div(add(arith::SubIOp::create(b, end, begin), index(tileM - 1)),
              tileM);
+}
+
+SmallVector<Value> KernelEmitter::emitFindStep(Value t, Value e,
+                                               ValueRange found) {
+  Value first = found[0], next = add(first, getTiles(e));
+  Value inside =
+      arith::AndIOp::create(b, cmp(arith::CmpIPredicate::uge, t, first),
+                            cmp(arith::CmpIPredicate::ult, t, next));
+  return {next, arith::SelectOp::create(b, inside, e, found[1]),
+          arith::SelectOp::create(b, inside, arith::SubIOp::create(b, t, first),
+                                  found[2])};
 }
 
 /// rowExpert[r] = the expert of row m0 + r (-1: none, -2: past the end);

@@ -1185,3 +1185,13 @@ func.func @mma_gather_ragged_5_f16(%rows: tensor<9x128xf16>, %w: tensor<4x128x96
       : (tensor<9x128xf16>, tensor<4x128x96xf16>, tensor<5xi32>, tensor<213xi32>, tensor<213xf32>) -> tensor<213x48xf16>
   return %y : tensor<213x48xf16>
 }
+
+// -----
+// case: mma_overlap_0_bf16 inputs: tensor<640x64xbf16> tensor<6x64x16xbf16> outputs: 1
+
+func.func @mma_overlap_0_bf16(%rows: tensor<640x64xbf16>, %w: tensor<6x64x16xbf16>) -> tensor<640x16xbf16> {
+  %offsets = arith.constant dense<[-5, 700, -5, 700, -5, 700, -5]> : tensor<7xi32>
+  %y = tessera.grouped_matmul %rows, %w, %offsets
+      : (tensor<640x64xbf16>, tensor<6x64x16xbf16>, tensor<7xi32>) -> tensor<640x16xbf16>
+  return %y : tensor<640x16xbf16>
+}

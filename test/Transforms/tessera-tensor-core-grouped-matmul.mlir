@@ -38,17 +38,18 @@
 // CHECK:       %[[A:.*]] = memref.view %[[SHARED]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x128x40xbf16, #gpu.address_space<workgroup>>
 // CHECK:       %[[B:.*]] = memref.view %[[SHARED]][%c40960{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x32x136xbf16, #gpu.address_space<workgroup>>
 // The walk over the offsets: rising offsets, ceil(segment / 128) tiles an
-// expert.
-// CHECK:       %[[WALK:.*]]:2 = scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c1{{.*}} iter_args(%{{.*}} = %true, %{{.*}} = %c0{{.*}}) -> (i1, index)
+// expert, and the expert and index of the block's first tile (blockIdx.y).
+// CHECK:       %[[Y:.*]] = gpu.block_id  y
+// CHECK:       %[[WALK:.*]]:4 = scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c1{{.*}} iter_args(%{{.*}} = %true, %{{.*}} = %c0{{.*}}, %{{.*}} = %c0{{.*}}, %{{.*}} = %c0{{.*}}) -> (i1, index, index, index)
 // CHECK:       arith.cmpi sle
 // CHECK:       %[[T:.*]] = arith.divui %{{.*}}, %c128{{.*}} : index
-// CHECK:       scf.yield %{{.*}}, %{{.*}} : i1, index
+// CHECK:       arith.cmpi uge, %[[Y]]
+// CHECK:       scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : i1, index, index, index
 // Offsets from <= 0 to >= 256 rows.
 // CHECK:       arith.cmpi sle, %{{.*}}, %c0{{.*}} : index
 // CHECK:       arith.cmpi sge, %{{.*}}, %c256{{.*}} : index
 // Rows in no segment (when the segments do not hold each row once) are
 // cleared by blocks 0 and 1, one row tile each.
-// CHECK:       %[[Y:.*]] = gpu.block_id  y
 // CHECK:       %[[NOT:.*]] = arith.xori %{{.*}}, %true : i1
 // CHECK:       %[[ROWBLOCK:.*]] = arith.cmpi ult, %[[Y]], %c2{{.*}} : index
 // CHECK:       %[[ZERO:.*]] = arith.andi %[[NOT]], %[[ROWBLOCK]] : i1
@@ -56,9 +57,14 @@
 // CHECK:         vector.store %{{.*}} : memref<256x136xbf16>, vector<8xbf16>
 // CHECK:         gpu.barrier
 // CHECK-NEXT:  }
-// Then the blocks walk the experts' tiles: find the expert and its tile.
+// Then the blocks walk the experts' tiles: the walk found the first; later
+// ones (overlapping segments) find their expert and index again.
 // CHECK:       %[[GRID:.*]] = gpu.grid_dim  y
-// CHECK:       scf.for %{{.*}} = %[[Y]] to %[[WALK]]#1 step %[[GRID]] {
+// CHECK:       scf.for %[[TILE:.*]] = %[[Y]] to %[[WALK]]#1 step %[[GRID]] {
+// CHECK:       %[[FIRST:.*]] = arith.cmpi eq, %[[TILE]], %[[Y]] : index
+// CHECK:       scf.if %[[FIRST]] -> (index, index) {
+// CHECK-NEXT:    scf.yield %[[WALK]]#2, %[[WALK]]#3 : index, index
+// CHECK:       } else {
 // CHECK:       scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c1{{.*}} iter_args({{.*}}) -> (index, index, index)
 // Prologue: the tiles of steps 0, 1 and 2, one group each; each thread
 // copies 2 chunks of 16 bytes of each tile per step.

@@ -323,6 +323,13 @@ def main():
         chunks.append(chunk(f"mma_gather_{theme}_{i}_{dt}", m, k, n, e,
                             offsets, dt, swiglu, scaled=(i >= 4),
                             gather=(index, t)))
+    # Segments that overlap, every other expert's holding all 640 rows (the
+    # rows are the last one's): 15 tiles of 128 rows and 12 of 192, more than
+    # the tensor-core kernels' grids (a block per row tile and per expert:
+    # 11 and 10), so some blocks run a second tile, which finds its expert
+    # by walking the segments again.
+    chunks.append(chunk("mma_overlap_0_bf16", 640, 64, 16, 6,
+                        [-5, 700, -5, 700, -5, 700, -5], "bf16", False))
     print(HEADER.format(seed=SEED) + "\n" + "\n".join(chunks), end="")
 
 
