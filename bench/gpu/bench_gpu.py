@@ -98,7 +98,8 @@ def grouped_gemm_case():
 def grouped_gemm_m192_case():
     # The same GEMM in 192 x 256 tiles (three warpgroups a block): each
     # K step's weight tile feeds 192 rows instead of 128, 22% fewer bytes
-    # read from L2 per product, at 168 registers a thread (a 40-byte spill) instead of 206.
+    # read from L2 per product, at 168 registers a thread (a 40-byte
+    # spill) instead of 206.
     case = grouped_gemm_case()
     case.update(name="grouped_gemm_m192", kind="grouped_gemm",
                 pipeline_options="tensor-core-wgmma-tile-m=192")
