@@ -54,6 +54,13 @@ prepare() {
 
 execute() {
   local out=$1 what=${2:-all} status=0 entry name only options
+  case "$what" in
+  all | suites | bench) ;;
+  *)
+    echo "gpu-session.sh: execute runs 'suites', 'bench' or 'all', not '$what'" >&2
+    return 2
+    ;;
+  esac
   mkdir -p "$out"
   if [ "$what" = all ] || [ "$what" = suites ]; then
     for entry in "${suites[@]}"; do
