@@ -21,7 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 gpu=.gpu
-attention='^(attention|latent|mla|mma_[0-9]|mma_bias|dot_decode|b?f16)'
+attention='^(attention|latent|mla|mma_[0-9]|mma_bias|dot_decode|b?f16|lens_range)'
 wgmma='tensor-core-attention-wgmma=true tensor-core-latent-wgmma=true'
 # name;--only;--pipeline-options (the regexes hold '|')
 suites=(

@@ -26,11 +26,14 @@
 //     lse[b, h, r0:r0+n] = (m + log2(l))·ln 2   (-inf where l = 0)
 //
 // The KV loop bounds skip every block that no row of the tile can see. With
-// Skv_eff = clamp(kv_lens[b], 0, Skv) (or Skv) and diag(i) = i + Skv_eff - Sq,
-// row i sees key j iff j < Skv_eff, j <= diag(i) when causal and
-// j > diag(i) - window when windowed, so for rows [r0, r0 + n):
+// Skv_eff = kv_lens[b] (or Skv) and diag(i) = i + Skv_eff - Sq, row i sees
+// key j iff j < Skv_eff, j <= diag(i) when causal and j > diag(i) - window
+// when windowed (the reference's rule, for any kv_lens: a length past Skv
+// moves the diagonal, not the last key, which stays Skv - 1), so for rows
+// [r0, r0 + n):
 //
-//   hi = min(Skv_eff, diag(r0 + n - 1) + 1)   (causal; else Skv_eff)
+//   hi = min(clamp(Skv_eff, 0, Skv), diag(r0 + n - 1) + 1)   (causal)
+//        clamp(Skv_eff, 0, Skv)                              (else)
 //   lo = max(0, diag(r0) - window + 1)        (window; else 0)
 //
 // The blocks are [lo + k·Bk, ...) clamped to hi, so every tile is in bounds
@@ -371,6 +374,13 @@ struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
       }
       Value seqKVEff = buildEffectiveKVLength(rewriter, loc, op.getKvLens(),
                                               tile.batch, seqKV);
+      // The keys that exist: [0, Skv_eff) within [0, Skv).
+      Value kvLimit = seqKVEff;
+      if (op.getKvLens())
+        kvLimit = createMin(rewriter, loc,
+                            createMax(rewriter, loc, seqKVEff,
+                                      createIndexConstant(rewriter, loc, 0)),
+                            seqKV);
       tile.diagStart =
           createSub(rewriter, loc,
                     createAdd(rewriter, loc, tile.rowStart, seqKVEff), seqQ);
@@ -387,7 +397,7 @@ struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
       tile.vWidth = vSizes[3];
 
       SoftmaxState state =
-          buildKVLoop(rewriter, loc, op, tile, seqKV, seqKVEff, scale, blockKV);
+          buildKVLoop(rewriter, loc, op, tile, kvLimit, scale, blockKV);
 
       Value outTile = buildNormalizedOutput(rewriter, loc, state, tile,
                                             qType.getElementType());
@@ -430,22 +440,22 @@ struct TileAttentionOp : public OpRewritePattern<AttentionOp> {
   }
 
 private:
-  /// Skv_eff of batch `batch`: kv_lens[batch] clamped to [0, Skv], or Skv.
+  /// Skv_eff of batch `batch`: kv_lens[batch] (any i32, sign-extended), or
+  /// Skv.
   static Value buildEffectiveKVLength(OpBuilder &b, Location loc, Value kvLens,
                                       Value batch, Value seqKV) {
     if (!kvLens)
       return seqKV;
     Value len = tensor::ExtractOp::create(b, loc, kvLens, batch);
-    len = arith::IndexCastOp::create(b, loc, b.getIndexType(), len);
-    return createMin(
-        b, loc, createMax(b, loc, len, createIndexConstant(b, loc, 0)), seqKV);
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), len);
   }
 
-  /// The KV loop of one query tile: the bounds that skip invisible blocks and
-  /// the online softmax over the blocks in between. Returns the final state.
+  /// The KV loop of one query tile, over the keys below `kvLimit` (Skv_eff
+  /// clamped to [0, Skv]): the bounds that skip invisible blocks and the
+  /// online softmax over the blocks in between. Returns the final state.
   SoftmaxState buildKVLoop(OpBuilder &b, Location loc, AttentionOp op,
-                           const QueryTile &tile, Value seqKV, Value seqKVEff,
-                           Value scale, int64_t blockKV) const {
+                           const QueryTile &tile, Value kvLimit, Value scale,
+                           int64_t blockKV) const {
     bool causal = op.getCausal();
     auto window = static_cast<int64_t>(op.getWindow());
     Value rows = getValueOrCreateConstantIndexOp(b, loc, tile.rows);
@@ -461,7 +471,7 @@ private:
       lower = createMax(b, loc, lower,
                         createSub(b, loc, tile.diagStart,
                                   createIndexConstant(b, loc, window - 1)));
-    Value upper = seqKVEff;
+    Value upper = kvLimit;
     if (causal)
       upper = createMin(b, loc, upper, createAdd(b, loc, diagEnd, one));
 

@@ -13,7 +13,8 @@
 // only bufferizes and lowers them: the reference file computes with the
 // oracle, the tiled file with the flash form. compare_tiled.py splits the
 // three files into their chunks, builds seeded inputs for every case (kv_lens
-// drawn from [0, Skv], including 0 and Skv, which --random-inputs cannot),
+// drawn from [0, Skv], including 0 and Skv, which --random-inputs cannot, and
+// with batch 4 one past Skv and one negative),
 // runs each variant through tessera-run's JIT on the same inputs and compares
 // every result: f32 within 1e-4 abs + 1e-4 rel, f16 2e-3, bf16 1e-2 (both
 // variants round the same f32 values; the tolerance covers a rounding flip);
@@ -883,4 +884,104 @@ func.func @mma_bias_5_f16(%q: tensor<1x4x86x128xf16>, %k: tensor<1x1x25x128xf16>
   %o = tessera.attention %q, %k, %v {scale = 0.05 : f32}
       : (tensor<1x4x86x128xf16>, tensor<1x1x25x128xf16>, tensor<1x1x25x32xf16>) -> (tensor<1x4x86x32xf16>)
   return %o : tensor<1x4x86x32xf16>
+}
+
+// -----
+// case: lens_range_0_f32 inputs: tensor<4x2x7x8xf32> tensor<4x2x30x8xf32> tensor<4x2x30x8xf32> tensor<4xi32> outputs: 2
+
+func.func @lens_range_0_f32(%q: tensor<4x2x7x8xf32>, %k: tensor<4x2x30x8xf32>, %v: tensor<4x2x30x8xf32>, %lens: tensor<4xi32>)
+    -> (tensor<4x2x7x8xf32>, tensor<4x2x7xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true}
+      : (tensor<4x2x7x8xf32>, tensor<4x2x30x8xf32>, tensor<4x2x30x8xf32>, tensor<4xi32>) -> (tensor<4x2x7x8xf32>, tensor<4x2x7xf32>)
+  return %o, %lse : tensor<4x2x7x8xf32>, tensor<4x2x7xf32>
+}
+
+// -----
+// case: lens_range_1_f32 inputs: tensor<4x8x12x16xf32> tensor<4x1x41x16xf32> tensor<4x1x41x12xf32> tensor<4xi32> outputs: 2
+
+func.func @lens_range_1_f32(%q: tensor<4x8x12x16xf32>, %k: tensor<4x1x41x16xf32>, %v: tensor<4x1x41x12xf32>, %lens: tensor<4xi32>)
+    -> (tensor<4x8x12x12xf32>, tensor<4x8x12xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {window = 5 : i64}
+      : (tensor<4x8x12x16xf32>, tensor<4x1x41x16xf32>, tensor<4x1x41x12xf32>, tensor<4xi32>) -> (tensor<4x8x12x12xf32>, tensor<4x8x12xf32>)
+  return %o, %lse : tensor<4x8x12x12xf32>, tensor<4x8x12xf32>
+}
+
+// -----
+// case: lens_range_2_f32 inputs: tensor<4x8x20x8xf32> tensor<4x1x26x8xf32> tensor<4x1x26x8xf32> tensor<4xi32> outputs: 2
+
+func.func @lens_range_2_f32(%q: tensor<4x8x20x8xf32>, %k: tensor<4x1x26x8xf32>, %v: tensor<4x1x26x8xf32>, %lens: tensor<4xi32>)
+    -> (tensor<4x8x20x8xf32>, tensor<4x8x20xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true, window = 9 : i64}
+      : (tensor<4x8x20x8xf32>, tensor<4x1x26x8xf32>, tensor<4x1x26x8xf32>, tensor<4xi32>) -> (tensor<4x8x20x8xf32>, tensor<4x8x20xf32>)
+  return %o, %lse : tensor<4x8x20x8xf32>, tensor<4x8x20xf32>
+}
+
+// -----
+// case: lens_range_3_f32 inputs: tensor<4x8x1x32xf32> tensor<4x2x75x32xf32> tensor<4x2x75x32xf32> tensor<4xi32> outputs: 2
+
+func.func @lens_range_3_f32(%q: tensor<4x8x1x32xf32>, %k: tensor<4x2x75x32xf32>, %v: tensor<4x2x75x32xf32>, %lens: tensor<4xi32>)
+    -> (tensor<4x8x1x32xf32>, tensor<4x8x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true, window = 7 : i64}
+      : (tensor<4x8x1x32xf32>, tensor<4x2x75x32xf32>, tensor<4x2x75x32xf32>, tensor<4xi32>) -> (tensor<4x8x1x32xf32>, tensor<4x8x1xf32>)
+  return %o, %lse : tensor<4x8x1x32xf32>, tensor<4x8x1xf32>
+}
+
+// -----
+// case: lens_range_4_bf16 inputs: tensor<4x8x70x64xbf16> tensor<4x2x90x64xbf16> tensor<4x2x90x64xbf16> tensor<4xi32> outputs: 2
+
+func.func @lens_range_4_bf16(%q: tensor<4x8x70x64xbf16>, %k: tensor<4x2x90x64xbf16>, %v: tensor<4x2x90x64xbf16>, %lens: tensor<4xi32>)
+    -> (tensor<4x8x70x64xbf16>, tensor<4x8x70xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true}
+      : (tensor<4x8x70x64xbf16>, tensor<4x2x90x64xbf16>, tensor<4x2x90x64xbf16>, tensor<4xi32>) -> (tensor<4x8x70x64xbf16>, tensor<4x8x70xf32>)
+  return %o, %lse : tensor<4x8x70x64xbf16>, tensor<4x8x70xf32>
+}
+
+// -----
+// case: lens_range_5_f16 inputs: tensor<4x8x33x32xf16> tensor<4x1x100x32xf16> tensor<4x1x100x32xf16> tensor<4xi32> outputs: 2
+
+func.func @lens_range_5_f16(%q: tensor<4x8x33x32xf16>, %k: tensor<4x1x100x32xf16>, %v: tensor<4x1x100x32xf16>, %lens: tensor<4xi32>)
+    -> (tensor<4x8x33x32xf16>, tensor<4x8x33xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true, window = 40 : i64}
+      : (tensor<4x8x33x32xf16>, tensor<4x1x100x32xf16>, tensor<4x1x100x32xf16>, tensor<4xi32>) -> (tensor<4x8x33x32xf16>, tensor<4x8x33xf32>)
+  return %o, %lse : tensor<4x8x33x32xf16>, tensor<4x8x33xf32>
+}
+
+// -----
+// case: lens_range_6_bf16 inputs: tensor<4x16x1x128xbf16> tensor<4x2x150x128xbf16> tensor<4x2x150x128xbf16> tensor<4xi32> outputs: 2
+
+func.func @lens_range_6_bf16(%q: tensor<4x16x1x128xbf16>, %k: tensor<4x2x150x128xbf16>, %v: tensor<4x2x150x128xbf16>, %lens: tensor<4xi32>)
+    -> (tensor<4x16x1x128xbf16>, tensor<4x16x1xf32>) {
+  %o, %lse = tessera.attention %q, %k, %v kv_lens %lens {causal = true}
+      : (tensor<4x16x1x128xbf16>, tensor<4x2x150x128xbf16>, tensor<4x2x150x128xbf16>, tensor<4xi32>) -> (tensor<4x16x1x128xbf16>, tensor<4x16x1xf32>)
+  return %o, %lse : tensor<4x16x1x128xbf16>, tensor<4x16x1xf32>
+}
+
+// -----
+// case: lens_range_latent_0_f32 inputs: tensor<4x4x3x48xf32> tensor<4x78x48xf32> tensor<4xi32> outputs: 1
+
+func.func @lens_range_latent_0_f32(%q: tensor<4x4x3x48xf32>, %kv: tensor<4x78x48xf32>, %lens: tensor<4xi32>)
+    -> (tensor<4x4x3x32xf32>) {
+  %o = tessera.latent_attention %q, %kv kv_lens %lens {latent_dim = 32 : i64, causal = true}
+      : (tensor<4x4x3x48xf32>, tensor<4x78x48xf32>, tensor<4xi32>) -> (tensor<4x4x3x32xf32>)
+  return %o : tensor<4x4x3x32xf32>
+}
+
+// -----
+// case: lens_range_latent_1_f16 inputs: tensor<4x64x2x192xf16> tensor<4x76x192xf16> tensor<4xi32> outputs: 1
+
+func.func @lens_range_latent_1_f16(%q: tensor<4x64x2x192xf16>, %kv: tensor<4x76x192xf16>, %lens: tensor<4xi32>)
+    -> (tensor<4x64x2x128xf16>) {
+  %o = tessera.latent_attention %q, %kv kv_lens %lens {latent_dim = 128 : i64, causal = true}
+      : (tensor<4x64x2x192xf16>, tensor<4x76x192xf16>, tensor<4xi32>) -> (tensor<4x64x2x128xf16>)
+  return %o : tensor<4x64x2x128xf16>
+}
+
+// -----
+// case: lens_range_latent_2_bf16 inputs: tensor<4x64x1x576xbf16> tensor<4x77x576xbf16> tensor<4xi32> outputs: 1
+
+func.func @lens_range_latent_2_bf16(%q: tensor<4x64x1x576xbf16>, %kv: tensor<4x77x576xbf16>, %lens: tensor<4xi32>)
+    -> (tensor<4x64x1x512xbf16>) {
+  %o = tessera.latent_attention %q, %kv kv_lens %lens {latent_dim = 512 : i64, causal = true}
+      : (tensor<4x64x1x576xbf16>, tensor<4x77x576xbf16>, tensor<4xi32>) -> (tensor<4x64x1x512xbf16>)
+  return %o : tensor<4x64x1x512xbf16>
 }

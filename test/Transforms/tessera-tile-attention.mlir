@@ -113,20 +113,25 @@ func.func @static_tiles_bf16(%q: tensor<2x4x32x16xbf16>, %k: tensor<2x4x64x16xbf
 
 // -----
 
-// kv_lens bound the loop (clamped to [0, Skv]); the window raises its start.
+// kv_lens bound the loop (clamped to [0, Skv]); the window raises its start
+// from the diagonal of the unclamped length (a length past Skv moves it).
 // CHECK-LABEL: func.func @kv_lens_window
 // CHECK-SAME:    %[[LENS:[^:]+]]: tensor<2xi32>
 // CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG:     %[[C5:.+]] = arith.constant 5 : index
+// CHECK-DAG:     %[[C20:.+]] = arith.constant 20 : index
 // CHECK-DAG:     %[[C50:.+]] = arith.constant 50 : index
 // CHECK:         scf.forall (%[[B:[a-z0-9_]+]], %{{.+}}, %{{.+}}) in (2, 4, 2)
+// CHECK:           %[[ROW0:.+]] = arith.muli
 // CHECK:           %[[LEN:.+]] = tensor.extract %[[LENS]][%[[B]]] : tensor<2xi32>
 // CHECK:           %[[LEN_INDEX:.+]] = arith.index_cast %[[LEN]] : i32 to index
 // CHECK:           %[[LEN_POS:.+]] = arith.maxsi %[[LEN_INDEX]], %[[C0]] : index
-// CHECK:           %[[SKV_EFF:.+]] = arith.minsi %[[LEN_POS]], %[[C50]] : index
-// CHECK:           %[[START:.+]] = arith.subi %{{.+}}, %[[C5]] : index
+// CHECK:           %[[KV_LIMIT:.+]] = arith.minsi %[[LEN_POS]], %[[C50]] : index
+// CHECK:           %[[DIAG_SUM:.+]] = arith.addi %[[ROW0]], %[[LEN_INDEX]] : index
+// CHECK:           %[[DIAG:.+]] = arith.subi %[[DIAG_SUM]], %[[C20]] : index
+// CHECK:           %[[START:.+]] = arith.subi %[[DIAG]], %[[C5]] : index
 // CHECK:           %[[LO:.+]] = arith.maxsi %[[START]], %[[C0]] : index
-// CHECK:           scf.for %{{.+}} = %[[LO]] to %[[SKV_EFF]] step
+// CHECK:           scf.for %{{.+}} = %[[LO]] to %[[KV_LIMIT]] step
 // CHECK:             scf.if
 // CHECK:             } else {
 // CHECK:               arith.cmpi sgt

@@ -11,9 +11,10 @@ REF.mlir and every TILED.mlir are that file after one tessera-opt pass with
 --split-input-file (so no tessera op is left in them); they are split the
 same way and matched to the cases by function name. For every case the
 driver draws seeded inputs (floats in [-2, 2); kv_lens in [0, Skv] with 0 and
-Skv among them when B > 1), runs the reference chunk and each tiled chunk
-through tessera-run on the same .npy files, and compares all results
-(within a tolerance per element type, or with --exact bit for bit).
+Skv among them when B > 1, and with B > 3 one past Skv and one negative),
+runs the reference chunk and each tiled chunk through tessera-run on the
+same .npy files, and compares all results (within a tolerance per element
+type, or with --exact bit for bit).
 
 With --in-process the chunks run through the tessera Python package
 (tessera.Compiler().load_source, the CPU pipeline and JIT that tessera-run
@@ -70,6 +71,10 @@ def make_inputs(name, types):
             lens = rng.integers(0, seq_kv + 1, size=shape).astype(np.int32)
             if shape[0] > 1:
                 lens[0], lens[1] = seq_kv, 0
+            if shape[0] > 3:
+                # Outside [0, Skv]: a length past the cache, a negative one.
+                lens[2] = seq_kv + rng.integers(1, seq_kv + 2)
+                lens[3] = -rng.integers(1, 5)
             arrays.append(lens)
             continue
         if len(shape) == 4 and seq_kv is None and len(arrays) == 1:

@@ -10,8 +10,8 @@ dimensions of the signature resolved) and the number of results; the
 comparison driver (compare_tiled.py) reads it to build the inputs. The themes
 below make sure every feature the tiling has to get right is covered: ragged
 Sq/Skv, decode (Sq = 1), GQA ratios 1/4/8, causal with Sq < Skv and Sq > Skv,
-windows, kv_lens (including 0 and Skv), softcap, bias (broadcast and not),
-lse, f32/bf16/f16, dynamic shapes, latent attention.
+windows, kv_lens (including 0 and Skv, and outside [0, Skv]), softcap, bias
+(broadcast and not), lse, f32/bf16/f16, dynamic shapes, latent attention.
 """
 
 import random
@@ -33,7 +33,8 @@ HEADER = """\
 // only bufferizes and lowers them: the reference file computes with the
 // oracle, the tiled file with the flash form. compare_tiled.py splits the
 // three files into their chunks, builds seeded inputs for every case (kv_lens
-// drawn from [0, Skv], including 0 and Skv, which --random-inputs cannot),
+// drawn from [0, Skv], including 0 and Skv, which --random-inputs cannot, and
+// with batch 4 one past Skv and one negative),
 // runs each variant through tessera-run's JIT on the same inputs and compares
 // every result: f32 within 1e-4 abs + 1e-4 rel, f16 2e-3, bf16 1e-2 (both
 // variants round the same f32 values; the tolerance covers a rounding flip);
@@ -348,12 +349,45 @@ def tensor_core_bias_cases(rng):
     return out
 
 
+def kv_lens_range_cases(rng):
+    """kv_lens outside [0, Skv] (batch 4: the driver gives batch 2 a length
+    past the cache and batch 3 a negative one): a length past Skv moves the
+    causal diagonal and the window, not the last key; a negative one leaves
+    no key. In f32 (the CPU tiling, its decode tiles of heads) and in
+    f16/bf16 shapes the GPU tensor-core kernels take (D a multiple of 16;
+    latent L and R multiples of 16); the GPU suite runs these too."""
+    out = []
+    themes = [
+        dict(dt="f32", causal=True, sq=7, skv=30),
+        dict(dt="f32", window=5, sq=12, skv=41),
+        dict(dt="f32", causal=True, window=9, sq=20, skv=26),
+        dict(dt="f32", sq=1, ratio=4, d=32, dv=32, causal=True, window=7,
+             skv=75),
+        dict(dt="bf16", causal=True, sq=70, skv=90, d=64, dv=64),
+        dict(dt="f16", causal=True, window=40, sq=33, skv=100, d=32, dv=32),
+        dict(dt="bf16", sq=1, ratio=8, d=128, dv=128, causal=True, skv=150),
+    ]
+    for i, theme in enumerate(themes):
+        out.append(attention_case(rng, f"lens_range_{i}_{theme['dt']}", b=4,
+                                  kv_lens=True, lse=True, **theme))
+    # 64 heads: 64-row blocks, which sm_90a's latent-wgmma kernel takes.
+    for i, (dt, h, latent, rope, sq) in enumerate(
+            (("f32", 4, 32, 16, 3), ("f16", 64, 128, 64, 2),
+             ("bf16", 64, 512, 64, 1))):
+        out.append(latent_case(rng, f"lens_range_latent_{i}_{dt}", dt=dt,
+                               b=4, h=h, sq=sq, skv=rng.randint(60, 120),
+                               latent=latent, rope=rope, causal=True,
+                               kv_lens=True))
+    return out
+
+
 def main():
     rng = random.Random(SEED)
     print(HEADER.format(seed=SEED))
     text = (cases(rng) + tensor_core_cases(random.Random(SEED + 2)) +
             latent_tensor_core_cases(random.Random(SEED + 3)) +
-            tensor_core_bias_cases(random.Random(SEED + 4)))
+            tensor_core_bias_cases(random.Random(SEED + 4)) +
+            kv_lens_range_cases(random.Random(SEED + 5)))
     print("\n".join(text), end="")
 
 

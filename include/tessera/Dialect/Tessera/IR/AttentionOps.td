@@ -37,8 +37,11 @@ def Tessera_AttentionOp : Tessera_Op<"attention", [AttrSizedOperandSegments]> {
       `j > i + (Skv_eff - Sq) - window` (a sliding window of `window` keys
       ending at the query's diagonal). It applies with or without `causal`.
 
-    With `kv_lens`, keys `j >= kv_lens[b]` are masked. A query row that sees
-    no key produces zeros in `out` and `-inf` in `lse`. `lse` is the natural
+    With `kv_lens`, keys `j >= kv_lens[b]` are masked. Every i32 is a valid
+    length: keys stop at `Skv` whatever the length (a length past `Skv`
+    moves the causal diagonal and the window, not the last key), and a
+    length of 0 or less leaves no key. A query row that sees no key
+    produces zeros in `out` and `-inf` in `lse`. `lse` is the natural
     log-sum-exp of the final (masked, scaled, capped) scores of the row.
 
     Example (GQA 8 query heads over 2 KV heads, causal, with the lse):
