@@ -16,6 +16,8 @@
 //   top-k: the experts in index order are inserted into k slots (value, id)
 //     kept in descending order; a candidate displaces a slot only if the
 //     slot is empty or it is strictly greater, so ties keep the lower index
+//   "best", "beat" and "greater" are the reference's order, in which NaN
+//   ranks below every number (createRouteOrder)
 //   weights = s(ids), normalized, scaled
 //
 // Every value is computed with the same f32 operations, in the same order,
@@ -180,19 +182,6 @@ private:
     return s;
   }
 
-  /// Whether (v, i) beats (w, j) in the reference's order.
-  static Value beats(OpBuilder &b, Location loc, Value v, Value i, Value w,
-                     Value j) {
-    Value greater =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, w);
-    Value equal =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, v, w);
-    Value lower =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, j);
-    return arith::OrIOp::create(b, loc, greater,
-                                arith::AndIOp::create(b, loc, equal, lower));
-  }
-
   /// The per-group mask: an i1 tensor [n_group], true for kept groups.
   static Value buildKeptGroups(OpBuilder &b, Location loc, const Token &t,
                                int64_t numGroups, int64_t numKept) {
@@ -201,24 +190,25 @@ private:
           c1 = createIndexConstant(b, loc, 1);
     Value groupSize = arith::DivUIOp::create(
         b, loc, t.numExperts, createIndexConstant(b, loc, numGroups));
-    Value negInf = f32Constant(b, loc, -std::numeric_limits<float>::infinity());
+    Value nan = f32Constant(b, loc, std::numeric_limits<float>::quiet_NaN());
     Value scores =
         tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{numGroups}, f32);
     scores = buildLoop(
         b, loc, c0, createIndexConstant(b, loc, numGroups), scores,
         [&](OpBuilder &nb, Location l, Value g, ValueRange args) {
-          // The two largest sel of the group (the second stays -inf for a
-          // group of one expert, which then scores its only one).
+          // The two best sel of the group in the reference's order, NaN
+          // below every number: the slots start at NaN, the lowest, so a
+          // NaN of a group with fewer than two numbers is one of its two,
+          // as in the reference (the second stays NaN for a group of one
+          // expert, which then scores its only one).
           Value begin = arith::MulIOp::create(nb, l, g, groupSize);
           Value end = arith::AddIOp::create(nb, l, begin, groupSize);
           ValueRange best = buildLoop(
-              nb, l, begin, end, ValueRange{negInf, negInf},
+              nb, l, begin, end, ValueRange{nan, nan},
               [&](OpBuilder &ib, Location il, Value e, ValueRange top) {
                 Value v = buildSelection(ib, il, t, e);
-                Value first = arith::CmpFOp::create(
-                    ib, il, arith::CmpFPredicate::OGT, v, top[0]);
-                Value second = arith::CmpFOp::create(
-                    ib, il, arith::CmpFPredicate::OGT, v, top[1]);
+                Value first = createRouteGreater(ib, il, v, top[0]);
+                Value second = createRouteGreater(ib, il, v, top[1]);
                 Value newFirst =
                     arith::SelectOp::create(ib, il, first, v, top[0]);
                 Value newSecond = arith::SelectOp::create(
@@ -247,7 +237,7 @@ private:
               nb, l, c0, numGroupsValue, createIndexConstant(nb, l, 0),
               [&](OpBuilder &ib, Location il, Value h, ValueRange count) {
                 Value theirs = tensor::ExtractOp::create(ib, il, scores, h);
-                Value wins = beats(ib, il, theirs, h, mine, g);
+                Value wins = createRouteOrder(ib, il, theirs, h, mine, g);
                 Value inc = arith::AddIOp::create(
                     ib, il, count[0], createIndexConstant(ib, il, 1));
                 return SmallVector<Value>{
@@ -328,7 +318,7 @@ private:
                     ib, il, arith::CmpIPredicate::slt, sid,
                     arith::ConstantOp::create(ib, il, ib.getI32IntegerAttr(0)));
                 Value wins = arith::OrIOp::create(
-                    ib, il, empty, beats(ib, il, cv, cid, sv, sid));
+                    ib, il, empty, createRouteOrder(ib, il, cv, cid, sv, sid));
                 auto pick = [&](Value a, Value bb) {
                   return arith::SelectOp::create(ib, il, wins, a, bb)
                       .getResult();

@@ -115,6 +115,32 @@ mlir::tessera::createExpertSegment(OpBuilder &b, Location loc, Value offsets,
   return {begin, arith::SubIOp::create(b, loc, end, begin)};
 }
 
+Value mlir::tessera::createRouteGreater(OpBuilder &b, Location loc, Value v,
+                                        Value w) {
+  // UGT: v > w, or unordered (a NaN among them); ORD(v, v): v is a number.
+  Value greaterOrNaN =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGT, v, w);
+  Value isNumber =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, v, v);
+  return arith::AndIOp::create(b, loc, greaterOrNaN, isNumber);
+}
+
+Value mlir::tessera::createRouteOrder(OpBuilder &b, Location loc, Value v,
+                                      Value i, Value w, Value j) {
+  // Equal in the order: v == w, or both NaN (UEQ is also true for one NaN,
+  // which ORD(v, v) == ORD(w, w) rules out).
+  Value equalOrNaN =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UEQ, v, w);
+  Value sameKind = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, v, v),
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, w, w));
+  Value equal = arith::AndIOp::create(b, loc, equalOrNaN, sameKind);
+  Value lower = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, j);
+  return arith::OrIOp::create(b, loc, createRouteGreater(b, loc, v, w),
+                              arith::AndIOp::create(b, loc, equal, lower));
+}
+
 Value mlir::tessera::createClampedOffset(OpBuilder &b, Location loc,
                                          Value offsets, Value index, Value lo,
                                          Value hi) {

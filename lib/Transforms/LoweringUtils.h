@@ -95,6 +95,17 @@ Value createDispatchedRows(OpBuilder &b, Location loc, Value x, Value perm,
 Value createClampedOffset(OpBuilder &b, Location loc, Value offsets,
                           Value index, Value lo, Value hi);
 
+/// Whether selection score `v` of expert `i` comes before `w` of expert `j`
+/// in `tessera.route`'s order: the greater score, NaN below every number,
+/// and equal scores (two NaNs among them) by the lower expert index. A
+/// strict total order whatever the scores hold, so top-k picks k distinct
+/// experts. `i` and `j` are non-negative integers of one type.
+Value createRouteOrder(OpBuilder &b, Location loc, Value v, Value i, Value w,
+                       Value j);
+/// Whether `v` is greater than `w` in that order, indices aside: `v > w`, or
+/// `v` a number and `w` NaN.
+Value createRouteGreater(OpBuilder &b, Location loc, Value v, Value w);
+
 /// Expert `expert`'s row segment [begin, begin + length) of the MoE ops,
 /// with 0 <= begin <= begin + length <= numRows whatever the offsets hold:
 /// begin = clamp(offsets[e], 0, numRows), end = clamp(offsets[e+1], begin,

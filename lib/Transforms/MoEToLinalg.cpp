@@ -11,8 +11,9 @@
 //
 // - route: scores (softmax or sigmoid) and selection scores `sel = s + bias`
 //   are elementwise linalg.generics. Top-k never sorts: an expert's rank is
-//   the number of experts that beat it ("a beats b" when sel[a] > sel[b], or
-//   sel[a] == sel[b] and a < b, a strict total order), counted by an O(E^2)
+//   the number of experts that beat it ("a beats b" when sel[a] > sel[b],
+//   NaN below every number, or sel[a] == sel[b] and a < b, a strict total
+//   order whatever the scores hold), counted by an O(E^2)
 //   reduction. Group-limited routing ranks experts inside their group (the
 //   top two give the group score), ranks the groups the same way and sets
 //   the experts of dropped groups to -inf before the final ranking. Slot r
@@ -225,9 +226,10 @@ Value buildBiasedScores(OpBuilder &b, Location loc, Value scores, Value bias) {
 }
 
 /// `rank[t, e]` = the number of entries e' of row t of `scores` that beat e:
-/// `scores[t, e'] > scores[t, e]`, or equal scores and `e' < e`. This is a
-/// strict total order, so the ranks of a row are a permutation of 0..E-1
-/// and ties go to the lower index. With `groupSize`, only entries of e's
+/// `scores[t, e'] > scores[t, e]` (NaN below every number), or equal scores
+/// and `e' < e` (createRouteOrder). This is a strict total order, so the
+/// ranks of a row are a permutation of 0..E-1 and ties go to the lower
+/// index. With `groupSize`, only entries of e's
 /// group (`e' / groupSize == e / groupSize`) compete.
 Value buildRanks(OpBuilder &b, Location loc, Value scores,
                  Value groupSize = nullptr) {
@@ -244,15 +246,7 @@ Value buildRanks(OpBuilder &b, Location loc, Value scores,
         Value other = args[0], self = args[1], count = args[2];
         Value e = linalg::IndexOp::create(nb, nloc, 1);
         Value otherIdx = linalg::IndexOp::create(nb, nloc, 2);
-        Value greater = arith::CmpFOp::create(
-            nb, nloc, arith::CmpFPredicate::OGT, other, self);
-        Value equal = arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::OEQ,
-                                            other, self);
-        Value lowerIdx = arith::CmpIOp::create(
-            nb, nloc, arith::CmpIPredicate::ult, otherIdx, e);
-        Value beats = arith::OrIOp::create(
-            nb, nloc, greater,
-            arith::AndIOp::create(nb, nloc, equal, lowerIdx));
+        Value beats = createRouteOrder(nb, nloc, other, otherIdx, self, e);
         if (groupSize) {
           Value sameGroup = arith::CmpIOp::create(
               nb, nloc, arith::CmpIPredicate::eq,

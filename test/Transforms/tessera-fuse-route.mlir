@@ -18,8 +18,9 @@
 // CHECK: %[[SLOTS:.+]]:2 = scf.for %{{.+}} = %{{.+}} to %c60 step %{{.+}} iter_args(%{{.+}} = %[[EMPTY]], %{{.+}} = %[[NOID]])
 // CHECK: arith.divf %{{.+}}, %[[SUM]] : f32
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c4 {{.+}} -> (f32, i32, tensor<4xf32>, tensor<4xi32>)
-// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpf ueq
 // CHECK: arith.cmpi slt
+// CHECK: arith.cmpf ugt
 // CHECK: tensor.insert
 // CHECK: tensor.insert
 // CHECK: %[[WEIGHTS:.+]] = scf.for {{.+}} iter_args(%{{.+}} = %[[SLOTS]]#0) -> (tensor<4xf32>)
@@ -37,12 +38,14 @@ func.func @softmax(%l: tensor<16x60xf32>) -> (tensor<16x4xf32>, tensor<16x4xi32>
 // -----
 
 // DeepSeek-style: sigmoid scores plus bias for selection, group scores from
-// the two best of each group, kept groups by rank, then normalize and scale.
+// the two best of each group (slots starting at NaN, the lowest in the
+// order), kept groups by rank, then normalize and scale.
 // CHECK-LABEL: func.func @grouped
+// CHECK: %[[NAN:.+]] = arith.constant 0x7FC00000 : f32
 // CHECK: scf.forall
 // CHECK-NOT: arith.maximumf
 // CHECK: scf.for {{.+}} -> (tensor<4xf32>)
-// CHECK: scf.for {{.+}} -> (f32, f32)
+// CHECK: scf.for {{.+}} iter_args(%{{.+}} = %[[NAN]], %{{.+}} = %[[NAN]]) -> (f32, f32)
 // CHECK: math.exp
 // CHECK: tensor.extract %{{.+}}[%{{.+}}] : tensor<8xf32>
 // CHECK: %[[KEPT:.+]] = scf.for {{.+}} -> (tensor<4xi1>)

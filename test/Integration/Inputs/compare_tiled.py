@@ -85,7 +85,8 @@ def make_inputs(name, types):
     return arrays
 
 
-def compare(label, got, want, tol, row_relative=False, exact=False):
+def compare(label, got, want, tol, row_relative=False, exact=False,
+            allow_nan=False):
     if got.shape != want.shape:
         return f"{label}: shape {got.shape}, expected {want.shape}"
     if exact:
@@ -98,6 +99,13 @@ def compare(label, got, want, tol, row_relative=False, exact=False):
             return (f"{label}: {np.count_nonzero(differ)} elements differ, "
                     f"first at {i}: {got[i]} vs {want[i]}")
         return None
+    if allow_nan and got.dtype.kind == "f":
+        # NaN exactly where the reference has NaN; the rest as below.
+        nan = np.isnan(want)
+        if np.any(np.isnan(got) != nan):
+            i = tuple(np.argwhere(np.isnan(got) != nan)[0])
+            return f"{label}: NaN mismatch at {i}: {got[i]} vs {want[i]}"
+        got, want = got[~nan], want[~nan]
     if np.isnan(got).any() or np.isnan(want).any():
         return f"{label}: NaN"
     inf = np.isinf(want) | np.isinf(got)
@@ -214,7 +222,7 @@ def check_case(args, variants, name, types, num_outputs):
         for i, (g, w) in enumerate(zip(got, reference)):
             tol = TOLERANCE[out_dtype if i == 0 else "f32"]
             error = compare(f"{name} result #{i} ({label})", g, w, tol,
-                            args.row_relative, args.exact)
+                            args.row_relative, args.exact, args.allow_nan)
             if error:
                 errors.append(error)
     return errors, list(results)
@@ -236,6 +244,9 @@ def main():
     parser.add_argument("--exact", action="store_true",
                         help="require every result to equal the "
                              "reference's bit for bit")
+    parser.add_argument("--allow-nan", action="store_true",
+                        help="results may hold NaN where the reference's "
+                             "do (elsewhere, NaN fails)")
     parser.add_argument("--emulate", default="tessera-gpu-emulate",
                         help="the GPU emulator for the --emulated files")
     parser.add_argument("--emulated", action="append", default=[],

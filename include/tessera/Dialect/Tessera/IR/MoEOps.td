@@ -31,6 +31,12 @@ def Tessera_RouteOp : Tessera_Op<"route"> {
        excluded from selection.
     4. The `top_k` largest `sel` are chosen; ties go to the lower expert
        index; slots are in descending `sel` order.
+
+    "Largest", "best" and "descending" use one strict total order, so the
+    ids of a token are `top_k` distinct experts whatever the logits hold: a
+    NaN `sel` (a NaN logit, or softmax over a row with +inf or all -inf)
+    ranks below every number, and NaNs tie with each other. Groups are
+    ranked the same way.
     5. `weights = s` of the chosen experts (without bias); with `normalize`
        they are divided by their sum; then multiplied by `scale`.
 
