@@ -410,8 +410,11 @@ def compare(name, got, want, tol):
     if inf_mismatch.any() or np.any(np.isinf(want) & (got != want)):
         i = tuple(np.argwhere(inf_mismatch | (np.isinf(want) & (got != want)))[0])
         return f"{name}: infinity mismatch at {i}: {got[i]} vs {want[i]}"
-    if np.isnan(got).any():
-        return f"{name}: NaN at {tuple(np.argwhere(np.isnan(got))[0])}"
+    # NaN exactly where the expected values have NaN (route over NaN logits).
+    nan_mismatch = np.isnan(got) != np.isnan(want)
+    if nan_mismatch.any():
+        i = tuple(np.argwhere(nan_mismatch)[0])
+        return f"{name}: NaN mismatch at {i}: {got[i]} vs {want[i]}"
     finite = np.isfinite(want)
     err = np.abs(got[finite] - want[finite])
     limit = atol + rtol * np.abs(want[finite])
