@@ -115,29 +115,38 @@ mlir::tessera::createExpertSegment(OpBuilder &b, Location loc, Value offsets,
   return {begin, arith::SubIOp::create(b, loc, end, begin)};
 }
 
-Value mlir::tessera::createRouteGreater(OpBuilder &b, Location loc, Value v,
-                                        Value w) {
-  // UGT: v > w, or unordered (a NaN among them); ORD(v, v): v is a number.
+/// Whether `v` is not NaN.
+static Value createIsNumber(OpBuilder &b, Location loc, Value v) {
+  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, v, v);
+}
+
+/// createRouteGreater with `vIsNumber` = createIsNumber(v) given.
+static Value createRouteGreater(OpBuilder &b, Location loc, Value v, Value w,
+                                Value vIsNumber) {
+  // UGT: v > w, or unordered (a NaN among them).
   Value greaterOrNaN =
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGT, v, w);
-  Value isNumber =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, v, v);
-  return arith::AndIOp::create(b, loc, greaterOrNaN, isNumber);
+  return arith::AndIOp::create(b, loc, greaterOrNaN, vIsNumber);
+}
+
+Value mlir::tessera::createRouteGreater(OpBuilder &b, Location loc, Value v,
+                                        Value w) {
+  return ::createRouteGreater(b, loc, v, w, createIsNumber(b, loc, v));
 }
 
 Value mlir::tessera::createRouteOrder(OpBuilder &b, Location loc, Value v,
                                       Value i, Value w, Value j) {
   // Equal in the order: v == w, or both NaN (UEQ is also true for one NaN,
   // which ORD(v, v) == ORD(w, w) rules out).
+  Value vIsNumber = createIsNumber(b, loc, v);
   Value equalOrNaN =
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UEQ, v, w);
-  Value sameKind = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::eq,
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, v, v),
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, w, w));
+  Value sameKind = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         vIsNumber, createIsNumber(b, loc, w));
   Value equal = arith::AndIOp::create(b, loc, equalOrNaN, sameKind);
   Value lower = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, j);
-  return arith::OrIOp::create(b, loc, createRouteGreater(b, loc, v, w),
+  return arith::OrIOp::create(b, loc,
+                              ::createRouteGreater(b, loc, v, w, vIsNumber),
                               arith::AndIOp::create(b, loc, equal, lower));
 }
 

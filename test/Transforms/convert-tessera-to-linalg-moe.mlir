@@ -28,15 +28,14 @@
 // CHECK:           %[[OTHER_E:.+]] = linalg.index 2 : index
 // Ranks in a strict total order whatever the scores hold: greater, NaN
 // below every number, equal scores (NaNs among them) by the lower index.
-// CHECK:           %[[EQ_OR_NAN:.+]] = arith.cmpf ueq, %[[OTHER:.+]], %[[SELF:.+]] : f32
-// CHECK:           %[[OTHER_NUM:.+]] = arith.cmpf ord, %[[OTHER]], %[[OTHER]] : f32
+// CHECK:           %[[OTHER_NUM:.+]] = arith.cmpf ord, %[[OTHER:.+]], %[[OTHER]] : f32
+// CHECK:           %[[EQ_OR_NAN:.+]] = arith.cmpf ueq, %[[OTHER]], %[[SELF:.+]] : f32
 // CHECK:           %[[SELF_NUM:.+]] = arith.cmpf ord, %[[SELF]], %[[SELF]] : f32
 // CHECK:           %[[SAME_KIND:.+]] = arith.cmpi eq, %[[OTHER_NUM]], %[[SELF_NUM]] : i1
 // CHECK:           %[[EQ:.+]] = arith.andi %[[EQ_OR_NAN]], %[[SAME_KIND]]
 // CHECK:           %[[LOWER:.+]] = arith.cmpi slt, %[[OTHER_E]], %[[E]] : index
 // CHECK:           %[[GT_OR_NAN:.+]] = arith.cmpf ugt, %[[OTHER]], %[[SELF]] : f32
-// CHECK:           %[[NUMBER:.+]] = arith.cmpf ord, %[[OTHER]], %[[OTHER]] : f32
-// CHECK:           %[[GT:.+]] = arith.andi %[[GT_OR_NAN]], %[[NUMBER]]
+// CHECK:           %[[GT:.+]] = arith.andi %[[GT_OR_NAN]], %[[OTHER_NUM]]
 // CHECK:           %[[TIE:.+]] = arith.andi %[[EQ]], %[[LOWER]]
 // CHECK:           arith.ori %[[GT]], %[[TIE]]
 // CHECK:         %[[PICK:.+]]:2 = linalg.generic {indexing_maps = [#[[$OTHER]], #[[$OTHER]], #[[$SELF]], #[[$SELF]]], iterator_types = ["parallel", "parallel", "reduction"]}
